@@ -1,0 +1,62 @@
+"""Plain-English descriptions."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+
+from tests.cron.strategies import expressions
+from tui.cron import describe
+
+
+@pytest.mark.parametrize(
+    ("expr", "text"),
+    [
+        ("0 3 * * SUN", "at 03:00, only on Sunday"),
+        ("0 12 * * 7", "at 12:00, only on Sunday"),
+        ("*/15 * * * *", "every 15 minutes"),
+        ("* * * * *", "every minute"),
+        ("30 2 * * *", "at 02:30"),
+        ("0 0 * * 1-5", "at 00:00, Monday through Friday"),
+        ("0 0 $ * *", "at 00:00, on the last day of the month"),
+        ("0 0 $ * MON", "at 00:00, on the last day of the month, or on Monday"),
+        ("0 9 1 * MON", "at 09:00, on day 1 of the month, or on Monday"),
+        (
+            "0 9 */2 * MON",
+            "at 09:00, every 2 days, but only if it is also Monday (both day fields must match)",
+        ),
+        # pg_cron ignores '#1' and the sixth field; the description must not claim otherwise.
+        ("0 12 * * MON#1", "at 12:00, only on Monday"),
+        ("0 12 * * * 30", "at 12:00"),
+        ("4294967301 * * * *", "at 5 minutes past the hour"),
+        ("30 seconds", "every 30 seconds"),
+        ("1 second", "every second"),
+        ("@reboot", "at server start"),
+        ("@restart", "at server start"),
+        ("@daily", "every day at 00:00"),
+        ("@midnight", "every day at 00:00"),
+        ("@hourly", "every hour, on the hour"),
+        ("@weekly", "every Sunday at 00:00"),
+        ("@monthly", "at 00:00 on the first day of every month"),
+        ("@yearly", "every year on 1 January at 00:00"),
+        ("0 0 * * SAT-SUN", "never (no date matches)"),
+        ("0 0 30 2 *", "never (no date matches)"),
+        ("5/15 * * * *", "invalid schedule"),
+        ("@DAILY", "invalid schedule"),
+        ("", "invalid schedule"),
+    ],
+)
+def test_describe(expr: str, text: str) -> None:
+    assert describe(expr) == text
+
+
+def test_describe_follows_the_version() -> None:
+    assert describe("0 0 $ * *", "1.4") == "invalid schedule"
+    assert describe("*/60 * * * *", "1.4") == "every 60 minutes"
+
+
+@settings(max_examples=300)
+@given(expressions)
+def test_describe_never_raises(expr: str) -> None:
+    text = describe(expr)
+    assert isinstance(text, str) and text

@@ -1,0 +1,198 @@
+"""The `cronjobs-tui` command: the TUI by default, and subcommands for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from tui.db import ConnectOptions, Database, DatabaseError
+from tui.models import ServerFacts
+from tui.sandbox import SandboxError
+from tui.secrets import mask
+from tui.text import one_line
+
+
+def _connection_parser() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    conn = parent.add_argument_group("connection (as psql; empty options fall back to PG* "
+                                     "variables, pg_service.conf and .pgpass)")
+    conn.add_argument("-d", "--dbname", help="database name, conninfo string or URI")
+    conn.add_argument("-h", "--host", help="server host or socket directory")
+    conn.add_argument("-p", "--port", help="server port")
+    conn.add_argument("-U", "--username", help="role to connect as")
+    conn.add_argument("--read-only", action="store_true",
+                      help="no mutating actions, and a read-only session at the server")
+    conn.add_argument("--statement-timeout", type=int, default=5000, metavar="MS",
+                      help="per-query timeout in milliseconds (default 5000)")
+    return parent
+
+
+def options_from(args: argparse.Namespace) -> ConnectOptions:
+    return ConnectOptions(dbname=args.dbname, host=args.host, port=args.port,
+                          user=args.username, read_only=args.read_only,
+                          statement_timeout_ms=args.statement_timeout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    conn = _connection_parser()
+    parser = argparse.ArgumentParser(
+        prog="cronjobs-tui", parents=[conn], add_help=False,
+        description="A terminal UI for PostgreSQL's pg_cron.")
+    parser.add_argument("--help", action="help", help="show this help and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    jobs = sub.add_parser("jobs", parents=[conn], add_help=False, help="list jobs")
+    jobs.add_argument("--json", action="store_true", help="a JSON array")
+    jobs.add_argument("--help", action="help")
+
+    runs = sub.add_parser("runs", parents=[conn], add_help=False, help="list recent runs")
+    runs.add_argument("--json", action="store_true", help="a JSON array")
+    runs.add_argument("--job", metavar="NAME", help="only this job (name or #id)")
+    runs.add_argument("--status", help="only runs with this status (succeeded, failed, ...)")
+    runs.add_argument("--limit", type=int, default=50, help="how many runs (default 50)")
+    runs.add_argument("--help", action="help")
+
+    demo = sub.add_parser("demo", add_help=False,
+                          help="start the embedded demo cluster and open the TUI on it")
+    demo.add_argument("--print-dsn", action="store_true",
+                      help="start it, print its connection URI and leave it running")
+    demo.add_argument("--stop", action="store_true", help="stop a demo cluster left running")
+    demo.add_argument("--help", action="help")
+
+    return parser
+
+
+# -- output ------------------------------------------------------------------------
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def print_json(data: Any) -> None:
+    # ensure_ascii keeps C1 controls and bidi overrides escaped, so output stays inert.
+    print(json.dumps(data, indent=2, ensure_ascii=True))
+
+
+def print_table(rows: list[list[str]], headers: list[str]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+# -- subcommands ---------------------------------------------------------------------
+
+async def _facts(db: Database) -> ServerFacts:
+    from tui.db.client import require_pg_cron
+
+    facts = await db.facts()
+    require_pg_cron(facts)
+    return facts
+
+
+async def cmd_jobs(args: argparse.Namespace) -> int:
+    from tui.cron import NextRunCache
+    from tui.schedules import next_run
+
+    db = Database(options_from(args))
+    try:
+        facts = await _facts(db)
+        jobs = await db.jobs(indexed=facts.has_run_index)
+    finally:
+        await db.close()
+    cache = NextRunCache()
+    out = [{
+        "jobid": j.jobid, "jobname": j.jobname, "schedule": j.schedule,
+        "command": mask(j.command), "database": j.database, "username": j.username,
+        "active": j.active, "next_run": _iso(next_run(j, facts, cache)),
+        "last_status": j.last_status, "last_start": _iso(j.last_start),
+    } for j in jobs]
+    if args.json:
+        print_json(out)
+        return 0
+    tz = facts.scheduler_timezone or "unknown zone"
+    print_table([[str(o["jobid"]), one_line(o["jobname"] or "", 30), one_line(o["schedule"], 20),
+                  "active" if o["active"] else "paused", o["next_run"] or "-",
+                  o["last_status"] or "-"] for o in out],
+                ["ID", "NAME", "SCHEDULE", "STATE", f"NEXT RUN ({tz})", "LAST"])
+    return 0
+
+
+async def cmd_runs(args: argparse.Namespace) -> int:
+    db = Database(options_from(args))
+    try:
+        await _facts(db)
+        jobid = None
+        if args.job:
+            jobid = _find_job(args.job, await db.jobs(indexed=False))
+        runs = await db.runs_recent(limit=args.limit, jobid=jobid, status=args.status)
+    finally:
+        await db.close()
+    out = [{
+        "runid": r.runid, "jobid": r.jobid, "jobname": r.jobname, "status": r.status,
+        "return_message": mask(r.return_message), "start_time": _iso(r.start_time),
+        "end_time": _iso(r.end_time),
+    } for r in runs]
+    if args.json:
+        print_json(out)
+        return 0
+    print_table([[str(o["runid"]), one_line(o["jobname"] or f"#{o['jobid']}", 30),
+                  o["status"] or "-", o["start_time"] or "-",
+                  one_line(o["return_message"], 60)] for o in out],
+                ["RUNID", "JOB", "STATUS", "START", "MESSAGE"])
+    return 0
+
+
+def _find_job(wanted: str, jobs: Sequence[Any]) -> int:
+    for job in jobs:
+        if job.jobname == wanted or f"#{job.jobid}" == wanted or str(job.jobid) == wanted:
+            return job.jobid
+    raise DatabaseError(f"no job named {wanted!r} is visible to this role")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tui import demo
+
+    if args.stop:
+        return demo.stop()
+    if args.print_dsn:
+        print(demo.start().uri())
+        return 0
+    return demo.run_tui()
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.app import CronJobsApp
+
+    CronJobsApp(options_from(args)).run()
+    return 0
+
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], Any]] = {
+    None: cmd_tui,
+    "jobs": cmd_jobs,
+    "runs": cmd_runs,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = COMMANDS[args.command]
+    try:
+        result = handler(args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except (DatabaseError, SandboxError) as exc:
+        print(f"cronjobs-tui: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,591 @@
+"""pg_cron's schedule grammar, judged the way pg_cron judges it.
+
+pg_cron validates a schedule in two steps (job_metadata.c, ParseSchedule):
+
+1. ``parse_cron_entry`` (entry.c), a trimmed copy of Vixie cron's crontab line parser;
+2. only if that fails and on 1.5+, ``TryParseInterval``: ``sscanf(" %u secon%c%c %c")`` on the
+   lower-cased text, i.e. ``N second`` / ``N seconds`` with 0 < N < 60.
+
+This module re-implements both by reading the C code's behaviour character by character rather
+than with a regular expression, because the C parser has quirks a tidy grammar would miss:
+characters after a complete item are skipped up to the next blank (``MON#1``, ``5.5``, ``*x``),
+text after the fifth field is ignored, numbers go through ``atoi`` (so ``4294967301`` is 5), and
+ranges are not required to ascend. Every quirk reproduced here was checked against pg_cron 1.4.2
+and 1.6.5 servers. croniter is never consulted: it disagrees with pg_cron in both directions.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Literal
+
+PgCronVersion = Literal["1.4", "1.5", "1.6"]
+ScheduleKind = Literal["cron", "seconds", "reboot"]
+
+VERSIONS: tuple[PgCronVersion, ...] = ("1.4", "1.5", "1.6")
+
+# pg_cron's buffer is MAX_FILE_BUFFER_LENGTH (1000) bytes including the NUL terminator; the check
+# applies to the cron parser only, so "5 seconds" padded to 1000 bytes is still accepted by 1.6.
+MAX_CRON_BYTES = 999
+
+MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+DOW_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+DOW_LONG = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+MACROS = {
+    # name: (minute, hour, dom, month, dow) in cron syntax, as entry.c fills the bit sets.
+    "yearly": "0 0 1 1 *",
+    "annually": "0 0 1 1 *",
+    "monthly": "0 0 1 * *",
+    "weekly": "0 0 * * 0",
+    "daily": "0 0 * * *",
+    "midnight": "0 0 * * *",
+    "hourly": "0 * * * *",
+}
+REBOOT_MACROS = ("reboot", "restart")
+
+_END = ""  # what our reader returns past the end of the text (pg_cron's get_char gives '\0')
+_BLANKS = (" ", "\t")
+_ASCII_DIGITS = frozenset("0123456789")
+_ASCII_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_C_SPACE = frozenset(" \t\n\v\f\r")  # C isspace(), used by sscanf
+_INT32_MAX = 2**31 - 1
+_LONG_MAX = 2**63 - 1
+_ULONG_MAX = 2**64 - 1
+
+DEFAULT_HINT = (
+    "Use five cron fields (minute hour day-of-month month day-of-week, e.g. '5 4 * * *'), "
+    "a macro such as @daily, or '[1-59] seconds' (pg_cron 1.5+)."
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """pg_cron's answer to a schedule, plus what a human should know about it."""
+
+    valid: bool
+    error: str | None = None
+    hint: str | None = None
+    warnings: tuple[str, ...] = ()
+    kind: ScheduleKind | None = None
+    seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] | None
+
+
+MINUTE = FieldSpec("minute", 0, 59, None)
+HOUR = FieldSpec("hour", 0, 23, None)
+DOM = FieldSpec("day-of-month", 1, 31, None)
+MONTH = FieldSpec("month", 1, 12, MONTH_NAMES)
+# pg_cron's DowNames list has "Sun" twice (0 and 7); a name lookup always finds the first.
+DOW = FieldSpec("day-of-week", 0, 7, DOW_NAMES)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule pg_cron accepts, reduced to what decides when it fires.
+
+    ``dows`` uses 0 = Sunday .. 6 = Saturday (7 is folded into 0 as pg_cron does). ``fields``
+    holds the five fields rewritten without the characters pg_cron skips (for describing).
+    """
+
+    kind: ScheduleKind
+    seconds: int | None = None
+    minutes: frozenset[int] = frozenset()
+    hours: frozenset[int] = frozenset()
+    doms: frozenset[int] = frozenset()
+    months: frozenset[int] = frozenset()
+    dows: frozenset[int] = frozenset()
+    dom_star: bool = False
+    dow_star: bool = False
+    dom_last: bool = False
+    macro: str | None = None
+    fields: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class _Invalid(Exception):
+    """The C parser would return EOF here; the message becomes the verdict's hint."""
+
+    def __init__(self, hint: str | None = None) -> None:
+        super().__init__(hint)
+        self.hint = hint
+
+
+def parse_version(extversion: str) -> PgCronVersion:
+    """Map ``pg_extension.extversion`` ('1.4-1', '1.5', '1.6', '1.6.4') to a grammar version.
+
+    Anything older than 1.5 is treated as 1.4 and anything newer than 1.6 as 1.6.
+    """
+    head = extversion.strip().split("-")[0]
+    parts: list[int] = []
+    for piece in head.split(".")[:2]:
+        digits = "".join(c for c in piece if c in _ASCII_DIGITS)
+        if not digits:
+            break
+        parts.append(int(digits))
+    if len(parts) < 2:
+        parts = [parts[0] if parts else 0, 0]
+    major, minor = parts[0], parts[1]
+    if (major, minor) >= (1, 6):
+        return "1.6"
+    if (major, minor) == (1, 5):
+        return "1.5"
+    return "1.4"
+
+
+def _at_least(version: str, wanted: PgCronVersion) -> bool:
+    return VERSIONS.index(_normalise_version(version)) >= VERSIONS.index(wanted)
+
+
+def _normalise_version(version: str) -> PgCronVersion:
+    return version if version in VERSIONS else parse_version(version)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- the cron parser
+
+
+class _Reader:
+    """pg_cron's in-memory FILE: get_char() returns '\\0' (here: _END) past the end."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def get(self) -> str:
+        if self.pos >= len(self.text):
+            self.pos = len(self.text) + 1  # so that unget() after the end stays past the end
+            return _END
+        ch = self.text[self.pos]
+        self.pos += 1
+        return ch
+
+    def unget(self) -> None:
+        self.pos -= 1
+
+    def rest(self) -> str:
+        """The unread text, starting with the character last returned by get()."""
+        return self.text[max(self.pos - 1, 0) :] if self.pos <= len(self.text) else ""
+
+
+@dataclass
+class _Field:
+    values: set[int] = field(default_factory=set)
+    star: bool = False
+    items: list[str] = field(default_factory=list)
+    skipped: str = ""
+    empty_ranges: list[str] = field(default_factory=list)
+    big_steps: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _atoi(digits: str) -> int:
+    """glibc atoi: strtol (saturating at LONG_MAX) truncated to a 32-bit int."""
+    value = min(int(digits), _LONG_MAX) & 0xFFFFFFFF
+    return value - 2**32 if value > _INT32_MAX else value
+
+
+def _get_number(r: _Reader, ch: str, spec: FieldSpec | None) -> tuple[str, int, str]:
+    """Read a number or a name; returns (next char, value, canonical text)."""
+    token = ""
+    while ch in _ASCII_ALNUM and ch != _END:
+        token += ch
+        ch = r.get()
+    if not token:
+        raise _Invalid()
+    if spec is not None and spec.names is not None:
+        upper = token.upper()
+        if upper in spec.names:
+            return ch, spec.names.index(upper) + spec.low, upper
+    if all(c in _ASCII_DIGITS for c in token):
+        value = _atoi(token)
+        return ch, value, str(value)
+    if spec is None:
+        raise _Invalid("A step must be a number, as in '*/15'.")
+    if spec.names is None:
+        raise _Invalid(
+            f"'{token}' is not a number; names are allowed only in the month (JAN-DEC) "
+            "and day-of-week (SUN-SAT) fields."
+        )
+    kind = "month" if spec is MONTH else "day"
+    raise _Invalid(f"'{token}' is not a {kind} name; use three letters such as "
+                   f"{'JAN' if spec is MONTH else 'MON'}.")
+
+
+def _check_bounds(spec: FieldSpec, value: int) -> None:
+    if not spec.low <= value <= spec.high:
+        raise _Invalid(f"The {spec.name} field takes {spec.low}-{spec.high}; {value} is out of range.")
+
+
+def _get_range(r: _Reader, ch: str, spec: FieldSpec, out: _Field, version: str) -> str:
+    if ch == "*":
+        first, last, text = spec.low, spec.high, "*"
+        ch = r.get()
+    else:
+        ch, first, text = _get_number(r, ch, spec)
+        if ch != "-":
+            if ch == "/":
+                raise _Invalid(
+                    f"A step needs '*' or a range before it: use '*/N' or "
+                    f"'{text}-{spec.high}/N', not '{text}/N'."
+                )
+            _check_bounds(spec, first)
+            out.values.add(first)
+            out.items.append(text)
+            return ch
+        ch = r.get()
+        ch, last, last_text = _get_number(r, ch, spec)
+        text = f"{text}-{last_text}"
+    step = 1
+    if ch == "/":
+        ch = r.get()
+        ch, step, step_text = _get_number(r, ch, None)
+        if step <= 0:
+            raise _Invalid("A step must be 1 or more.")
+        # pg_cron 1.6.3+ rejects steps larger than the field's maximum (checked on 1.6.5);
+        # older releases accept them and the step then selects only the first value.
+        if step > spec.high and _at_least(version, "1.6"):
+            raise _Invalid(
+                f"pg_cron 1.6 rejects a step larger than {spec.high} in the {spec.name} field."
+            )
+        text = f"{text}/{step_text}"
+    _check_bounds(spec, first)
+    _check_bounds(spec, last)
+    if first > last:
+        out.empty_ranges.append(text)
+    elif step > spec.high:
+        out.big_steps.append((text, first))
+    value = first
+    while value <= last:
+        out.values.add(value)
+        # The C loop adds in a 32-bit int: overflowing wraps negative and set_element fails.
+        if value + step > _INT32_MAX:
+            raise _Invalid("The step is too large.")
+        value += step
+    out.items.append(text)
+    return ch
+
+
+def _get_list(r: _Reader, ch: str, spec: FieldSpec, version: str) -> tuple[str, _Field]:
+    out = _Field(star=ch == "*")
+    while True:
+        ch = _get_range(r, ch, spec, out, version)
+        if ch != ",":
+            break
+        ch = r.get()
+    # Vixie cron skips anything up to the next blank: this is why 'MON#1' and '5.5' pass.
+    while ch not in _BLANKS and ch not in ("\n", _END):
+        out.skipped += ch
+        ch = r.get()
+    while ch in _BLANKS:
+        ch = r.get()
+    return ch, out
+
+
+def _skip_comments(r: _Reader) -> None:
+    """Leading blank lines and '#' comment lines are skipped, as in a crontab."""
+    while True:
+        ch = r.get()
+        if ch == _END:
+            return
+        while ch in _BLANKS:
+            ch = r.get()
+        if ch not in ("\n", "#"):
+            if ch != _END:
+                r.unget()
+            return
+        while ch not in ("\n", _END):
+            ch = r.get()
+        if ch == _END:
+            return
+
+
+def _parse_macro(r: _Reader, raw: str) -> Schedule:
+    word = ""
+    ch = r.get()
+    while ch not in (" ", "\t", "\n", _END):
+        word += ch
+        ch = r.get()
+    warnings: list[str] = []
+    rest = r.rest().strip() if ch != _END else ""
+    if rest:
+        warnings.append(f"Text after @{word} is ignored: '{rest}'.")
+    if word in REBOOT_MACROS:
+        return Schedule(kind="reboot", macro=word, warnings=tuple(warnings))
+    if word not in MACROS:
+        if word.lower() in MACROS or word.lower() in REBOOT_MACROS:
+            raise _Invalid(f"Macros are lowercase: use @{word.lower()}.")
+        raise _Invalid(
+            "Known macros: @yearly @annually @monthly @weekly @daily @midnight @hourly "
+            "@reboot @restart (lowercase)."
+        )
+    inner = _parse_fields(_Reader(MACROS[word]), "1.6")
+    return Schedule(
+        kind="cron",
+        minutes=inner.minutes,
+        hours=inner.hours,
+        doms=inner.doms,
+        months=inner.months,
+        dows=inner.dows,
+        dom_star=inner.dom_star,
+        dow_star=inner.dow_star,
+        macro=word,
+        fields=inner.fields,
+        warnings=tuple(warnings),
+    )
+
+
+def _field_or_missing(r: _Reader, ch: str, spec: FieldSpec, version: str) -> tuple[str, _Field]:
+    if ch in ("\n", _END):
+        raise _Invalid(
+            f"The {spec.name} field is missing: pg_cron needs five fields "
+            "(minute hour day-of-month month day-of-week)."
+        )
+    return _get_list(r, ch, spec, version)
+
+
+def _parse_dom(r: _Reader, ch: str, version: str) -> tuple[str, _Field, bool]:
+    if ch == "$" and _at_least(version, "1.6"):
+        ch = r.get()
+        if ch not in _BLANKS:
+            raise _Invalid("'$' (last day of the month) must stand alone in the day-of-month field.")
+        while ch in _BLANKS:
+            ch = r.get()
+        return ch, _Field(items=["$"]), True
+    if ch == "$":
+        raise _Invalid("'$' (last day of the month) needs pg_cron 1.6 or newer.")
+    ch, dom = _field_or_missing(r, ch, DOM, version)
+    return ch, dom, False
+
+
+def _parse_fields(r: _Reader, version: str) -> Schedule:
+    ch = r.get()
+    ch, minute = _field_or_missing(r, ch, MINUTE, version)
+    ch, hour = _field_or_missing(r, ch, HOUR, version)
+    ch, dom, dom_last = _parse_dom(r, ch, version)
+    ch, month = _field_or_missing(r, ch, MONTH, version)
+    ch, dow = _field_or_missing(r, ch, DOW, version)
+    extra = r.rest().strip() if ch != _END else ""
+    dows = {d % 7 for d in dow.values}  # 7 is Sunday too
+    fields = (minute, hour, dom, month, dow)
+    return Schedule(
+        kind="cron",
+        minutes=frozenset(minute.values),
+        hours=frozenset(hour.values),
+        doms=frozenset(dom.values),
+        months=frozenset(month.values),
+        dows=frozenset(dows),
+        dom_star=dom.star,
+        dow_star=dow.star,
+        dom_last=dom_last,
+        fields=tuple(",".join(f.items) for f in fields),
+        warnings=tuple(_field_warnings(fields, extra, version)),
+    )
+
+
+def _field_warnings(fields: tuple[_Field, ...], extra: str, version: str) -> list[str]:
+    warnings: list[str] = []
+    specs = (MINUTE, HOUR, DOM, MONTH, DOW)
+    for spec, f in zip(specs, fields):
+        if f.skipped:
+            last = f.items[-1] if f.items else ""
+            if spec is DOW and f.skipped.startswith("#"):
+                warnings.append(
+                    f"'{f.skipped}' is ignored: '{last}{f.skipped}' fires on every "
+                    f"{_dow_word(last)}, not only on one of them in the month."
+                )
+            else:
+                warnings.append(
+                    f"'{f.skipped}' after '{last}' in the {spec.name} field is ignored."
+                )
+        for text in f.empty_ranges:
+            warnings.append(
+                f"The range {text} in the {spec.name} field does not wrap around, "
+                "so it selects nothing."
+            )
+        for text, first in f.big_steps:
+            # Only reachable before 1.6: 1.6 rejects these outright.
+            warnings.append(
+                f"'{text}' in the {spec.name} field selects only {first}, not every "
+                f"{text.rsplit('/', 1)[1]}; pg_cron 1.6 rejects it."
+            )
+    if extra:
+        warnings.append(
+            f"pg_cron reads five fields and ignores the rest: '{extra}' has no effect."
+        )
+    return warnings
+
+
+def _dow_word(item: str) -> str:
+    if item.upper() in DOW_NAMES:
+        return DOW_LONG[DOW_NAMES.index(item.upper())]
+    if item.isdigit() and 0 <= int(item) <= 7:
+        return DOW_LONG[int(item) % 7]
+    return f"day {item}"
+
+
+def _parse_cron(expr: str, version: str) -> Schedule:
+    if len(expr.encode("utf-8")) > MAX_CRON_BYTES:
+        raise _Invalid("pg_cron rejects cron schedules of 1000 bytes or more.")
+    r = _Reader(expr)
+    _skip_comments(r)
+    ch = r.get()
+    if ch == "@":
+        return _parse_macro(r, expr)
+    if ch != _END:
+        r.unget()
+    return _parse_fields(r, version)
+
+
+# ----------------------------------------------------------------------- the interval parser
+
+
+def _scan_unsigned(s: str, i: int) -> tuple[int, int] | None:
+    """glibc scanf %u: optional blanks and sign, decimal digits, strtoul wrap-around."""
+    while i < len(s) and s[i] in _C_SPACE:
+        i += 1
+    negative = False
+    if i < len(s) and s[i] in "+-":
+        negative = s[i] == "-"
+        i += 1
+    start = i
+    while i < len(s) and s[i] in _ASCII_DIGITS:
+        i += 1
+    if i == start:
+        return None
+    value = int(s[start:i])
+    if value > _ULONG_MAX:
+        value = _ULONG_MAX
+    elif negative:
+        value = (-value) % 2**64
+    return value & 0xFFFFFFFF, i
+
+
+def _parse_seconds(expr: str) -> int | None:
+    """pg_cron's TryParseInterval: ``sscanf(lower(expr), " %u secon%c%c %c")``.
+
+    Returns N when pg_cron would accept the text as an interval, else None. The odd cases
+    follow from sscanf: '5seconds' and '+5 seconds' pass, '5 second ' (trailing blank) fails
+    while '5 seconds ' passes.
+    """
+    s = "".join(c.lower() if c.isascii() else c for c in expr)
+    scanned = _scan_unsigned(s, 0)
+    if scanned is None:
+        return None
+    value, i = scanned
+    while i < len(s) and s[i] in _C_SPACE:
+        i += 1
+    if not s.startswith("secon", i) or i + 5 >= len(s) or s[i + 5] != "d":
+        return None
+    i += 6
+    if i == len(s):  # "<n> second"
+        return value if 0 < value < 60 else None
+    plural = s[i]
+    i += 1
+    while i < len(s) and s[i] in _C_SPACE:
+        i += 1
+    if i == len(s) and plural == "s":  # "<n> seconds", trailing blanks allowed
+        return value if 0 < value < 60 else None
+    return None
+
+
+# -------------------------------------------------------------------------------- the verdict
+
+
+@functools.lru_cache(maxsize=4096)
+def parse(expr: str, version: str = "1.6") -> Schedule | None:
+    """The schedule as pg_cron of ``version`` would store it, or None if it is rejected."""
+    try:
+        return _parse_cron(expr, version)
+    except _Invalid:
+        pass
+    if _at_least(version, "1.5"):
+        seconds = _parse_seconds(expr)
+        if seconds is not None:
+            return Schedule(kind="seconds", seconds=seconds)
+    return None
+
+
+def _failure_hint(expr: str, version: str) -> str:
+    try:
+        _parse_cron(expr, version)
+    except _Invalid as exc:
+        cron_hint = exc.hint
+    else:  # pragma: no cover - parse() only asks when the cron parser failed
+        cron_hint = None
+    if "second" in expr.lower():
+        if not _at_least(version, "1.5"):
+            return "'N seconds' schedules need pg_cron 1.5 or newer."
+        if _parse_seconds_ignoring_range(expr):
+            return "An interval takes 1 to 59 seconds; for longer use cron, e.g. '*/2 * * * *'."
+        return "Write an interval as '[1-59] seconds', e.g. '30 seconds'."
+    if expr.strip() == "$" or (" $" in expr and not _at_least(version, "1.6")):
+        return "'$' (last day of the month) needs pg_cron 1.6 or newer."
+    return cron_hint or DEFAULT_HINT
+
+
+def _parse_seconds_ignoring_range(expr: str) -> bool:
+    words = expr.lower().split()
+    return len(words) == 2 and words[0].isdigit() and words[1] in ("second", "seconds")
+
+
+def check(expr: str, version: str = "1.6") -> Verdict:
+    """Would pg_cron ``version`` accept ``expr``? With a hint when not, warnings when so."""
+    version = _normalise_version(version)
+    schedule = parse(expr, version)
+    if schedule is None:
+        return Verdict(
+            valid=False,
+            error=f"invalid schedule: {expr}",
+            hint=_failure_hint(expr, version),
+        )
+    warnings = list(schedule.warnings)
+    if schedule.kind == "cron":
+        warnings.extend(_day_rule_warnings(schedule))
+        # Imported here: nextrun imports this module for Schedule and parse().
+        from .nextrun import can_fire
+
+        if not can_fire(schedule):
+            warnings.append("This schedule never fires.")
+    return Verdict(
+        valid=True,
+        warnings=tuple(warnings),
+        kind=schedule.kind,
+        seconds=schedule.seconds,
+    )
+
+
+def dom_restricted(s: Schedule) -> bool:
+    return s.dom_last or s.doms != frozenset(range(1, 32))
+
+
+def dow_restricted(s: Schedule) -> bool:
+    return s.dows != frozenset(range(7))
+
+
+def uses_or_rule(s: Schedule) -> bool:
+    """Vixie cron: if either day field starts with '*', both must match; otherwise either."""
+    return not (s.dom_star or s.dow_star)
+
+
+def _day_rule_warnings(s: Schedule) -> list[str]:
+    if not (dom_restricted(s) and dow_restricted(s)):
+        return []
+    if uses_or_rule(s):
+        return [
+            "Both day-of-month and day-of-week are restricted, so it runs on days matching "
+            "either one (cron's OR rule), not only on days matching both."
+        ]
+    if s.dom_star != s.dow_star:
+        starred = "day-of-month" if s.dom_star else "day-of-week"
+        return [
+            f"Because the {starred} field starts with '*', it runs only on days matching both "
+            "day fields (cron's AND rule); without the '*' it would be either."
+        ]
+    return []

@@ -1,0 +1,166 @@
+"""The data layer's one entry point: reads of pg_cron, each with a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import dict_row
+
+from tui.db.connect import ConnectOptions, open_connection
+from tui.db.queries import query
+from tui.models import Job, Run, ServerFacts
+
+T = TypeVar("T")
+
+#: Without a (jobid, runid) index, "latest run per job" looks only this far back.
+LOOKBACK_RUNS = 10_000
+
+
+class DatabaseError(Exception):
+    """A query or connection failed; the message is fit for an operator's eyes."""
+
+    def __init__(self, message: str, *, lost: bool = False, sqlstate: str | None = None):
+        super().__init__(message)
+        self.lost = lost
+        self.sqlstate = sqlstate
+
+
+def explain(exc: BaseException) -> DatabaseError:
+    if isinstance(exc, DatabaseError):
+        return exc
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return DatabaseError("no answer from the server in time; will retry", lost=True)
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return DatabaseError(f"query timed out: {exc.diag.message_primary or exc}",
+                             sqlstate=exc.sqlstate)
+    if isinstance(exc, psycopg.OperationalError):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
+        return DatabaseError(f"connection lost: {first}", lost=True)
+    if isinstance(exc, psycopg.Error):
+        message = exc.diag.message_primary or str(exc)
+        return DatabaseError(message, sqlstate=getattr(exc, "sqlstate", None))
+    return DatabaseError(str(exc))
+
+
+class Database:
+    """One session on one server. Calls queue behind each other; each has a deadline."""
+
+    def __init__(self, opts: ConnectOptions):
+        self.opts = opts
+        self._conn: psycopg.AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def deadline_s(self) -> float:
+        # The server's statement_timeout ends a slow query; this catches a dead network.
+        return self.opts.statement_timeout_ms / 1000 + self.opts.connect_timeout_s + 2
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.closed
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = await open_connection(self.opts)
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def fetch(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run the named .sql query and return its rows as dicts."""
+        async with self._lock:
+            try:
+                return await asyncio.wait_for(self._fetch(name, params), self.deadline_s)
+            except BaseException as exc:
+                if isinstance(exc, asyncio.CancelledError):
+                    await self._drop()
+                    raise
+                error = explain(exc)
+                if error.lost:
+                    await self._drop()
+                raise error from exc
+
+    async def _fetch(self, name: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+        conn = await self._connection()
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query(name), params or {})
+            return await cur.fetchall()
+
+    async def with_connection(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
+                              *, deadline_s: float | None = None) -> T:
+        """Run `work` on this session's connection as fetch runs a query: queued behind other
+        calls, with a deadline, errors explained. For actions that need several statements in
+        one transaction (`async with conn.transaction(): ...` inside `work`)."""
+        async with self._lock:
+            try:
+                conn = await self._connection()
+                return await asyncio.wait_for(work(conn), deadline_s or self.deadline_s)
+            except BaseException as exc:
+                if isinstance(exc, asyncio.CancelledError):
+                    await self._drop()
+                    raise
+                error = explain(exc)
+                if error.lost:
+                    await self._drop()
+                raise error from exc
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await asyncio.wait_for(conn.close(), 2)
+            except Exception:  # noqa: S110  # closing a dead connection may fail; it is gone anyway
+                pass
+
+    # -- reads --------------------------------------------------------------
+    async def facts(self) -> ServerFacts:
+        (row,) = await self.fetch("facts")
+        return ServerFacts(**row)
+
+    async def jobs(self, *, indexed: bool) -> list[Job]:
+        if indexed:
+            rows = await self.fetch("jobs_indexed")
+        else:
+            rows = await self.fetch("jobs_lookback", {"lookback": LOOKBACK_RUNS})
+        return [Job(**row) for row in rows]
+
+    async def runs_recent(self, *, limit: int = 100, before: int | None = None,
+                          jobid: int | None = None, status: str | None = None) -> list[Run]:
+        rows = await self.fetch("runs_recent", {"limit": limit, "before": before,
+                                                "jobid": jobid, "status": status})
+        return [Run(**row) for row in rows]
+
+    async def runs_after(self, after: int, *, limit: int = 1000, jobid: int | None = None,
+                         status: str | None = None) -> list[Run]:
+        rows = await self.fetch("runs_after", {"after": after, "limit": limit,
+                                               "jobid": jobid, "status": status})
+        return [Run(**row) for row in rows]
+
+    async def runs_by_ids(self, ids: Sequence[int]) -> list[Run]:
+        if not ids:
+            return []
+        return [Run(**row) for row in await self.fetch("runs_by_ids", {"ids": list(ids)})]
+
+
+def require_pg_cron(facts: ServerFacts) -> None:
+    """Stop early, with the fix, when this database cannot show pg_cron's jobs."""
+    if facts.pg_cron_version is not None:
+        return
+    where = facts.cron_database_name
+    if where and where != facts.database:
+        raise DatabaseError(
+            f"pg_cron keeps its jobs in database {where!r}, not {facts.database!r}: "
+            f"connect with -d {where}")
+    if facts.pg_cron_available:
+        raise DatabaseError(
+            f"pg_cron is not created in database {facts.database!r}: run "
+            "'create extension pg_cron' in the database named by cron.database_name "
+            "(pg_cron must also be in shared_preload_libraries)")
+    raise DatabaseError("pg_cron is not installed on this server "
+                        "(Debian: apt-get install postgresql-N-cron)")

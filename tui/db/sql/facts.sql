@@ -1,0 +1,36 @@
+-- Facts about the server that every screen needs; one round trip.
+-- pg_settings hides superuser-only settings (cron.*) from roles that may not read them,
+-- so a missing row means "not allowed to know", never an error.
+select
+    current_setting('server_version') as server_version,
+    current_setting('server_version_num')::int as server_version_num,
+    (select extversion from pg_extension where extname = 'pg_cron') as pg_cron_version,
+    (select default_version from pg_available_extensions where name = 'pg_cron')
+        as pg_cron_available,
+    current_database() as database,
+    current_user as "current_user",
+    coalesce(inet_server_addr()::text, 'local socket') as server_addr,
+    inet_server_port() as server_port,
+    (select rolsuper from pg_roles where rolname = current_user) as is_superuser,
+    (select rolsuper or rolbypassrls from pg_roles where rolname = current_user) as sees_all,
+    exists (select 1 from pg_stat_activity where backend_type = 'pg_cron launcher')
+        as scheduler_alive,
+    (select setting from pg_settings where name = 'cron.database_name') as cron_database_name,
+    (select setting from pg_settings where name = 'cron.timezone') as cron_timezone,
+    exists (select 1 from pg_settings where name = 'cron.database_name') as can_read_settings,
+    pg_is_in_recovery() as in_recovery,
+    current_setting('default_transaction_read_only') = 'on' as read_only,
+    to_regclass('cron.job_run_details') is not null
+        and exists (
+            select 1
+            from pg_index i
+            where i.indrelid = to_regclass('cron.job_run_details')
+              and i.indisvalid
+              and i.indpred is null
+              and i.indnatts >= 2
+              and i.indkey[0] = (select attnum from pg_attribute
+                                 where attrelid = i.indrelid and attname = 'jobid')
+              and i.indkey[1] = (select attnum from pg_attribute
+                                 where attrelid = i.indrelid and attname = 'runid')
+        ) as has_run_index,
+    now() as now

@@ -1,0 +1,8 @@
+-- The current state of runs we saw unfinished (starting, connecting, sending, running).
+select
+    d.runid, d.jobid, j.jobname, d.database, d.username, d.status, d.return_message,
+    d.start_time, d.end_time
+from cron.job_run_details d
+left join cron.job j on j.jobid = d.jobid
+where d.runid = any(%(ids)s::bigint[])
+order by d.runid

@@ -1,0 +1,11 @@
+-- A page of runs, newest first, keyset-paged on runid (never OFFSET).
+select
+    d.runid, d.jobid, j.jobname, d.database, d.username, d.status, d.return_message,
+    d.start_time, d.end_time
+from cron.job_run_details d
+left join cron.job j on j.jobid = d.jobid
+where (%(before)s::bigint is null or d.runid < %(before)s::bigint)
+  and (%(jobid)s::bigint is null or d.jobid = %(jobid)s::bigint)
+  and (%(status)s::text is null or d.status = %(status)s::text)
+order by d.runid desc
+limit %(limit)s

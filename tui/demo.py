@@ -1,0 +1,67 @@
+"""`cronjobs-tui demo`: the embedded cluster with the seed's system, kept between runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import psycopg
+from platformdirs import user_data_dir
+
+from tui import seed
+from tui.sandbox import Sandbox
+
+# Until the demo serves adapter-health itself, the job points at Supabase's local port.
+FUNCTIONS_URL = "http://127.0.0.1:54321/functions/v1"
+
+
+def demo_dir() -> Path:
+    if os.geteuid() == 0:
+        # The server runs as the postgres user, who cannot enter /root.
+        return Path("/var/lib/cronjobs-tui/demo")
+    return Path(user_data_dir("cronjobs-tui")) / "demo"
+
+
+def sandbox() -> Sandbox:
+    return Sandbox(datadir=demo_dir() / "data")
+
+
+def start() -> Sandbox:
+    sb = sandbox().start()
+    sb.wait_ready()
+    with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
+        seed.install(conn, functions_url=FUNCTIONS_URL, demo=True)
+    return sb
+
+
+def stop() -> int:
+    sb = sandbox()
+    if not sb.running:
+        print("no demo cluster is running")
+        return 0
+    sb.stop()
+    print(f"stopped the demo cluster in {sb.datadir}")
+    return 0
+
+
+def run_tui() -> int:
+    from tui.app import CronJobsApp
+    from tui.db import ConnectOptions
+
+    sb = sandbox()
+    was_running = sb.running
+    sb = start()
+
+    def _leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    # A closed SSH session (SIGHUP) or a kill must still stop the server cleanly.
+    signal.signal(signal.SIGHUP, _leave)
+    signal.signal(signal.SIGTERM, _leave)
+    try:
+        CronJobsApp(ConnectOptions(dbname=sb.conninfo())).run()
+    finally:
+        if not was_running:
+            sb.stop()
+    return 0

@@ -1,0 +1,55 @@
+"""How times, durations and statuses read on screen. Pure functions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+STATUS_STYLE = {
+    "succeeded": "green",
+    "failed": "bold red",
+    "running": "yellow",
+    "starting": "cyan",
+    "connecting": "cyan",
+    "sending": "cyan",
+}
+
+
+def span(seconds: float) -> str:
+    """A short human span: '45 s', '3 min', '3 h 12 min', '2 d 4 h'."""
+    s = int(abs(seconds))
+    if s < 60:
+        return f"{s} s"
+    minutes, hours, days = s // 60, s // 3600, s // 86400
+    if s < 3600:
+        return f"{minutes} min"
+    if s < 86400:
+        rest = minutes % 60
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    rest = hours % 24
+    return f"{days} d {rest} h" if rest else f"{days} d"
+
+
+def relative(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    delta = (when - now).total_seconds()
+    if abs(delta) < 1:
+        return "now"
+    return f"in {span(delta)}" if delta > 0 else f"{span(delta)} ago"
+
+
+def absolute(when: datetime | None, tz: str | None) -> str:
+    """'Sun 29 Nov 03:00' in the given zone (the scheduler's)."""
+    if when is None:
+        return "-"
+    local = when.astimezone(ZoneInfo(tz)) if tz else when
+    return local.strftime("%a %d %b %H:%M")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    return span(seconds)

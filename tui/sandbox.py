@@ -1,0 +1,279 @@
+"""A private PostgreSQL cluster with pg_cron preloaded, for the demo and the tests.
+
+One class serves both: the demo keeps its data directory between runs, tests use
+throwaway ones. The server listens on 127.0.0.1 only, on a free port, with its
+socket inside the data directory. As root it runs as the ``postgres`` OS user
+(initdb and postgres refuse root). It can also run from another Debian release's
+root file system (a debootstrap chroot), which is how the suite reaches a second
+pg_cron version on one machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Where the project's set-up script puts other Debian releases' root file systems.
+ROOTFS_DIR = Path("/var/cache/cronjobs-tui/rootfs")
+
+SETUP_HINT = "bash .ci/setup    (as root, from the cronjobs-tui checkout)"
+
+
+class SandboxError(RuntimeError):
+    """The cluster could not be set up; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Installation:
+    """PostgreSQL binaries with pg_cron available, on the host or inside a chroot."""
+
+    bindir: str  # as seen from inside `root`
+    major: int
+    root: str = "/"  # "/" for the host, else a chroot directory
+
+    @property
+    def label(self) -> str:
+        where = "host" if self.root == "/" else Path(self.root).name
+        return f"pg{self.major}-{where}"
+
+    def host_path(self, inner: str | Path) -> Path:
+        """The host's path of a path seen from inside the installation."""
+        if self.root == "/":
+            return Path(inner)
+        return Path(self.root) / str(inner).lstrip("/")
+
+
+def _installations_under(root: str) -> list[Installation]:
+    found = []
+    base = Path(root) / "usr/lib/postgresql"
+    for bindir in base.glob("*/bin"):
+        major = bindir.parent.name
+        if not major.isdigit():
+            continue
+        control = Path(root) / f"usr/share/postgresql/{major}/extension/pg_cron.control"
+        if (bindir / "postgres").exists() and control.exists():
+            inner = "/" + str(bindir.relative_to(root)) if root != "/" else str(bindir)
+            found.append(Installation(bindir=inner, major=int(major), root=root))
+    return sorted(found, key=lambda i: i.major, reverse=True)
+
+
+def host_installation() -> Installation:
+    """The newest PostgreSQL on this machine that has pg_cron, or a clear error."""
+    override = os.environ.get("CRONJOBS_TUI_PG_BINDIR")
+    if override:
+        major = re.search(r"/(\d+)/bin/?$", override)
+        return Installation(bindir=override, major=int(major.group(1)) if major else 0)
+    found = _installations_under("/")
+    if not found:
+        raise SandboxError(
+            "PostgreSQL with pg_cron is not installed on this machine.\n"
+            f"Install it with:  {SETUP_HINT}\n"
+            "(or: apt-get install postgresql-N postgresql-N-cron, N = 15 on Debian 12, 17 on 13)"
+        )
+    return found[0]
+
+
+def chroot_installations() -> list[Installation]:
+    """pg_cron installations inside the other releases' root file systems we set up."""
+    found: list[Installation] = []
+    if ROOTFS_DIR.is_dir():
+        for root in sorted(ROOTFS_DIR.iterdir()):
+            if (root / ".complete").exists():
+                found.extend(_installations_under(str(root))[:1])
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Sandbox:
+    """A private cluster. `datadir` is as seen from inside the installation."""
+
+    datadir: Path
+    install: Installation = field(default_factory=host_installation)
+    settings: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    dbname: str = "postgres"
+
+    def __post_init__(self) -> None:
+        self.datadir = Path(self.datadir)
+
+    # -- paths and commands -------------------------------------------------
+    @property
+    def host_datadir(self) -> Path:
+        return self.install.host_path(self.datadir)
+
+    @property
+    def in_chroot(self) -> bool:
+        return self.install.root != "/"
+
+    def _as_postgres(self, argv: list[str]) -> list[str]:
+        cmd = [f"{self.install.bindir}/{argv[0]}", *argv[1:]]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        if self.in_chroot:
+            cmd = ["chroot", self.install.root, *cmd]
+        return cmd
+
+    def _run(self, argv: list[str], timeout: float = 120) -> str:
+        cmd = self._as_postgres(argv)
+        try:
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout, cwd="/", check=False
+            )
+        except FileNotFoundError as exc:
+            raise SandboxError(f"cannot run {cmd[0]}: {exc}. Set up with:  {SETUP_HINT}") from exc
+        if done.returncode != 0:
+            raise SandboxError(f"{' '.join(argv[:2])} failed:\n{done.stderr or done.stdout}")
+        return done.stdout
+
+    # -- life cycle ---------------------------------------------------------
+    @property
+    def initialised(self) -> bool:
+        return (self.host_datadir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        host = self.host_datadir
+        host.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            self._give_to_postgres(host)
+        self._run(["initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres",
+                   "-E", "UTF8", "--locale=C", "--no-sync"])
+
+    def _give_to_postgres(self, host: Path) -> None:
+        # The chroot's postgres user has its own uid, so chown from inside it.
+        chown = ["chown", "-R", "postgres:postgres", str(self.datadir)]
+        if self.in_chroot:
+            chown = ["chroot", self.install.root, *chown]
+        subprocess.run(chown, check=True)
+        host.chmod(0o700)
+        # The server must be able to reach its data directory through every parent.
+        for parent in host.parents:
+            if parent == Path("/") or parent == Path(self.install.root):
+                break
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                parent.chmod(mode | 0o711)
+
+    def _conf(self) -> dict[str, str]:
+        conf = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.datadir}'",
+            "shared_preload_libraries": "'pg_cron'",
+            "cron.database_name": f"'{self.dbname}'",
+            # Jobs connect through the private socket, never over the network.
+            "cron.host": f"'{self.datadir}'",
+            "max_connections": "50",
+            "fsync": "off",
+            "log_min_messages": "warning",
+        }
+        if self.in_chroot:
+            conf["dynamic_shared_memory_type"] = "mmap"  # a chroot has no usable /dev/shm
+        conf.update(self.settings)
+        return conf
+
+    def _write_conf(self) -> None:
+        path = self.host_datadir / "cronjobs-tui.conf"
+        body = "".join(f"{k} = {v}\n" for k, v in self._conf().items())
+        path.write_text("# written by cronjobs-tui's sandbox at every start\n" + body)
+        main = self.host_datadir / "postgresql.conf"
+        text = main.read_text()
+        if "include_if_exists = 'cronjobs-tui.conf'" not in text:
+            main.write_text(text + "\ninclude_if_exists = 'cronjobs-tui.conf'\n")
+        if os.geteuid() == 0:
+            shutil.copymode(main, path)
+            st = main.stat()
+            os.chown(path, st.st_uid, st.st_gid)
+
+    @property
+    def running(self) -> bool:
+        return (self.host_datadir / "postmaster.pid").exists() and self._pid_alive()
+
+    def _pid_alive(self) -> bool:
+        try:
+            pid = int((self.host_datadir / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError, IndexError):
+            return False
+        return True
+
+    def _running_port(self) -> int:
+        lines = (self.host_datadir / "postmaster.pid").read_text().splitlines()
+        return int(lines[3])
+
+    def start(self) -> Sandbox:
+        if not self.initialised:
+            self.init()
+        if self.running:
+            self.port = self._running_port()
+            return self
+        if not self.port:
+            self.port = free_port()
+        self._write_conf()
+        log = f"{self.datadir}/server.log"
+        self._run(["pg_ctl", "-D", str(self.datadir), "-l", log, "-w", "-t", "60", "start"])
+        return self
+
+    def stop(self) -> None:
+        if self.running:
+            with contextlib.suppress(SandboxError):
+                self._run(["pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"])
+
+    def kill(self) -> None:
+        """Stop the server abruptly, as a crash would (for tests of lost connections)."""
+        self._run(["pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop"])
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.host_datadir, ignore_errors=True)
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self.conninfo(), connect_timeout=2):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    # -- connecting ---------------------------------------------------------
+    def conninfo(self, dbname: str | None = None, user: str = "postgres") -> str:
+        return (
+            f"host=127.0.0.1 port={self.port} dbname={dbname or self.dbname} user={user} "
+            "application_name=cronjobs-tui"
+        )
+
+    def uri(self, dbname: str | None = None, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname or self.dbname}"
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def throwaway(install: Installation | None = None, **kwargs: object) -> Sandbox:
+    """A sandbox in a fresh temporary directory (tests), removed by `destroy()`."""
+    install = install or host_installation()
+    base = "/var/tmp" if install.root != "/" else None
+    inner = Path(tempfile.mkdtemp(prefix="cronjobs-tui-", dir=install.host_path(base or "/tmp")))
+    inner_path = "/" + str(inner.relative_to(install.root)) if install.root != "/" else str(inner)
+    return Sandbox(datadir=Path(inner_path) / "data", install=install, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,37 @@
+"""The line at the top: which server, which versions, which zone, and is it alive."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.models import ServerFacts
+from tui.text import one_line
+
+
+class ServerHeader(Static):
+    DEFAULT_CSS = """
+    ServerHeader { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def show(self, facts: ServerFacts | None, *, state: str, read_only: bool) -> None:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("cronjobs-tui ", style="bold")
+        if facts is not None:
+            where = f"{facts.current_user}@{facts.server_addr}:{facts.server_port}/{facts.database}"
+            line.append(one_line(where), style="bold")
+            line.append(f"  PG {facts.server_version.split()[0]}")
+            line.append(f"  pg_cron {facts.pg_cron_version or 'absent'}")
+            tz = facts.scheduler_timezone
+            line.append("  TZ ")
+            line.append(tz or "unknown", style="" if tz else "bold yellow")
+            line.append("  scheduler ")
+            if facts.scheduler_alive:
+                line.append("alive", style="green")
+            else:
+                line.append("NOT RUNNING", style="bold red")
+        line.append("  ")
+        line.append(state, style="green" if state == "connected" else "bold yellow")
+        if read_only:
+            line.append(" READ-ONLY ", style="bold black on yellow")
+        self.update(line)

@@ -1,0 +1,76 @@
+"""The jobs table: one row per job, refreshed in place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from tui import format as fmt
+from tui.cron import describe
+from tui.models import Job, ServerFacts
+from tui.text import one_line
+
+COLUMNS = [("name", "Job"), ("schedule", "Schedule"), ("next", "Next run"),
+           ("last", "Last run"), ("state", "State")]
+
+
+class JobsTable(DataTable):
+    DEFAULT_CSS = "JobsTable { height: 1fr; }"
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    def show(self, jobs: list[Job], next_runs: dict[int, datetime | None],
+             facts: ServerFacts) -> None:
+        tz = facts.scheduler_timezone
+        selected = self.selected_jobid
+        self.clear()
+        for job in jobs:
+            self.add_row(*self._cells(job, next_runs.get(job.jobid), facts, tz),
+                         key=str(job.jobid))
+        if selected is not None and str(selected) in self.rows:
+            self.move_cursor(row=self.get_row_index(str(selected)))
+
+    @property
+    def selected_jobid(self) -> int | None:
+        if not self.rows or self.cursor_row < 0:
+            return None
+        key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key
+        return int(key.value) if key.value is not None else None
+
+    def _cells(self, job: Job, upcoming: datetime | None, facts: ServerFacts,
+               tz: str | None) -> list[Text]:
+        name = Text(one_line(job.label, 32))
+        extra = []
+        if job.database != facts.database:
+            extra.append(f"db {job.database}")
+        if job.username != facts.current_user:
+            extra.append(f"as {job.username}")
+        if extra:
+            name.append(f" ({', '.join(extra)})", style="dim")
+        schedule = Text(one_line(job.schedule, 20), style="bold")
+        schedule.append(f"  {one_line(describe(job.schedule), 40)}", style="dim")
+        if not job.active:
+            upcoming_text = Text("paused", style="dim")
+        elif upcoming is None:
+            upcoming_text = Text("at server start" if job.schedule.startswith("@re")
+                                 else "unknown", style="dim")
+        else:
+            upcoming_text = Text(f"{fmt.relative(upcoming, facts.now)}")
+            upcoming_text.append(f"  {fmt.absolute(upcoming, tz)}", style="dim")
+        last = Text()
+        if job.last_status:
+            last.append(job.last_status, style=fmt.STATUS_STYLE.get(job.last_status, ""))
+            last.append(f" {fmt.relative(job.last_start, facts.now)}", style="dim")
+            if job.last_start and job.last_end:
+                seconds = (job.last_end - job.last_start).total_seconds()
+                last.append(f" {fmt.duration(seconds)}", style="dim")
+        else:
+            last.append("never", style="dim")
+        state = Text("active", style="green") if job.active else Text("paused", style="yellow")
+        return [name, schedule, upcoming_text, last, state]

@@ -1,0 +1,81 @@
+"""The live run stream: newest first, bounded, and still while the operator reads back."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from tui import format as fmt
+from tui.models import Run
+from tui.secrets import mask
+from tui.text import one_line
+
+#: The stream keeps this many runs; older ones fall off (memory stays bounded).
+KEEP = 500
+
+
+class RunsTable(DataTable):
+    DEFAULT_CSS = "RunsTable { height: 1fr; }"
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.runs: OrderedDict[int, Run] = OrderedDict()  # newest first
+        self.pending: list[Run] = []
+        self.now: datetime | None = None
+        for key, label in [("start", "Started"), ("job", "Job"), ("status", "Status"),
+                           ("took", "Took"), ("message", "Message")]:
+            self.add_column(label, key=key)
+
+    @property
+    def following(self) -> bool:
+        """True while the cursor is on the newest run: new runs then scroll in."""
+        return self.cursor_row <= 0
+
+    def replace(self, runs: list[Run]) -> None:
+        """A fresh backlog (newest first), e.g. after changing the filter."""
+        self.runs = OrderedDict((r.runid, r) for r in runs[:KEEP])
+        self.pending = []
+        self._rebuild()
+
+    def add(self, new: list[Run], changed: list[Run]) -> None:
+        """New runs (oldest first) and runs whose state may have changed."""
+        for run in changed:
+            if run.runid in self.runs:
+                self.runs[run.runid] = run
+                if str(run.runid) in self.rows:
+                    for key, cell in zip(("status", "took", "message"), self._cells(run)[2:]):
+                        self.update_cell(str(run.runid), key, cell)
+        if not new:
+            return
+        self.pending.extend(new)
+        if self.following:
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        for run in self.pending:
+            self.runs[run.runid] = run
+            self.runs.move_to_end(run.runid, last=False)
+        self.pending = []
+        while len(self.runs) > KEEP:
+            self.runs.popitem(last=True)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.clear()
+        for run in self.runs.values():
+            self.add_row(*self._cells(run), key=str(run.runid))
+        self.move_cursor(row=0)
+
+    def _cells(self, run: Run) -> list[Text]:
+        status = run.status or "?"
+        started = run.start_time.strftime("%H:%M:%S") if run.start_time else "queued"
+        return [
+            Text(started, style="dim"),
+            Text(one_line(run.job_label, 28)),
+            Text(status, style=fmt.STATUS_STYLE.get(status, "")),
+            Text(fmt.duration(run.duration)),
+            Text(one_line(mask(run.return_message), 200)),
+        ]
