@@ -1,64 +1,102 @@
-"""The Textual application: wiring, bindings and the refresh loop.
+"""The Textual application: wiring, the refresh loop and the actions' workers.
 
 Every database call is an await on psycopg's async connection inside a worker, each
 with a deadline, so the keyboard answers while a query runs. The next refresh is armed
 only when the previous one has finished, and backs off while the server is away.
+Errors from any worker reach one handler, which shows the server's message.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from rich.text import Text
 from textual import work
 from textual.app import App
-from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 
+from tui.config import Settings
 from tui.cron import NextRunCache
-from tui.db import ConnectOptions, Database, DatabaseError, RunStream
+from tui.db import ConnectOptions, Database, DatabaseError, RunStream, actions
 from tui.db.client import require_pg_cron
-from tui.models import Job, ServerFacts
+from tui.models import Job, Run, ServerFacts
 from tui.schedules import next_run
+from tui.screens.confirm import ConfirmScreen, MessageScreen, TypeNameScreen
+from tui.screens.detail import JobDetailScreen
+from tui.screens.form import JobForm, JobFormScreen
 from tui.screens.main import MainScreen
+from tui.screens.operator import OperatorScreen
+from tui.secrets import mask
+from tui.text import one_line
 from tui.widgets.header import ServerHeader
-from tui.widgets.jobs import JobsTable
-from tui.widgets.runs import RunsTable
 
-REFRESH_S = 2.0
 MAX_BACKOFF_S = 30.0
+
+
+class ActionCommands(Provider):
+    """The command palette offers exactly what the current screen's keys offer."""
+
+    async def search(self, query: str) -> Hits:
+        screen = self.screen
+        if not isinstance(screen, OperatorScreen):
+            return
+        matcher = self.matcher(query)
+        for binding in screen.active_bindings_list():
+            score = matcher.match(binding.description)
+            if score > 0:
+                yield Hit(score, matcher.highlight(binding.description),
+                          lambda a=binding.action: screen.run_action(a),
+                          help=f"key {binding.key_display or binding.key}")
 
 
 class CronJobsApp(App):
     TITLE = "cronjobs-tui"
-    BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("home", "follow", "Newest runs", id="follow", show=False),
-    ]
+    COMMANDS = App.COMMANDS | {ActionCommands}
 
-    def __init__(self, opts: ConnectOptions, *, refresh_s: float = REFRESH_S):
+    def __init__(self, opts: ConnectOptions, settings: Settings | None = None):
         super().__init__()
+        self.settings = settings or Settings()
+        self.read_only = opts.read_only or self.settings.read_only
+        if self.read_only and not opts.read_only:
+            from dataclasses import replace
+
+            opts = replace(opts, read_only=True)
         self.opts = opts
         self.db = Database(opts)
         self.stream = RunStream(self.db)
         self.cache = NextRunCache()
-        self.refresh_s = refresh_s
         self.failures = 0
         self.facts: ServerFacts | None = None
         self.jobs: list[Job] = []
-        self._timer = None
+        self.manual: dict[int, actions.TriggerRun] = {}
+        self._manual_ids = 0
+        self._timer: Timer | None = None
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
 
-    def on_mount(self) -> None:
-        self.push_screen(MainScreen())
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen()
+
+    def on_main_screen_ready(self) -> None:
         self.show_header("connecting…")
         self.refresh_data()
 
     async def on_unmount(self) -> None:
+        for run in list(self.manual.values()):
+            await run.cancel()
         await self.db.close()
 
-    # -- refresh loop ---------------------------------------------------------
-    def action_refresh(self) -> None:
-        self.refresh_data()
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place errors from workers land: shown, never fatal."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            message = str(error) if isinstance(error, DatabaseError) else repr(error)
+            self.notify(one_line(mask(message), 300), title="Error", severity="error",
+                        timeout=10)
 
+    # -- refresh loop ---------------------------------------------------------
     @work(exclusive=True, group="refresh")
     async def refresh_data(self) -> None:
         if self._timer is not None:
@@ -68,10 +106,10 @@ class CronJobsApp(App):
             require_pg_cron(facts)
             jobs = await self.db.jobs(indexed=facts.has_run_index)
             if self.stream.last_runid is None:
-                self.runs_table.replace(await self.stream.start())
+                self.main.runs_table.replace(await self.stream.start())
             else:
                 new, changed = await self.stream.poll()
-                self.runs_table.add(new, changed)
+                self.main.runs_table.add(new, changed)
         except DatabaseError as exc:
             self.failures += 1
             self.show_header("reconnecting…" if exc.lost else "error")
@@ -83,49 +121,203 @@ class CronJobsApp(App):
             self.show_header("connected")
             self.show_jobs()
             self.show_runs_title()
+            for screen in self.screen_stack:
+                if isinstance(screen, JobDetailScreen):
+                    screen.on_data_refreshed()
         finally:
             self._timer = self.set_timer(self.next_delay(), self.refresh_data)
 
     def next_delay(self) -> float:
-        if not self.failures:
-            return self.refresh_s
-        return min(self.refresh_s * 2 ** self.failures, MAX_BACKOFF_S)
+        base = self.settings.refresh_interval
+        return min(base * 2 ** self.failures, MAX_BACKOFF_S) if self.failures else base
+
+    @work(exclusive=True, group="refresh")
+    async def restart_stream(self) -> None:
+        table = self.main.runs_table
+        self.stream = RunStream(self.db, jobid=table.job_filter, status=table.status_filter)
+        try:
+            table.replace(await self.stream.start())
+        finally:
+            self.show_runs_title()
 
     # -- drawing --------------------------------------------------------------
     @property
     def main(self) -> MainScreen:
-        return self.get_screen_of(MainScreen)
-
-    def get_screen_of(self, kind: type) -> MainScreen:
         for screen in self.screen_stack:
-            if isinstance(screen, kind):
+            if isinstance(screen, MainScreen):
                 return screen
-        raise LookupError(kind)
+        raise LookupError("no main screen")
 
-    @property
-    def runs_table(self) -> RunsTable:
-        return self.main.query_one(RunsTable)
+    def job_by_id(self, jobid: int) -> Job | None:
+        return next((j for j in self.jobs if j.jobid == jobid), None)
 
     def show_header(self, state: str) -> None:
         self.main.query_one(ServerHeader).show(self.facts, state=state,
-                                               read_only=self.opts.read_only)
+                                               read_only=self.read_only)
 
     def show_jobs(self) -> None:
-        assert self.facts is not None
+        if self.facts is None:
+            return
         upcoming: dict[int, datetime | None] = {
             job.jobid: next_run(job, self.facts, self.cache) for job in self.jobs}
-        self.main.query_one(JobsTable).show(self.jobs, upcoming, self.facts)
-        tz = self.facts.scheduler_timezone or "zone unknown"
-        self.main.query_one("#jobs-title").update(f"Jobs ({len(self.jobs)})   next runs in {tz}")
+        table = self.main.jobs_table
+        table.show(self.jobs, upcoming, self.facts)
+        tz = self.facts.scheduler_timezone or "an unknown zone (not readable by this role)"
+        title = f"Jobs ({len(table.rows)}/{len(self.jobs)})  next runs in {tz}  sort: {table.sort}"
+        if table.filter_text:
+            title += f"  filter: {one_line(table.filter_text, 30)}"
+        if not self.facts.has_run_index:
+            title += "  (last run: newest 10k runs only; no (jobid, runid) index)"
+        self.main.query_one("#jobs-title").update(title)
 
     def show_runs_title(self) -> None:
-        table = self.runs_table
+        table = self.main.runs_table
         title = "Runs"
+        if table.status_filter:
+            title += f"  status: {table.status_filter}"
+        if table.job_filter is not None:
+            job = self.job_by_id(table.job_filter)
+            title += f"  job: {job.label if job else table.job_filter}"
         if table.pending:
-            title += f"   {len(table.pending)} new: press Home to show"
+            title += f"  ({len(table.pending)} new: Home to show)"
         self.main.query_one("#runs-title").update(title)
 
-    def action_follow(self) -> None:
-        table = self.runs_table
-        table.catch_up()
-        self.show_runs_title()
+    def open_detail(self, jobid: int) -> None:
+        job = self.job_by_id(jobid)
+        if job is not None:
+            self.push_screen(JobDetailScreen(job))
+
+    # -- actions --------------------------------------------------------------
+    @work(group="actions")
+    async def trigger_job(self, job: Job, as_self: bool = False) -> None:
+        if job.jobid in self.manual:
+            self.notify(f"{job.label} is already running from here; x cancels it",
+                        severity="warning")
+            return
+        run = actions.TriggerRun(self.db, job, as_self=as_self,
+                                 timeout_ms=max(self.opts.statement_timeout_ms, 60_000))
+        self.manual[job.jobid] = run
+        self.notify(f"Running {job.label} now (x cancels)…")
+        try:
+            await run.run()
+        except actions.NeedsConfirmation as exc:
+            question = (f"{exc}\n\nRun {job.label} as yourself ({exc.user}) instead? It will "
+                        "run with your privileges, not the job's.")
+            if await self.push_screen_wait(ConfirmScreen(question, "Run as me")):
+                self.manual.pop(job.jobid, None)
+                self.trigger_job(job, as_self=True)
+            return
+        finally:
+            if self.manual.get(job.jobid) is run and (run.finished or run.status == "pending"):
+                self.manual.pop(job.jobid, None)
+        ok = run.status == "succeeded"
+        where = "" if run.recorded else " (not recorded: this role may not write run history)"
+        self.notify(f"{job.label}: {run.status}{where}\n{one_line(mask(run.message), 200)}",
+                    severity="information" if ok else "error", timeout=8)
+        if not run.recorded:
+            self._manual_ids += 1
+            self.main.runs_table.add_manual(Run(
+                runid=-self._manual_ids, jobid=job.jobid,
+                jobname=f"{job.label} (manual, not recorded)", database=job.database,
+                username=run.role, status=run.status, return_message=run.message,
+                start_time=run.start_time, end_time=run.end_time))
+        self.refresh_data()
+
+    @work(group="actions")
+    async def cancel_manual_run(self, jobid: int) -> None:
+        run = self.manual.get(jobid)
+        if run is None:
+            self.notify("No manual run of this job is in progress", severity="warning")
+            return
+        await run.cancel()
+
+    @work(group="actions")
+    async def pause_or_resume(self, jobid: int) -> None:
+        job = await actions.get_job(self.db, jobid)  # fresh: never trust what a cell shows
+        verb = "Resume" if not job.active else "Pause"
+        what = ("pg_cron will start it again on schedule." if not job.active else
+                "pg_cron will not start it until it is resumed; a run in progress is "
+                "canceled.")
+        question = f"{verb} {job.label} ({job.schedule})?\n{what}"
+        if not await self.push_screen_wait(ConfirmScreen(question, verb)):
+            return
+        fresh = await actions.set_active(self.db, jobid, not job.active)
+        self.notify(f"{fresh.label} is now {'active' if fresh.active else 'paused'}")
+        self.refresh_data()
+
+    @work(group="actions")
+    async def edit_job(self, jobid: int) -> None:
+        if self.facts is None:
+            return
+        job = await actions.get_job(self.db, jobid)
+        if await self.push_screen_wait(JobFormScreen(self.facts, job)):
+            self.refresh_data()
+
+    def new_job(self) -> None:
+        if self.facts is None:
+            return
+
+        def done(saved: bool | None) -> None:
+            if saved:
+                self.refresh_data()
+
+        self.push_screen(JobFormScreen(self.facts), done)
+
+    @work(group="actions")
+    async def save_job(self, form_screen: JobFormScreen, form: JobForm) -> None:
+        """Write the form; the form closes only when the server has accepted it."""
+        loaded = form_screen.job
+        try:
+            if loaded is None:
+                jobid = await actions.create_job(
+                    self.db, name=form.name or "", schedule=form.schedule,
+                    command=form.command, database=form.database or None,
+                    username=form.username or None)
+                self.notify(f"Created {form.name} (job #{jobid})")
+            else:
+                changes = {k: v for k, v in (("schedule", form.schedule),
+                                             ("command", form.command),
+                                             ("database", form.database),
+                                             ("username", form.username))
+                           if v != getattr(loaded, k)}
+                if not changes:
+                    form_screen.dismiss(False)
+                    return
+                await actions.edit_job(self.db, loaded, **changes)
+                self.notify(f"Saved {loaded.label}: {', '.join(changes)}")
+        except actions.JobChanged as exc:
+            body = Text("Someone changed this job after you opened it; nothing was written.\n")
+            for field, was, now in exc.changes:
+                body.append(f"\n{field}: ", style="bold")
+                body.append(one_line(mask(str(was)), 60), style="red")
+                body.append(" → ")
+                body.append(one_line(mask(str(now)), 60), style="green")
+            body.append("\n\nYour edit is kept in the form; Cancel and reopen to start "
+                        "from the current version.")
+            form_screen.show_error("The job changed on the server; nothing was written.")
+            await self.push_screen_wait(MessageScreen("The job changed", body))
+            return
+        except DatabaseError as exc:
+            form_screen.show_error(f"Not saved: {mask(str(exc))}")
+            self.notify(f"Not saved: {one_line(mask(str(exc)), 200)}", severity="error")
+            return
+        form_screen.dismiss(True)
+
+    @work(group="actions")
+    async def delete_job(self, jobid: int) -> None:
+        job = await actions.get_job(self.db, jobid)
+        name = job.jobname or str(job.jobid)
+        question = (f"Delete {job.label} ({job.schedule})? pg_cron forgets the job; its run "
+                    f"history stays in cron.job_run_details.\nType {name} to confirm.")
+        if not await self.push_screen_wait(TypeNameScreen(question, name)):
+            return
+        await actions.delete_job(self.db, jobid)
+        self.notify(f"Deleted {job.label}")
+        if isinstance(self.screen, JobDetailScreen) and self.screen.job.jobid == jobid:
+            self.screen.dismiss()
+        self.refresh_data()
+
+    def copy_command(self, job: Job) -> None:
+        # OSC 52: reaches the operator's own clipboard, even over SSH.
+        self.copy_to_clipboard(mask(job.command) or "")
+        self.notify(f"Copied {job.label}'s command (secrets masked)")

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 MACROS = (
-    "yearly", "annually", "monthly", "weekly", "daily", "midnight", "hourly", "reboot",
+    "yearly",
+    "annually",
+    "monthly",
+    "weekly",
+    "daily",
+    "midnight",
+    "hourly",
+    "reboot",
     "restart",
 )
 # (low, high, names) per field, as pg_cron defines them.
@@ -76,8 +83,10 @@ def _item(low: int, high: int, names: tuple[str, ...] | None) -> st.SearchStrate
 def _clean_item(low: int, high: int, names: tuple[str, ...] | None) -> st.SearchStrategy[str]:
     """Items every pg_cron version accepts (ranges may still run backwards)."""
     number = st.integers(min_value=low, max_value=high).map(str)
-    value = number if names is None else st.one_of(
-        number, st.sampled_from(names).flatmap(_case_variant)
+    value = (
+        number
+        if names is None
+        else st.one_of(number, st.sampled_from(names).flatmap(_case_variant))
     )
     step = st.integers(min_value=1, max_value=high).map(str)
     return st.one_of(
@@ -118,8 +127,9 @@ def cron_expressions(draw: st.DrawFn) -> str:
     if count < 5:
         fields = fields[:count]
     else:
-        fields += [draw(st.sampled_from(("30", "2026", "*", "# note", "x")))
-                   for _ in range(count - 5)]
+        fields += [
+            draw(st.sampled_from(("30", "2026", "*", "# note", "x"))) for _ in range(count - 5)
+        ]
     text = fields[0]
     for f in fields[1:]:
         text += draw(_BLANK) + f
@@ -150,8 +160,22 @@ def seconds_expressions(draw: st.DrawFn) -> str:
 
 
 stray_expressions = st.one_of(
-    st.sampled_from(("", " ", "$", "#comment", "* * * * * *", "0 0 L * *", "0 0 ? * *",
-                     "5 4 * * *", "@", "@ daily", "0 0 31 2 *", "0 0 * * SAT-SUN")),
+    st.sampled_from(
+        (
+            "",
+            " ",
+            "$",
+            "#comment",
+            "* * * * * *",
+            "0 0 L * *",
+            "0 0 ? * *",
+            "5 4 * * *",
+            "@",
+            "@ daily",
+            "0 0 31 2 *",
+            "0 0 * * SAT-SUN",
+        )
+    ),
     st.text(alphabet="0123456789*/-, $#@abcJANMONsecond\t", max_size=20),
 )
 

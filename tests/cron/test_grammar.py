@@ -173,7 +173,9 @@ def test_warnings_for_surprises() -> None:
     assert check("0 0 30 2 *").warnings == ("This schedule never fires.",)
 
 
-@pytest.mark.parametrize("expr", ["0 12 * * 7", "0 12 * * 0", "0 0 * * 1-5", "@weekly", "0 0 $ * *"])
+@pytest.mark.parametrize(
+    "expr", ["0 12 * * 7", "0 12 * * 0", "0 0 * * 1-5", "@weekly", "0 0 $ * *"]
+)
 def test_no_warning_for_ordinary_schedules(expr: str) -> None:
     assert check(expr).warnings == ()
 

@@ -214,13 +214,17 @@ def _get_number(r: _Reader, ch: str, spec: FieldSpec | None) -> tuple[str, int, 
             "and day-of-week (SUN-SAT) fields."
         )
     kind = "month" if spec is MONTH else "day"
-    raise _Invalid(f"'{token}' is not a {kind} name; use three letters such as "
-                   f"{'JAN' if spec is MONTH else 'MON'}.")
+    raise _Invalid(
+        f"'{token}' is not a {kind} name; use three letters such as "
+        f"{'JAN' if spec is MONTH else 'MON'}."
+    )
 
 
 def _check_bounds(spec: FieldSpec, value: int) -> None:
     if not spec.low <= value <= spec.high:
-        raise _Invalid(f"The {spec.name} field takes {spec.low}-{spec.high}; {value} is out of range.")
+        raise _Invalid(
+            f"The {spec.name} field takes {spec.low}-{spec.high}; {value} is out of range."
+        )
 
 
 def _get_range(r: _Reader, ch: str, spec: FieldSpec, out: _Field, version: str) -> str:
@@ -268,7 +272,9 @@ def _get_range(r: _Reader, ch: str, spec: FieldSpec, out: _Field, version: str) 
         if value + step > _INT32_MAX:
             raise _Invalid("The step is too large.")
         value += step
-    out.items.append(text)
+    # A step wider than its range selects only the first value; describe() reads these items,
+    # and '*/60' must not read as "every 60 minutes".
+    out.items.append(str(first) if 1 < step and last - first < step else text)
     return ch
 
 
@@ -306,7 +312,7 @@ def _skip_comments(r: _Reader) -> None:
             return
 
 
-def _parse_macro(r: _Reader, raw: str) -> Schedule:
+def _parse_macro(r: _Reader) -> Schedule:
     word = ""
     ch = r.get()
     while ch not in (" ", "\t", "\n", _END):
@@ -354,7 +360,9 @@ def _parse_dom(r: _Reader, ch: str, version: str) -> tuple[str, _Field, bool]:
     if ch == "$" and _at_least(version, "1.6"):
         ch = r.get()
         if ch not in _BLANKS:
-            raise _Invalid("'$' (last day of the month) must stand alone in the day-of-month field.")
+            raise _Invalid(
+                "'$' (last day of the month) must stand alone in the day-of-month field."
+            )
         while ch in _BLANKS:
             ch = r.get()
         return ch, _Field(items=["$"]), True
@@ -416,9 +424,7 @@ def _field_warnings(fields: tuple[_Field, ...], extra: str, version: str) -> lis
                 f"{text.rsplit('/', 1)[1]}; pg_cron 1.6 rejects it."
             )
     if extra:
-        warnings.append(
-            f"pg_cron reads five fields and ignores the rest: '{extra}' has no effect."
-        )
+        warnings.append(f"pg_cron reads five fields and ignores the rest: '{extra}' has no effect.")
     return warnings
 
 
@@ -437,7 +443,7 @@ def _parse_cron(expr: str, version: str) -> Schedule:
     _skip_comments(r)
     ch = r.get()
     if ch == "@":
-        return _parse_macro(r, expr)
+        return _parse_macro(r)
     if ch != _END:
         r.unget()
     return _parse_fields(r, version)

@@ -82,13 +82,26 @@ def _instants(naive: datetime, tz: tzinfo) -> list[datetime]:
     return found
 
 
+def _offset_changes(tz: tzinfo, start: datetime, end: datetime) -> bool:
+    """Whether tz's UTC offset differs between two instants (a DST change may lie between)."""
+    return start.astimezone(tz).utcoffset() != end.astimezone(tz).utcoffset()
+
+
+def _near_change(tz: tzinfo, instant: datetime) -> bool:
+    return _offset_changes(tz, instant - _DST_MARGIN, instant) or _offset_changes(
+        tz, instant, instant + _DST_MARGIN
+    )
+
+
 def _cron_runs(s: Schedule, after: datetime, tz: tzinfo, count: int) -> list[datetime]:
     if count <= 0 or not can_fire(s):
         return []
     after_utc = after.astimezone(timezone.utc)
     local_after = after_utc.astimezone(tz).replace(tzinfo=None)
-    # Start early enough to see the second pass through a repeated hour.
-    scan_from = (local_after - _DST_MARGIN).replace(second=0, microsecond=0)
+    scan_from = local_after.replace(second=0, microsecond=0)
+    if _near_change(tz, after_utc):
+        # Near a clock change, wall times before now may still lie ahead (a repeated hour).
+        scan_from -= _DST_MARGIN
     hours, minutes = sorted(s.hours), sorted(s.minutes)
     found: list[datetime] = []
     stop_after: datetime | None = None
@@ -104,7 +117,11 @@ def _cron_runs(s: Schedule, after: datetime, tz: tzinfo, count: int) -> list[dat
                     if instant > after_utc:
                         found.append(instant)
                 if stop_after is None and len(found) >= count:
-                    stop_after = naive + _DST_MARGIN
+                    # Wall-clock order is instant order unless the clocks change near the
+                    # count-th run; then later wall times may still map to earlier instants.
+                    kth = sorted(found)[count - 1]
+                    near = _near_change(tz, kth)
+                    stop_after = naive + _DST_MARGIN if near else naive
     return _finish(found, tz, count)
 
 

@@ -3,36 +3,121 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Input, Static
 
+from tui.models import Job
+from tui.screens.operator import OperatorScreen
 from tui.widgets.header import ServerHeader
 from tui.widgets.jobs import JobsTable
-from tui.widgets.runs import RunsTable
+from tui.widgets.runs import STATUS_FILTERS, RunsTable
 
 
-class MainScreen(Screen):
+class MainScreen(OperatorScreen):
     DEFAULT_CSS = """
     MainScreen .title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     MainScreen #jobs-pane { height: 1fr; }
     MainScreen #runs-pane { height: 1fr; }
     MainScreen #banner { height: auto; display: none; background: $error; padding: 0 1; }
     MainScreen #banner.shown { display: block; }
+    MainScreen #filter { dock: bottom; display: none; margin-bottom: 1; }
+    MainScreen #filter.shown { display: block; }
     """
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="filter", key_display="/"),
+        Binding("o", "sort", "Sort", id="sort", show=False),
+        Binding("f", "status_filter", "Runs: status", id="status_filter", show=False),
+        Binding("j", "job_filter", "Runs: this job", id="job_filter", show=False),
+        Binding("home", "follow", "Runs: newest", id="follow", show=False),
+        Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
+    ]
+
+    class Ready(Message):
+        """Composed and mounted: the app may start filling it."""
 
     def compose(self) -> ComposeResult:
         yield ServerHeader(id="header")
-        yield Static(id="banner")
+        yield Static(id="banner", markup=False)
         with Vertical(id="jobs-pane"):
-            yield Static("Jobs", id="jobs-title", classes="title")
+            yield Static("Jobs", id="jobs-title", classes="title", markup=False)
             yield JobsTable(id="jobs")
         with Vertical(id="runs-pane"):
-            yield Static("Runs", id="runs-title", classes="title")
+            yield Static("Runs", id="runs-title", classes="title", markup=False)
             yield RunsTable(id="runs")
+        yield Input(placeholder="filter jobs by name, schedule or command (Esc clears)",
+                    id="filter")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(JobsTable).focus()
+        self.post_message(self.Ready())
+
+    @property
+    def jobs_table(self) -> JobsTable:
+        return self.query_one(JobsTable)
+
+    @property
+    def runs_table(self) -> RunsTable:
+        return self.query_one(RunsTable)
+
+    def selected_job(self) -> Job | None:
+        jobid = self.jobs_table.selected_jobid
+        return self.operator.job_by_id(jobid) if jobid is not None else None
 
     def banner(self, message: str | None) -> None:
         widget = self.query_one("#banner", Static)
         widget.update(message or "")
         widget.set_class(bool(message), "shown")
+
+    # -- jobs ----------------------------------------------------------------
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table is self.jobs_table and event.row_key.value is not None:
+            self.operator.open_detail(int(event.row_key.value))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        if event.data_table is self.jobs_table:
+            self.jobs_table.sort_by(str(event.column_key.value))
+            self.operator.show_jobs()
+
+    def action_sort(self) -> None:
+        self.jobs_table.next_sort()
+        self.operator.show_jobs()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.jobs_table.filter_text = event.value
+            self.operator.show_jobs()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.jobs_table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+        self.jobs_table.focus()
+
+    # -- runs ----------------------------------------------------------------
+    def action_status_filter(self) -> None:
+        table = self.runs_table
+        index = STATUS_FILTERS.index(table.status_filter)
+        table.status_filter = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
+        self.operator.restart_stream()
+
+    def action_job_filter(self) -> None:
+        table = self.runs_table
+        job = self.selected_job()
+        table.job_filter = None if table.job_filter is not None or job is None else job.jobid
+        self.operator.restart_stream()
+
+    def action_follow(self) -> None:
+        self.runs_table.catch_up()
+        self.operator.show_runs_title()

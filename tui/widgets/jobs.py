@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -10,14 +10,46 @@ from textual.widgets import DataTable
 from tui import format as fmt
 from tui.cron import describe
 from tui.models import Job, ServerFacts
+from tui.secrets import mask
 from tui.text import one_line
 
 COLUMNS = [("name", "Job"), ("schedule", "Schedule"), ("next", "Next run"),
            ("last", "Last run"), ("state", "State")]
+SORTS = ["id", "name", "next", "last", "state"]
+_FAR = datetime.max.replace(tzinfo=timezone.utc)
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _sort_key(sort: str, job: Job, upcoming: datetime | None) -> tuple:
+    if sort == "name":
+        return (job.label.lower(),)
+    if sort == "next":
+        return (upcoming or _FAR, job.jobid)
+    if sort == "last":
+        # Failures first, then the most recent.
+        return (job.last_status != "failed", -(job.last_start or _NEVER).timestamp())
+    if sort == "state":
+        return (job.active, job.jobid)
+    return (job.jobid,)
+
+
+def matches(job: Job, needle: str) -> bool:
+    needle = needle.lower()
+    return any(needle in (text or "").lower()
+               for text in (job.label, job.schedule, mask(job.command), job.username))
 
 
 class JobsTable(DataTable):
     DEFAULT_CSS = "JobsTable { height: 1fr; }"
+
+    sort = "id"
+    filter_text = ""
+
+    def sort_by(self, column: str) -> None:
+        self.sort = "id" if self.sort == column or column not in SORTS else column
+
+    def next_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -29,8 +61,10 @@ class JobsTable(DataTable):
              facts: ServerFacts) -> None:
         tz = facts.scheduler_timezone
         selected = self.selected_jobid
+        shown = [j for j in jobs if not self.filter_text or matches(j, self.filter_text)]
+        shown.sort(key=lambda j: _sort_key(self.sort, j, next_runs.get(j.jobid)))
         self.clear()
-        for job in jobs:
+        for job in shown:
             self.add_row(*self._cells(job, next_runs.get(job.jobid), facts, tz),
                          key=str(job.jobid))
         if selected is not None and str(selected) in self.rows:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime
-
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -15,6 +13,8 @@ from tui.text import one_line
 
 #: The stream keeps this many runs; older ones fall off (memory stays bounded).
 KEEP = 500
+#: What `f` cycles through: every run, then one status at a time.
+STATUS_FILTERS: list[str | None] = [None, "failed", "succeeded", "running", "starting"]
 
 
 class RunsTable(DataTable):
@@ -24,7 +24,8 @@ class RunsTable(DataTable):
         self.cursor_type = "row"
         self.runs: OrderedDict[int, Run] = OrderedDict()  # newest first
         self.pending: list[Run] = []
-        self.now: datetime | None = None
+        self.status_filter: str | None = None
+        self.job_filter: int | None = None
         for key, label in [("start", "Started"), ("job", "Job"), ("status", "Status"),
                            ("took", "Took"), ("message", "Message")]:
             self.add_column(label, key=key)
@@ -51,6 +52,12 @@ class RunsTable(DataTable):
         if not new:
             return
         self.pending.extend(new)
+        if self.following:
+            self.catch_up()
+
+    def add_manual(self, run: Run) -> None:
+        """A manual run that left no row in cron.job_run_details: shown, marked, kept here."""
+        self.pending.append(run)
         if self.following:
             self.catch_up()
 

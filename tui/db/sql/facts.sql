@@ -9,7 +9,7 @@ select
         as pg_cron_available,
     current_database() as database,
     current_user as "current_user",
-    coalesce(inet_server_addr()::text, 'local socket') as server_addr,
+    coalesce(host(inet_server_addr()), 'local socket') as server_addr,
     inet_server_port() as server_port,
     (select rolsuper from pg_roles where rolname = current_user) as is_superuser,
     (select rolsuper or rolbypassrls from pg_roles where rolname = current_user) as sees_all,

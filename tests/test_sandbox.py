@@ -1,0 +1,39 @@
+"""The embedded cluster: private, loopback-only, and the same code for demo and tests."""
+
+from __future__ import annotations
+
+import psycopg
+
+from tests.conftest import Cluster
+from tui.sandbox import Sandbox
+
+
+def test_cluster_is_private(cluster: Cluster) -> None:
+    sb = cluster.sandbox
+    settings = dict(cluster.sql(
+        "select name, setting from pg_settings where name in ('listen_addresses', "
+        "'unix_socket_directories', 'shared_preload_libraries', 'cron.database_name')"))
+    assert settings == {
+        "listen_addresses": "127.0.0.1",
+        "unix_socket_directories": str(sb.datadir),
+        "shared_preload_libraries": "pg_cron",
+        "cron.database_name": "postgres",
+    }
+    assert (sb.host_datadir / f".s.PGSQL.{sb.port}").exists()
+    assert cluster.value("select count(*) from pg_stat_activity "
+                         "where backend_type = 'pg_cron launcher'") == 1
+
+
+def test_restart_keeps_the_data_directory(fresh_cluster: Cluster) -> None:
+    """What the demo relies on: stop, then a new Sandbox on the same directory finds it all."""
+    fresh_cluster.sql("create table kept (x int); insert into kept values (7)")
+    old = fresh_cluster.sandbox
+    old.stop()
+    assert not old.running
+    again = Sandbox(datadir=old.datadir, install=old.install).start()
+    again.wait_ready()
+    with psycopg.connect(again.conninfo()) as conn:
+        assert conn.execute("select x from kept").fetchone() == (7,)
+    again.start()  # already running: reused, same port
+    assert again.port == again._running_port()
+    again.stop()

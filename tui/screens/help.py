@@ -1,0 +1,46 @@
+"""`?`: every key that works here, with the id to remap it by in the config file."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.config import default_path
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 76; max-width: 100%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    """
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
+
+    def __init__(self, bindings: list[Binding]):
+        super().__init__()
+        self.bindings = bindings
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold", expand=True)
+        table.add_column("Key")
+        table.add_column("Does")
+        table.add_column("Id (for [keys])", style="dim")
+        keymap = self.app._keymap if hasattr(self.app, "_keymap") else {}
+        for binding in self.bindings:
+            key = keymap.get(binding.id or "", binding.key_display or binding.key)
+            table.add_row(key, binding.description, binding.id or "")
+        for key, does in [("Enter", "open the selected job"),
+                          ("Tab", "move between panes"), ("Ctrl+P", "command palette")]:
+            table.add_row(key, does, "")
+        with VerticalScroll():
+            yield Static(Text("Keys", style="bold"))
+            yield Static(table)
+            yield Static(Text(f"\nRemap keys in {default_path()}:\n  [keys]\n  trigger = \"T\"",
+                              style="dim"))
