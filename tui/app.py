@@ -201,9 +201,9 @@ class CronJobsApp(App):
         try:
             await run.run()
         except actions.NeedsConfirmation as exc:
-            question = (f"{exc}\n\nRun {job.label} as yourself ({exc.user}) instead? It will "
-                        "run with your privileges, not the job's.")
-            if await self.push_screen_wait(ConfirmScreen(question, "Run as me")):
+            how = f"as {exc.role} via SET ROLE" if exc.can_set_role else f"as {exc.user}"
+            question = f"{exc}.\n\nRun {job.label} anyway, {how}?"
+            if await self.push_screen_wait(ConfirmScreen(question, "Run anyway", danger=True)):
                 self.manual.pop(job.jobid, None)
                 self.trigger_job(job, as_self=True)
             return

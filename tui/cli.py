@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from tui import config
 from tui.db import ConnectOptions, Database, DatabaseError
 from tui.models import ServerFacts
 from tui.sandbox import SandboxError
@@ -27,15 +28,20 @@ def _connection_parser() -> argparse.ArgumentParser:
     conn.add_argument("-U", "--username", help="role to connect as")
     conn.add_argument("--read-only", action="store_true",
                       help="no mutating actions, and a read-only session at the server")
-    conn.add_argument("--statement-timeout", type=int, default=5000, metavar="MS",
-                      help="per-query timeout in milliseconds (default 5000)")
+    conn.add_argument("--statement-timeout", type=int, default=None, metavar="MS",
+                      help="per-query timeout in milliseconds (default 5000, or the config's)")
+    conn.add_argument("--config", metavar="FILE",
+                      help="settings file (default: $CRONJOBS_TUI_CONFIG or the platform's "
+                           "config dir)/config.toml")
     return parent
 
 
 def options_from(args: argparse.Namespace) -> ConnectOptions:
+    settings = config.load(args.config)
     return ConnectOptions(dbname=args.dbname, host=args.host, port=args.port,
-                          user=args.username, read_only=args.read_only,
-                          statement_timeout_ms=args.statement_timeout)
+                          user=args.username, read_only=args.read_only or settings.read_only,
+                          statement_timeout_ms=args.statement_timeout
+                          or settings.statement_timeout_ms)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--limit", type=int, default=50, help="how many runs (default 50)")
     runs.add_argument("--help", action="help")
 
-    demo = sub.add_parser("demo", add_help=False,
+    demo = sub.add_parser("demo", parents=[conn], add_help=False,
                           help="start the embedded demo cluster and open the TUI on it")
     demo.add_argument("--print-dsn", action="store_true",
                       help="start it, print its connection URI and leave it running")
@@ -164,13 +170,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.print_dsn:
         print(demo.start().uri())
         return 0
-    return demo.run_tui()
+    return demo.run_tui(config.load(args.config))
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
     from tui.app import CronJobsApp
 
-    CronJobsApp(options_from(args)).run()
+    CronJobsApp(options_from(args), config.load(args.config)).run()
     return 0
 
 
@@ -191,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except (DatabaseError, SandboxError) as exc:
+    except (DatabaseError, SandboxError, config.ConfigError) as exc:
         print(f"cronjobs-tui: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ import psycopg
 from platformdirs import user_data_dir
 
 from tui import seed
+from tui.config import Settings
 from tui.sandbox import Sandbox
 
 # Until the demo serves adapter-health itself, the job points at Supabase's local port.
@@ -45,7 +46,7 @@ def stop() -> int:
     return 0
 
 
-def run_tui() -> int:
+def run_tui(settings: Settings) -> int:
     from tui.app import CronJobsApp
     from tui.db import ConnectOptions
 
@@ -60,7 +61,8 @@ def run_tui() -> int:
     signal.signal(signal.SIGHUP, _leave)
     signal.signal(signal.SIGTERM, _leave)
     try:
-        CronJobsApp(ConnectOptions(dbname=sb.conninfo())).run()
+        CronJobsApp(ConnectOptions(dbname=sb.conninfo(), read_only=settings.read_only),
+                    settings).run()
     finally:
         if not was_running:
             sb.stop()

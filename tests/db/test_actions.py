@@ -311,7 +311,7 @@ async def test_create_and_run_in_another_database(cluster: Cluster,
         conn.execute(f'grant create on schema public to "{role}"')
     run = await trigger(db, await get_job(db, jobid))
     assert run.status == "succeeded", run.message
-    assert run.message == "manual run by postgres: SELECT 1"
+    assert run.message == "manual run by postgres: SELECT 1"  # CREATE TABLE AS: its tag
     with psycopg.connect(cluster.sandbox.conninfo(dbname=other_db), autocommit=True) as conn:
         assert conn.execute("select db, who from public.ran_here").fetchall() == [
             (other_db, role)]
@@ -362,7 +362,7 @@ async def test_trigger_runs_vacuum_and_multi_statement_commands(
     # A % is not a placeholder; the last statement's status is reported, as pg_cron does.
     multi = await trigger(db, await get_job(db, make_job("select '100%'; select 1 union all "
                                                          "select 2")))
-    assert multi.status == "succeeded" and multi.message == "manual run by postgres: SELECT 2"
+    assert multi.status == "succeeded" and multi.message == "manual run by postgres: 2 rows"
     await db.close()
 
 
@@ -374,7 +374,8 @@ async def test_trigger_runs_as_the_jobs_role(cluster: Cluster, make_job: Callabl
     run = await trigger(db, await get_job(db, jobid))
     await db.close()
     assert run.status == "succeeded", run.message
-    assert (run.user, run.role, run.recorded) == ("postgres", role, True)
+    # Logged in as the job's role, as pg_cron does (the sandbox trusts local logins).
+    assert (run.user, run.role, run.recorded) == (role, role, True)
     assert cluster.sql("select who from public.act_probe where tag = %s", [probe]) == [(role,)]
     assert run_row(cluster, run.runid)["username"] == role  # type: ignore[arg-type]
 
@@ -383,6 +384,7 @@ async def test_trigger_without_set_role_needs_confirmation(
         cluster: Cluster, make_job: Callable[..., int], make_role: Callable[[], str],
         probe: str) -> None:
     owner, operator = make_role(), make_role()
+    require_password(cluster, owner)
     jobid = make_job(probe_command(probe), username=owner)
     runs_before = cluster.value("select count(*) from cron.job_run_details where jobid = %s",
                                 [jobid])
@@ -393,6 +395,7 @@ async def test_trigger_without_set_role_needs_confirmation(
     with pytest.raises(NeedsConfirmation) as info:
         await trigger(db, job)
     assert (info.value.role, info.value.user) == (owner, operator)
+    assert not info.value.can_set_role
     assert cluster.sql("select who from public.act_probe where tag = %s", [probe]) == []
     # Confirmed: it runs as the operator, and this role may not write the run history.
     run = await trigger(db, job, as_self=True)
@@ -404,6 +407,33 @@ async def test_trigger_without_set_role_needs_confirmation(
         (operator,)]
     assert cluster.value("select count(*) from cron.job_run_details where jobid = %s",
                          [jobid]) == runs_before
+
+
+def require_password(cluster: Cluster, role: str) -> None:
+    """Make the server refuse password-less logins as `role` over TCP, as production does."""
+    hba = cluster.sandbox.host_datadir / "pg_hba.conf"
+    hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    cluster.sql("select pg_reload_conf()")
+
+
+async def test_trigger_with_set_role_still_asks(cluster: Cluster, make_job: Callable[..., int],
+                                                make_role: Callable[[], str],
+                                                probe: str) -> None:
+    """SET ROLE is no boundary (the command may RESET ROLE), so it is never silent."""
+    owner = make_role()
+    require_password(cluster, owner)
+    jobid = make_job(probe_command(probe), username=owner)
+    db = db_for(cluster)
+    job = await get_job(db, jobid)
+    with pytest.raises(NeedsConfirmation) as info:
+        await trigger(db, job)
+    assert info.value.can_set_role and "could undo that" in str(info.value)
+    assert cluster.sql("select who from public.act_probe where tag = %s", [probe]) == []
+    run = await trigger(db, job, as_self=True)
+    await db.close()
+    assert (run.status, run.user, run.role, run.via_set_role) == (
+        "succeeded", "postgres", owner, True)
+    assert cluster.sql("select who from public.act_probe where tag = %s", [probe]) == [(owner,)]
 
 
 async def test_cancel_a_running_trigger(cluster: Cluster, make_job: Callable[..., int]) -> None:

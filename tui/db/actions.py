@@ -51,13 +51,19 @@ class JobChanged(DatabaseError):
 
 
 class NeedsConfirmation(DatabaseError):
-    """The job's role may not be taken on by this login: ask before running it as ourselves."""
+    """We could not log in as the job's role: ask before running it another way."""
 
-    def __init__(self, job: Job, user: str, reason: str):
-        super().__init__(f"{user} may not run job {job.label} as its role {job.username} "
-                         f"({reason}); run it as {user} instead?", sqlstate=INSUFFICIENT_PRIVILEGE)
+    def __init__(self, job: Job, user: str, reason: str, *, can_set_role: bool):
+        if can_set_role:
+            how = (f"{user} can take on {job.username} with SET ROLE, but the command could "
+                   f"undo that and run with {user}'s privileges")
+        else:
+            how = f"{user} may not take on {job.username} either; it would run as {user}"
+        super().__init__(f"cannot log in as {job.username} to run job {job.label} ({reason}); "
+                         f"{how}", sqlstate=INSUFFICIENT_PRIVILEGE)
         self.role = job.username
         self.user = user
+        self.can_set_role = can_set_role
 
 
 async def _rows(conn: psycopg.AsyncConnection, name: str,
@@ -279,9 +285,9 @@ class TriggerRun:
     Start `await run.run()` in an async worker; `await run.cancel()` from any other task on
     the same event loop stops the statement on the server.
 
-    Caution: SET ROLE can be undone by the command itself (`reset role; ...`), so a command
-    written by a less privileged role runs with the operator's privileges if it does that.
-    pg_cron logs in as the job's role instead; this cannot without that role's credentials.
+    It logs in as the job's role, as pg_cron does. When the server refuses that login, it
+    asks first (NeedsConfirmation): SET ROLE is no boundary, since the command can undo it
+    (`reset role; ...`) and then act with the operator's privileges.
     """
 
     db: Database
@@ -295,6 +301,8 @@ class TriggerRun:
     recorded: bool = False
     pid: int | None = None  # the run connection's backend pid
     role: str | None = None  # who the command ran as
+    via_set_role: bool = False  # confirmed: the job's role taken on with SET ROLE
+    operator: str | None = None  # who asked for the run: the session's own login
     user: str | None = None  # who logged in
     start_time: datetime | None = None
     end_time: datetime | None = None
@@ -320,6 +328,7 @@ class TriggerRun:
         self._done.clear()
         try:
             try:
+                self.operator = await _login_user(self.db)
                 await self._connect()
                 await self._record_start()
             except BaseException:
@@ -354,34 +363,54 @@ class TriggerRun:
     async def _connect(self) -> None:
         opts = replace(self.db.opts.for_database(self.job.database),
                        statement_timeout_ms=max(self.timeout_ms, 0))
-        try:
-            self._conn = await open_connection(
-                opts, application_name=f"{APPLICATION_NAME} run of job {self.job.jobid}")
-        except psycopg.Error as exc:
-            first = (str(exc).strip().splitlines() or ["connection failed"])[0]
-            raise DatabaseError(f"could not connect to database {self.job.database!r} "
-                                f"to run job {self.job.label}: {first}") from exc
+        name = f"{APPLICATION_NAME} run of job {self.job.jobid}"
+        login_refused = None
+        if not self.as_self:
+            # pg_cron logs in as the job's role, and so do we when the server lets us
+            # (trust, peer, .pgpass, certificates): then the command cannot escape that role.
+            try:
+                self._conn = await open_connection(opts, user=self.job.username,
+                                                   application_name=name)
+            except psycopg.Error as exc:
+                login_refused = (str(exc).strip().splitlines() or ["refused"])[0]
+        if self._conn is None:
+            try:
+                self._conn = await open_connection(opts, application_name=name)
+            except psycopg.Error as exc:
+                first = (str(exc).strip().splitlines() or ["connection failed"])[0]
+                raise DatabaseError(f"could not connect to database {self.job.database!r} "
+                                    f"to run job {self.job.label}: {first}") from exc
         conn = self._conn
         self.pid = conn.info.backend_pid
         try:
             cur = await conn.execute("select current_user")
             row = await cur.fetchone()
             self.user = self.role = str(row[0]) if row else None
-            if self.user != self.job.username and not self.as_self:
-                try:
-                    await conn.execute(sql.SQL("set role {}").format(
-                        sql.Identifier(self.job.username)))
-                except psycopg.errors.InsufficientPrivilege as exc:
-                    raise NeedsConfirmation(self.job, self.user or "this login",
-                                            _message(exc)) from exc
-                self.role = self.job.username
+            if self.user == self.job.username:
+                return
+            can_set_role = await self._try_set_role(conn)
+            if not self.as_self:
+                raise NeedsConfirmation(self.job, self.user or "this login",
+                                        login_refused or "login refused",
+                                        can_set_role=can_set_role)
+            if can_set_role:
+                self.role, self.via_set_role = self.job.username, True
+            else:
+                await conn.execute("reset role")
         except psycopg.Error as exc:
             raise explain(exc) from exc
+
+    async def _try_set_role(self, conn: psycopg.AsyncConnection) -> bool:
+        try:
+            await conn.execute(sql.SQL("set role {}").format(sql.Identifier(self.job.username)))
+        except psycopg.errors.InsufficientPrivilege:
+            return False
+        return True
 
     async def _record_start(self) -> None:
         params = {"jobid": self.job.jobid, "pid": self.pid, "database": self.job.database,
                   "username": self.role, "command": self.job.command,
-                  "message": f"manual run by {self.user} via {APPLICATION_NAME}"}
+                  "message": f"manual run by {self.operator} via {APPLICATION_NAME}"}
 
         async def work(conn: psycopg.AsyncConnection) -> dict[str, Any]:
             (row,) = await _rows(conn, "action_run_start", params)
@@ -419,7 +448,7 @@ class TriggerRun:
             cur = await asyncio.wait_for(conn.execute(command), deadline)
             while cur.nextset():  # pg_cron reports the last statement's status
                 pass
-            self._finish("succeeded", cur.statusmessage or "")
+            self._finish("succeeded", _outcome(cur))
         except psycopg.errors.QueryCanceled as exc:
             text = "job canceled" if self._cancel_requested else _message(exc)
             self._finish("failed", text)
@@ -437,7 +466,7 @@ class TriggerRun:
 
     def _finish(self, status: str, text: str) -> None:
         self.status = status
-        self.message = f"manual run by {self.user}: {text}"
+        self.message = f"manual run by {self.operator}: {text}"
 
     async def _record_end(self) -> None:
         if self.runid is None:
@@ -474,6 +503,22 @@ class TriggerRun:
         if conn is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 2)
+
+
+def _outcome(cur: psycopg.AsyncCursor[Any]) -> str:
+    """What pg_cron writes for a successful run: 'N row(s)' for a query, else its tag."""
+    if cur.description is not None:
+        return f"{cur.rowcount} {'row' if cur.rowcount == 1 else 'rows'}"
+    return cur.statusmessage or ""
+
+
+async def _login_user(db: Database) -> str:
+    async def work(conn: psycopg.AsyncConnection) -> str:
+        cur = await conn.execute("select session_user")
+        row = await cur.fetchone()
+        return str(row[0]) if row else "unknown"
+
+    return await db.with_connection(work)
 
 
 async def _now(conn: psycopg.AsyncConnection) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+
 from rich.text import Text
 from textual.widgets import DataTable
 
