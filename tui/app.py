@@ -167,7 +167,7 @@ class CronJobsApp(App):
         if table.filter_text:
             title += f"  filter: {one_line(table.filter_text, 30)}"
         if not self.facts.has_run_index:
-            title += "  (last run: newest 10k runs only; no (jobid, runid) index)"
+            title += "  (last runs: newest 10k only, no (jobid, runid) index)"
         self.main.query_one("#jobs-title").update(title)
 
     def show_runs_title(self) -> None:

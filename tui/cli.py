@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--stop", action="store_true", help="stop a demo cluster left running")
     demo.add_argument("--help", action="help")
 
+    # Subcommands that live in their own modules: each adds its parser and sets `handler`.
+    from importlib import import_module
+
+    for name in PLUGGED:
+        import_module(name).register(sub, conn)
     return parser
 
 
@@ -180,6 +185,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Modules with `register(subparsers, connection_parent)` for their own subcommand.
+PLUGGED: list[str] = []
+
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], Any]] = {
     None: cmd_tui,
     "jobs": cmd_jobs,
@@ -191,7 +199,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], Any]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = COMMANDS[args.command]
+    handler = getattr(args, "handler", None) or COMMANDS[args.command]
     try:
         result = handler(args)
         if asyncio.iscoroutine(result):

@@ -33,6 +33,9 @@ def start() -> Sandbox:
     sb.wait_ready()
     with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
         seed.install(conn, functions_url=FUNCTIONS_URL, demo=True)
+        # pg_cron connects to the port stored in each job; if the old port was taken
+        # and the cluster moved, point the jobs at the new one.
+        conn.execute("update cron.job set nodeport = %s where nodeport <> %s", [sb.port, sb.port])
     return sb
 
 

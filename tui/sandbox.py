@@ -214,6 +214,23 @@ class Sandbox:
         lines = (self.host_datadir / "postmaster.pid").read_text().splitlines()
         return int(lines[3])
 
+    def _previous_port(self) -> int | None:
+        """The port of the last start, if still free: pg_cron stores the port in each job
+        (cron.job.nodeport), so a kept cluster should keep its port."""
+        conf = self.host_datadir / "cronjobs-tui.conf"
+        if not conf.exists():
+            return None
+        found = re.search(r"^port = (\d+)$", conf.read_text(), re.MULTILINE)
+        if not found:
+            return None
+        port = int(found.group(1))
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            return None
+        return port
+
     def start(self) -> Sandbox:
         if not self.initialised:
             self.init()
@@ -221,7 +238,7 @@ class Sandbox:
             self.port = self._running_port()
             return self
         if not self.port:
-            self.port = free_port()
+            self.port = self._previous_port() or free_port()
         self._write_conf()
         log = f"{self.datadir}/server.log"
         self._run(["pg_ctl", "-D", str(self.datadir), "-l", log, "-w", "-t", "60", "start"])

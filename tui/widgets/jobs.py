@@ -13,8 +13,12 @@ from tui.models import Job, ServerFacts
 from tui.secrets import mask
 from tui.text import one_line
 
-COLUMNS = [("name", "Job"), ("schedule", "Schedule"), ("next", "Next run"),
-           ("last", "Last run"), ("state", "State")]
+COLUMNS = [("name", "Job"), ("schedule", "Schedule"), ("describe", "Means"),
+           ("next", "Next run"), ("at", "At"), ("last", "Last run"), ("took", "Took"),
+           ("state", "State")]
+#: Below this width the plain-English column and the duration make way (80x24 terminals).
+WIDE = 110
+NARROW_HIDDEN = {"describe", "took"}
 SORTS = ["id", "name", "next", "last", "state"]
 _FAR = datetime.max.replace(tzinfo=timezone.utc)
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -51,11 +55,25 @@ class JobsTable(DataTable):
     def next_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
 
+    wide = True
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         for key, label in COLUMNS:
-            self.add_column(label, key=key)
+            if self.wide or key not in NARROW_HIDDEN:
+                self.add_column(label, key=key)
+
+    def on_resize(self) -> None:
+        wide = self.size.width >= WIDE
+        if wide != self.wide:
+            self.wide = wide
+            self.clear(columns=True)
+            self._add_columns()
+            self.app.show_jobs()  # type: ignore[attr-defined]
 
     def show(self, jobs: list[Job], next_runs: dict[int, datetime | None],
              facts: ServerFacts) -> None:
@@ -79,7 +97,7 @@ class JobsTable(DataTable):
 
     def _cells(self, job: Job, upcoming: datetime | None, facts: ServerFacts,
                tz: str | None) -> list[Text]:
-        name = Text(one_line(job.label, 32))
+        name = Text(one_line(job.label, 30))
         extra = []
         if job.database != facts.database:
             extra.append(f"db {job.database}")
@@ -87,24 +105,26 @@ class JobsTable(DataTable):
             extra.append(f"as {job.username}")
         if extra:
             name.append(f" ({', '.join(extra)})", style="dim")
-        schedule = Text(one_line(job.schedule, 20), style="bold")
-        schedule.append(f"  {one_line(describe(job.schedule), 40)}", style="dim")
         if not job.active:
-            upcoming_text = Text("paused", style="dim")
+            when, at = Text("paused", style="dim"), Text("")
         elif upcoming is None:
-            upcoming_text = Text("at server start" if job.schedule.startswith("@re")
-                                 else "unknown", style="dim")
+            when = Text("at server start" if job.schedule.startswith("@re") else "unknown",
+                        style="dim")
+            at = Text("")
         else:
-            upcoming_text = Text(f"{fmt.relative(upcoming, facts.now)}")
-            upcoming_text.append(f"  {fmt.absolute(upcoming, tz)}", style="dim")
+            when = Text(fmt.relative(upcoming, facts.now))
+            at = Text(fmt.absolute(upcoming, tz), style="dim")
         last = Text()
+        took = Text("")
         if job.last_status:
             last.append(job.last_status, style=fmt.STATUS_STYLE.get(job.last_status, ""))
             last.append(f" {fmt.relative(job.last_start, facts.now)}", style="dim")
             if job.last_start and job.last_end:
-                seconds = (job.last_end - job.last_start).total_seconds()
-                last.append(f" {fmt.duration(seconds)}", style="dim")
+                took = Text(fmt.duration((job.last_end - job.last_start).total_seconds()))
         else:
             last.append("never", style="dim")
         state = Text("active", style="green") if job.active else Text("paused", style="yellow")
-        return [name, schedule, upcoming_text, last, state]
+        cells = {"name": name, "schedule": Text(one_line(job.schedule, 24), style="bold"),
+                 "describe": Text(one_line(describe(job.schedule), 26), style="dim"),
+                 "next": when, "at": at, "last": last, "took": took, "state": state}
+        return [cells[key] for key, _ in COLUMNS if self.wide or key not in NARROW_HIDDEN]
