@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.command import Hit, Hits, Provider
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
@@ -102,6 +103,13 @@ class CronJobsApp(App):
         if self._timer is not None:
             self._timer.stop()
         try:
+            await self._refresh()
+        except NoMatches:
+            return  # the screens are gone: the app is closing
+        self._timer = self.set_timer(self.next_delay(), self.refresh_data)
+
+    async def _refresh(self) -> None:
+        try:
             facts = await self.db.facts()
             require_pg_cron(facts)
             jobs = await self.db.jobs(indexed=facts.has_run_index)
@@ -124,8 +132,6 @@ class CronJobsApp(App):
             for screen in self.screen_stack:
                 if isinstance(screen, JobDetailScreen):
                     screen.on_data_refreshed()
-        finally:
-            self._timer = self.set_timer(self.next_delay(), self.refresh_data)
 
     def next_delay(self) -> float:
         base = self.settings.refresh_interval
@@ -146,10 +152,13 @@ class CronJobsApp(App):
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
                 return screen
-        raise LookupError("no main screen")
+        raise NoMatches("no main screen")
 
     def job_by_id(self, jobid: int) -> Job | None:
         return next((j for j in self.jobs if j.jobid == jobid), None)
+
+    def job_by_name(self, name: str) -> Job | None:
+        return next((j for j in self.jobs if j.jobname == name), None)
 
     def show_header(self, state: str) -> None:
         self.main.query_one(ServerHeader).show(self.facts, state=state,

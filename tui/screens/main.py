@@ -118,6 +118,12 @@ class MainScreen(OperatorScreen):
         table.job_filter = None if table.job_filter is not None or job is None else job.jobid
         self.operator.restart_stream()
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # Back at the newest run (Home, Up, a click): show what arrived meanwhile.
+        if event.data_table is self.runs_table and event.cursor_row == 0 \
+                and self.runs_table.pending:
+            self.action_follow()
+
     def action_follow(self) -> None:
         self.runs_table.catch_up()
         self.operator.show_runs_title()

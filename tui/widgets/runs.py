@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from tui import format as fmt
@@ -20,6 +21,13 @@ STATUS_FILTERS: list[str | None] = [None, "failed", "succeeded", "running", "sta
 
 class RunsTable(DataTable):
     DEFAULT_CSS = "RunsTable { height: 1fr; }"
+    BINDINGS = [Binding("home", "newest", "Newest runs", id="runs.newest", show=False)]
+
+    def action_newest(self) -> None:
+        """Back to the top, where new runs scroll in (and those that waited are shown)."""
+        self.move_cursor(row=0)
+        if self.pending:
+            self.catch_up()
 
     def on_mount(self) -> None:
         self.cursor_type = "row"

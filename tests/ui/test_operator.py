@@ -1,0 +1,210 @@
+"""Every action, driven by keys against a real pg_cron; asserting what the database holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Button, DataTable, Input, TextArea
+
+from tests.conftest import Cluster
+from tests.ui.conftest import NEVER, running_app, select_job, unique, wait_for
+from tui.screens.confirm import ConfirmScreen, TypeNameScreen
+from tui.screens.detail import JobDetailScreen
+from tui.screens.form import JobFormScreen
+from tui.screens.help import HelpScreen
+
+
+def job_row(cluster: Cluster, jobid: int) -> tuple:
+    return cluster.sql("select schedule, command, active from cron.job where jobid = %s",
+                       [jobid])[0]
+
+
+def run_count(cluster: Cluster, jobid: int) -> int:
+    return cluster.value("select count(*) from cron.job_run_details where jobid = %s", [jobid])
+
+
+async def test_the_3am_story(cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
+    """Find a failing job, read why, fix its schedule, trigger it, see the run, pause it."""
+    jobid, name = make_job("select 1 / 0")
+    cluster.sql(
+        "insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, "
+        "status, return_message, start_time, end_time) values (%s, nextval('cron.runid_seq'), "
+        "1, 'postgres', 'postgres', 'select 1 / 0', 'failed', 'ERROR:  division by zero', "
+        "now() - interval '1 min', now() - interval '1 min')", [jobid])
+    async with running_app(cluster) as (app, pilot):
+        await select_job(app, pilot, name)
+        assert app.main.selected_job().last_status == "failed"
+        # Read why: the detail screen shows the run's message.
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        history = app.screen.query_one("#history", DataTable)
+        await wait_for(pilot, lambda: history.row_count == 1)
+        assert "division by zero" in str(history.get_row_at(0)[-1])
+        # Fix the command and the schedule.
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
+        form = app.screen
+        form.query_one("#schedule", Input).value = "*/5 * * * *"
+        form.query_one("#command", TextArea).text = "select 1"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        assert job_row(cluster, jobid) == ("*/5 * * * *", "select 1", True)
+        # Trigger it: a real, recorded run appears.
+        await pilot.press("t")
+        await wait_for(pilot, lambda: run_count(cluster, jobid) == 2
+                       and not app.manual)
+        status, message = cluster.sql(
+            "select status, return_message from cron.job_run_details where jobid = %s "
+            "order by runid desc limit 1", [jobid])[0]
+        assert (status, message) == ("succeeded", "manual run by postgres: 1 row")
+        await wait_for(pilot, lambda: history.row_count == 2)
+        # Pause it, after a confirmation.
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.focused.id == "cancel"
+        await pilot.press("tab", "enter")  # to the Pause button
+        await wait_for(pilot, lambda: job_row(cluster, jobid)[2] is False)
+
+
+async def test_cancel_changes_nothing(cluster: Cluster,
+                                      make_job: Callable[..., tuple[int, str]]) -> None:
+    jobid, name = make_job()
+    before = job_row(cluster, jobid)
+    async with running_app(cluster) as (app, pilot):
+        await select_job(app, pilot, name)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("enter")  # Cancel has the focus
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, TypeNameScreen))
+        await pilot.press("enter")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
+        app.screen.query_one("#schedule", Input).value = "@hourly"
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+    assert job_row(cluster, jobid) == before
+    assert run_count(cluster, jobid) == 0
+
+
+async def test_delete_wants_the_name(cluster: Cluster,
+                                     make_job: Callable[..., tuple[int, str]]) -> None:
+    jobid, name = make_job()
+    async with running_app(cluster) as (app, pilot):
+        await select_job(app, pilot, name)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, TypeNameScreen))
+        dialog = app.screen
+        assert dialog.focused.id == "cancel"
+        await pilot.press("shift+tab", *name[:-1])
+        assert dialog.query_one("#confirm", Button).disabled
+        await pilot.press(name[-1])
+        assert not dialog.query_one("#confirm", Button).disabled
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: cluster.value(
+            "select count(*) from cron.job where jobid = %s", [jobid]) == 0)
+
+
+async def test_new_job_and_refused_input(cluster: Cluster) -> None:
+    name = unique("new")
+    async with running_app(cluster) as (app, pilot):
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
+        form = app.screen
+        await pilot.press(*name)
+        form.query_one("#schedule", Input).value = "5/15 * * * *"  # pg_cron refuses this
+        form.query_one("#command", TextArea).text = "select 2"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, JobFormScreen)
+        assert "schedule" in str(form.query_one("#error").render()).lower()
+        assert cluster.value("select count(*) from cron.job where jobname = %s", [name]) == 0
+        form.query_one("#schedule", Input).value = NEVER
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, JobFormScreen))
+    assert cluster.sql("select schedule, command from cron.job where jobname = %s",
+                       [name]) == [(NEVER, "select 2")]
+    cluster.sql("select cron.unschedule(%s)", [name])
+
+
+async def test_edit_of_a_job_changed_meanwhile_writes_nothing(
+        cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
+    jobid, name = make_job()
+    async with running_app(cluster) as (app, pilot):
+        await select_job(app, pilot, name)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
+        cluster.sql("select cron.alter_job(%s, command := 'select 3')", [jobid])
+        app.screen.query_one("#schedule", Input).value = "@daily"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "MessageScreen")
+        assert "nothing was written" in str(app.screen.query_one(".question").render())
+    assert job_row(cluster, jobid) == (NEVER, "select 3", True)
+
+
+async def test_read_only_mode_removes_every_mutation(
+        cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
+    jobid, name = make_job()
+    async with running_app(cluster, read_only=True) as (app, pilot):
+        await select_job(app, pilot, name)
+        footer_actions = {b.action for b in app.main.active_bindings_list()}
+        assert not footer_actions & {"trigger", "pause", "edit", "new", "delete"}
+        assert {"refresh", "help", "quit", "copy"} <= footer_actions
+        for key in "tsedn":
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert app.screen is app.main
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        shown = {b.action for b in app.screen.bindings}
+        assert "trigger" not in shown and "refresh" in shown
+        assert app.facts.read_only  # and the server session is read-only too
+    assert job_row(cluster, jobid) == (NEVER, "select 1", True)
+    assert run_count(cluster, jobid) == 0
+
+
+async def test_keys_can_be_remapped(cluster: Cluster,
+                                    make_job: Callable[..., tuple[int, str]]) -> None:
+    jobid, name = make_job()
+    async with running_app(cluster, keys={"pause": "P"}) as (app, pilot):
+        await select_job(app, pilot, name)
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        assert app.screen is app.main
+        await pilot.press("P")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+
+
+def add_run(cluster: Cluster, jobid: int, status: str) -> int:
+    return cluster.value(
+        "insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, "
+        "status, return_message, start_time, end_time) values (%s, nextval('cron.runid_seq'), "
+        "1, 'postgres', 'postgres', 'x', %s, 'm', now(), now()) returning runid",
+        [jobid, status])
+
+
+async def test_run_stream_holds_still_while_reading_back(
+        cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
+    jobid, name = make_job()
+    for _ in range(5):
+        add_run(cluster, jobid, "succeeded")
+    async with running_app(cluster) as (app, pilot):
+        table = app.main.runs_table
+        await select_job(app, pilot, name)
+        await pilot.press("j")  # only this job's runs
+        await wait_for(pilot, lambda: table.row_count == 5)
+        table.focus()
+        await pilot.press("down", "down")
+        top = table.coordinate_to_cell_key((0, 0)).row_key.value
+        newest = add_run(cluster, jobid, "failed")
+        await wait_for(pilot, lambda: len(table.pending) == 1)
+        assert table.coordinate_to_cell_key((0, 0)).row_key.value == top
+        assert table.cursor_row == 2
+        assert "1 new" in str(app.main.query_one("#runs-title").render())
+        await pilot.press("home")
+        await wait_for(pilot, lambda: table.coordinate_to_cell_key((0, 0)).row_key.value
+                       == str(newest))
+        # Status filter: `f` cycles to failed runs only.
+        await pilot.press("f")
+        await wait_for(pilot, lambda: table.row_count == 1)
+        assert "status: failed" in str(app.main.query_one("#runs-title").render())

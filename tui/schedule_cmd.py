@@ -1,0 +1,290 @@
+"""`cronjobs-tui schedule EXPR`: is this a schedule pg_cron accepts, what does it mean, and
+when would it fire?
+
+Offline (the default) the answer is ours (tui.cron) for the pg_cron version given with
+--pg-cron. With a server (any of -d/-h/-p/-U, or --server to use the PG* variables,
+pg_service.conf and .pgpass as psql does) the server supplies its pg_cron version, the
+scheduler's time zone, its clock, and its own verdict, which wins over ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tui.cron import check, describe, next_runs, parse
+from tui.text import inert
+
+VERSIONS = ("1.4", "1.5", "1.6")
+DEFAULT_VERSION = "1.6"
+DEFAULT_ZONE = "UTC"
+MAX_COUNT = 1000
+
+EPILOG = """\
+offline (default): the verdict, description and next runs are computed here for the pg_cron
+  version of --pg-cron (default 1.6), in --timezone (default UTC), from --from (default: this
+  machine's clock).
+
+server mode: given any of -d/-h/-p/-U, or --server (connect as psql would with no options:
+  PG* variables, pg_service.conf, .pgpass), the server is asked for its pg_cron version, the
+  scheduler's time zone (cron.timezone; always UTC on pg_cron 1.4), its clock (the default
+  for --from) and its own verdict, which wins. --pg-cron and --timezone conflict with server
+  mode. If the role may not read cron.timezone, no next runs are given (the zone is never
+  guessed). The check runs cron.schedule in a transaction that is rolled back: nothing is
+  saved, though a valid schedule uses up one value of cron.jobid_seq.
+
+output: the verdict, the description, warnings and next runs (in the zone, which is named).
+  --json prints an object with exactly the keys valid, error, description, next_runs (ISO 8601
+  with UTC offset) and warnings (a list; for an invalid schedule the hint comes first).
+  error is pg_cron's own message, 'invalid schedule: EXPR', or null.
+
+exit status: 0 valid, 1 invalid, 2 usage or connection error."""
+
+
+def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "schedule", parents=[connection_parent], add_help=False,
+        help="check a schedule, describe it and list its next runs",
+        description="Check a pg_cron schedule, describe it and list when it would fire.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("expr", metavar="EXPR",
+                   help="the schedule, e.g. '*/5 * * * *', '@daily' or '30 seconds' "
+                        "(put -- before it if it starts with '-')")
+    p.add_argument("--pg-cron", choices=VERSIONS, default=None, metavar="VERSION",
+                   help="offline: the pg_cron version to judge for, one of 1.4, 1.5, 1.6 "
+                        "(default 1.6)")
+    p.add_argument("--timezone", metavar="TZ", default=None,
+                   help="offline: the scheduler's zone, as cron.timezone (default UTC; pg_cron "
+                        "1.4 always uses UTC, and the runs are then only shown in TZ)")
+    p.add_argument("--from", dest="start", metavar="ISO8601", default=None,
+                   help="list runs after this instant (default now, the server's in server "
+                        "mode); without an offset it is a wall-clock time in the zone")
+    p.add_argument("--count", type=_count, default=5, metavar="N",
+                   help=f"how many next runs, 0-{MAX_COUNT} (default 5)")
+    p.add_argument("--server", action="store_true",
+                   help="ask the server given by PG* variables/pg_service.conf even without "
+                        "-d/-h/-p/-U")
+    p.add_argument("--json", action="store_true", help="a JSON object")
+    p.add_argument("--help", action="help", help="show this help and exit")
+    p.set_defaults(handler=run)
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= n <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be 0-{MAX_COUNT}")
+    return n
+
+
+class UsageError(Exception):
+    """Bad option values: reported like argparse's own errors, exit status 2."""
+
+
+@dataclass
+class Answer:
+    valid: bool
+    error: str | None
+    description: str | None
+    next_runs: list[datetime]
+    warnings: list[str] = field(default_factory=list)
+    hint: str | None = None  # why it is invalid; first of the JSON warnings
+    # Only for the human output:
+    version: str = DEFAULT_VERSION
+    zone: str | None = DEFAULT_ZONE
+    server: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "error": self.error,
+            "description": self.description,
+            "next_runs": [r.isoformat() for r in self.next_runs],
+            "warnings": ([self.hint] if self.hint else []) + list(self.warnings),
+        }
+
+
+# -- inputs ---------------------------------------------------------------------------
+
+
+def server_mode(args: argparse.Namespace) -> bool:
+    return bool(args.server or args.dbname or args.host or args.port or args.username)
+
+
+def _zone(name: str) -> tzinfo:
+    if name.upper() == "UTC":
+        return timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"unknown time zone: {shown(name)}") from exc
+
+
+def _instant(text: str, zone: tzinfo) -> datetime:
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise UsageError(f"--from is not an ISO 8601 date and time: {shown(text)}") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value
+
+
+def shown(text: str) -> str:
+    """Text made inert and kept on one line: controls, newlines and tabs as escapes."""
+    return inert(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
+# -- the answer -----------------------------------------------------------------------
+
+
+def _runs(expr: str, version: str, zone_name: str, start: datetime, count: int,
+          warnings: list[str]) -> list[datetime]:
+    """Next runs as pg_cron `version` evaluates them, shown in `zone_name`."""
+    shown_zone = _zone(zone_name)
+    evaluated = shown_zone
+    if version == "1.4" and shown_zone is not timezone.utc:
+        evaluated = timezone.utc
+        warnings.append("pg_cron 1.4 evaluates schedules in UTC (cron.timezone needs 1.5): "
+                        f"the runs are UTC schedule times shown in {zone_name}.")
+    schedule = parse(expr, version)
+    if schedule is not None and schedule.kind == "seconds":
+        warnings.append("An interval counts from the start of the previous run; these runs "
+                        "assume the job was created at the start time (--from, or now): "
+                        f"pg_cron starts its first run about {schedule.seconds} s after it "
+                        "learns of the job.")
+    if schedule is not None and schedule.kind == "reboot":
+        warnings.append("It runs only when the pg_cron scheduler starts, never on a clock.")
+    return [r.astimezone(shown_zone) for r in
+            next_runs(expr, start, evaluated, count, version=version)]
+
+
+def offline(args: argparse.Namespace) -> Answer:
+    version = args.pg_cron or DEFAULT_VERSION
+    zone_name = args.timezone or DEFAULT_ZONE
+    zone = _zone(zone_name)
+    start = _instant(args.start, zone) if args.start else datetime.now(timezone.utc)
+    verdict = check(args.expr, version)
+    if not verdict.valid:
+        return Answer(False, verdict.error, None, [], hint=verdict.hint,
+                      version=version, zone=zone_name)
+    warnings = list(verdict.warnings)
+    runs = _runs(args.expr, version, zone_name, start, args.count, warnings)
+    return Answer(True, None, describe(args.expr, version), runs, warnings,
+                  version=version, zone=zone_name)
+
+
+async def online(args: argparse.Namespace) -> Answer:
+    from tui.cli import options_from
+    from tui.db import Database, DatabaseError
+    from tui.db.actions import INSUFFICIENT_PRIVILEGE, check_schedule
+    from tui.db.client import require_pg_cron
+
+    if args.pg_cron or args.timezone:
+        given = "--pg-cron" if args.pg_cron else "--timezone"
+        raise UsageError(f"{given} is for offline use: in server mode the server's pg_cron "
+                         "version and cron.timezone decide")
+    db = Database(options_from(args))
+    try:
+        facts = await db.facts()
+        require_pg_cron(facts)
+        warnings: list[str] = []
+        try:
+            server_error = await check_schedule(db, args.expr)
+            asked = True
+        except DatabaseError as exc:
+            if exc.sqlstate != INSUFFICIENT_PRIVILEGE:
+                raise
+            server_error, asked = None, False
+            warnings.append(f"This role may not call cron.schedule ({shown(str(exc))}): the "
+                            "verdict is ours, not the server's.")
+    finally:
+        await db.close()
+
+    version = facts.pg_cron_minor or DEFAULT_VERSION
+    where = f"{facts.server_addr}:{facts.server_port}" if facts.server_port else facts.server_addr
+    verdict = check(args.expr, version)
+    valid = server_error is None if asked else verdict.valid
+    if asked and verdict.valid != valid:
+        warnings.append(
+            f"Our own check for pg_cron {version} says {'valid' if verdict.valid else 'invalid'}"
+            f"; the server's verdict ({'valid' if valid else 'invalid'}) wins. Please report it.")
+    if not facts.scheduler_alive:
+        warnings.append("The pg_cron scheduler is not running on this server: no job fires "
+                        "until it starts.")
+    zone_name = facts.scheduler_timezone
+    if not valid:
+        error = verdict.error or f"invalid schedule: {args.expr}"
+        if asked and server_error and not server_error.startswith(error):
+            error = server_error  # some other refusal: show the server's words
+        hint = verdict.hint if not verdict.valid else None
+        return Answer(False, error, None, [], warnings, hint=hint,
+                      version=version, zone=zone_name, server=where)
+    if verdict.valid:
+        warnings = list(verdict.warnings) + warnings
+    start = _instant(args.start, _zone(zone_name or DEFAULT_ZONE)) if args.start else facts.now
+    runs: list[datetime] = []
+    if zone_name is None:
+        warnings.append("This role may not read cron.timezone (needs superuser or "
+                        "pg_read_all_settings), so the scheduler's time zone is unknown: no "
+                        "next runs.")
+    else:
+        try:
+            runs = _runs(args.expr, version, zone_name, start, args.count, warnings)
+        except UsageError:
+            warnings.append(f"The scheduler's time zone {shown(zone_name)!s} is unknown here: "
+                            "no next runs.")
+    return Answer(True, None, describe(args.expr, version), runs, warnings,
+                  version=version, zone=zone_name, server=where)
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+def print_human(expr: str, a: Answer) -> None:
+    judge = f"the server ({shown(a.server)}, pg_cron {a.version})" if a.server else \
+        f"pg_cron {a.version}"
+    if a.valid:
+        print(f"valid: {judge} accepts '{shown(expr)}'")
+        print(f"  {shown(a.description or '')}")
+    else:
+        print(f"invalid: {judge} rejects it: {shown(a.error or '')}")
+    if a.hint:
+        print(f"  hint: {shown(a.hint)}")
+    for w in a.warnings:
+        print(f"  warning: {shown(w)}")
+    if not a.valid:
+        return
+    if a.zone is None:
+        print("next runs: unknown (the scheduler's time zone is unknown)")
+    elif a.next_runs:
+        print(f"next runs ({shown(a.zone)}):")
+        for r in a.next_runs:
+            print(f"  {r.isoformat()}  {r.strftime('%a')}")
+    else:
+        print(f"next runs ({shown(a.zone)}): none")
+
+
+async def run(args: argparse.Namespace) -> int:
+    from tui.cli import print_json
+
+    try:
+        answer = await online(args) if server_mode(args) else offline(args)
+    except UsageError as exc:
+        print(f"cronjobs-tui schedule: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print_json(answer.as_json())
+    else:
+        print_human(args.expr, answer)
+    return 0 if answer.valid else 1
+
