@@ -102,15 +102,18 @@ class CronJobsApp(App):
     async def refresh_data(self) -> None:
         if self._timer is not None:
             self._timer.stop()
+        closing = False
         try:
             await self._refresh()
         except NoMatches:
-            return  # the screens are gone: the app is closing
-        self._timer = self.set_timer(self.next_delay(), self.refresh_data)
+            closing = True  # the screens are gone: the app is closing
+        finally:
+            if not closing:  # re-armed even after an unexpected error, which is reported
+                self._timer = self.set_timer(self.next_delay(), self.refresh_data)
 
     async def _refresh(self) -> None:
         try:
-            facts = await self.db.facts()
+            facts = self.observe(await self.db.facts())
             require_pg_cron(facts)
             jobs = await self.db.jobs(indexed=facts.has_run_index)
             if self.stream.last_runid is None:
@@ -132,6 +135,10 @@ class CronJobsApp(App):
             for screen in self.screen_stack:
                 if isinstance(screen, JobDetailScreen):
                     screen.on_data_refreshed()
+
+    def observe(self, facts: ServerFacts) -> ServerFacts:
+        """The facts as the screen will use them; snapshot tests pin the clock here."""
+        return facts
 
     def next_delay(self) -> float:
         base = self.settings.refresh_interval
@@ -176,7 +183,7 @@ class CronJobsApp(App):
         if table.filter_text:
             title += f"  filter: {one_line(table.filter_text, 30)}"
         if not self.facts.has_run_index:
-            title += "  (last runs: newest 10k only, no (jobid, runid) index)"
+            title += "  (no run index: last runs from the newest 10k)"
         self.main.query_one("#jobs-title").update(title)
 
     def show_runs_title(self) -> None:

@@ -197,8 +197,7 @@ async def _load_runs(db: Database, ctx: _Context) -> None:
         ctx.runs_scope = f"the newest {per_job} runs of each job"
     else:
         rows, error = await _try(db, "doctor_runs_lookback", {"lookback": limits.run_budget})
-        ctx.runs_scope = (f"the newest {limits.run_budget} runs only (no (jobid, runid) index: "
-                          "see history.index)")
+        ctx.runs_scope = f"the newest {limits.run_budget} runs"
     if rows is None:
         ctx.runs_error = _why(error, facts) if error else "no answer"
         return
@@ -472,8 +471,8 @@ def _missed(ctx: _Context) -> Finding:
                      "are not counted")
     note = ("; " + "; ".join(notes)) if notes else ""
     if not details:
-        return Finding(name, OK, f"{checked} job(s) ran at every time their schedule "
-                                 f"gave in the last {limits.missed_hours:g} h{_scope(ctx)}"
+        return Finding(name, OK, f"No job missed a time its schedule gave in the last "
+                                 f"{limits.missed_hours:g} h ({checked} checked){_scope(ctx)}"
                                  f"{note}.")
     fix = ("see scheduler.running first; otherwise read the server log's pg_cron lines around "
            "the missed times, and if runs queue behind long ones raise "

@@ -47,6 +47,27 @@ def absolute(when: datetime | None, tz: str | None) -> str:
     return local.strftime("%a %d %b %H:%M")
 
 
+def short_absolute(when: datetime | None, tz: str | None, now: datetime) -> str:
+    """'Sun 03:00' within the coming week, '12 Jan 03:00' beyond it."""
+    if when is None:
+        return "-"
+    local = when.astimezone(ZoneInfo(tz)) if tz else when
+    if (when - now).total_seconds() < 6 * 86400:
+        return local.strftime("%a %H:%M")
+    return local.strftime("%d %b %H:%M")
+
+
+def compact_ago(when: datetime | None, now: datetime) -> str:
+    """'6d', '21h', '10m', '20s': the largest unit only, for narrow terminals."""
+    if when is None:
+        return "-"
+    seconds = max(int((now - when).total_seconds()), 0)
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"

@@ -193,6 +193,8 @@ async def online(args: argparse.Namespace) -> Answer:
         given = "--pg-cron" if args.pg_cron else "--timezone"
         raise UsageError(f"{given} is for offline use: in server mode the server's pg_cron "
                          "version and cron.timezone decide")
+    if args.start:
+        _instant(args.start, timezone.utc)  # a malformed --from fails before connecting
     db = Database(options_from(args))
     try:
         facts = await db.facts()
@@ -229,9 +231,11 @@ async def online(args: argparse.Namespace) -> Answer:
         hint = verdict.hint if not verdict.valid else None
         return Answer(False, error, None, [], warnings, hint=hint,
                       version=version, zone=zone_name, server=where)
-    if verdict.valid:
-        warnings = list(verdict.warnings) + warnings
-    start = _instant(args.start, _zone(zone_name or DEFAULT_ZONE)) if args.start else facts.now
+    if not verdict.valid:  # the server accepts what we do not understand: say only that
+        warnings.append("No description or next runs: tui.cron does not understand it.")
+        return Answer(True, None, None, [], warnings, version=version, zone=zone_name,
+                      server=where)
+    warnings = list(verdict.warnings) + warnings
     runs: list[datetime] = []
     if zone_name is None:
         warnings.append("This role may not read cron.timezone (needs superuser or "
@@ -239,6 +243,7 @@ async def online(args: argparse.Namespace) -> Answer:
                         "next runs.")
     else:
         try:
+            start = _instant(args.start, _zone(zone_name)) if args.start else facts.now
             runs = _runs(args.expr, version, zone_name, start, args.count, warnings)
         except UsageError:
             warnings.append(f"The scheduler's time zone {shown(zone_name)!s} is unknown here: "
@@ -255,7 +260,8 @@ def print_human(expr: str, a: Answer) -> None:
         f"pg_cron {a.version}"
     if a.valid:
         print(f"valid: {judge} accepts '{shown(expr)}'")
-        print(f"  {shown(a.description or '')}")
+        if a.description:
+            print(f"  {shown(a.description)}")
     else:
         print(f"invalid: {judge} rejects it: {shown(a.error or '')}")
     if a.hint:
@@ -263,6 +269,8 @@ def print_human(expr: str, a: Answer) -> None:
     for w in a.warnings:
         print(f"  warning: {shown(w)}")
     if not a.valid:
+        return
+    if a.description is None:
         return
     if a.zone is None:
         print("next runs: unknown (the scheduler's time zone is unknown)")

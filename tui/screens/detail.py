@@ -26,10 +26,10 @@ RECENT = 100
 class JobDetailScreen(OperatorScreen):
     DEFAULT_CSS = """
     JobDetailScreen #title { height: auto; padding: 0 1; background: $boost; }
-    JobDetailScreen #top { height: 12; }
+    JobDetailScreen #top { height: 14; }
     JobDetailScreen #command { width: 2fr; border: round $primary; padding: 0 1; }
     JobDetailScreen #side { width: 1fr; min-width: 30; border: round $primary; padding: 0 1; }
-    JobDetailScreen Sparkline { height: 2; margin-top: 1; }
+    JobDetailScreen Sparkline { height: 1; margin-bottom: 1; }
     JobDetailScreen #history-title { height: 1; padding: 0 1; background: $boost; }
     JobDetailScreen DataTable { height: 1fr; }
     """
@@ -136,7 +136,9 @@ class JobDetailScreen(OperatorScreen):
                              f"{fmt.duration(max(durations))}", style="dim")
         self.query_one("#stats", Static).update(stats)
         series = [r.duration or 0.0 for r in reversed(finished)]
-        self.query_one("#durations", Sparkline).data = series or [0.0]
+        sparkline = self.query_one("#durations", Sparkline)
+        sparkline.data = series
+        sparkline.display = len(series) > 1  # one bar says nothing about a trend
 
     def _show_page(self, runs: list[Run]) -> None:
         table = self.query_one("#history", DataTable)

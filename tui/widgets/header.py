@@ -15,23 +15,23 @@ class ServerHeader(Static):
     """
 
     def show(self, facts: ServerFacts | None, *, state: str, read_only: bool) -> None:
+        # Most important first, so a narrow terminal cuts the least useful part.
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append("cronjobs-tui ", style="bold")
+        if read_only:
+            line.append(" READ-ONLY ", style="bold black on yellow")
+            line.append(" ")
+        line.append(state, style="green" if state == "connected" else "bold yellow")
         if facts is not None:
-            where = f"{facts.current_user}@{facts.server_addr}:{facts.server_port}/{facts.database}"
-            line.append(one_line(where), style="bold")
-            line.append(f"  PG {facts.server_version.split()[0]}")
-            line.append(f"  pg_cron {facts.pg_cron_version or 'absent'}")
-            tz = facts.scheduler_timezone
-            line.append("  TZ ")
-            line.append(tz or "unknown", style="" if tz else "bold yellow")
             line.append("  scheduler ")
             if facts.scheduler_alive:
                 line.append("alive", style="green")
             else:
                 line.append("NOT RUNNING", style="bold red")
-        line.append("  ")
-        line.append(state, style="green" if state == "connected" else "bold yellow")
-        if read_only:
-            line.append(" READ-ONLY ", style="bold black on yellow")
+            tz = facts.scheduler_timezone
+            line.append("  TZ ")
+            line.append(tz or "unknown", style="" if tz else "bold yellow")
+            line.append(f"  pg_cron {facts.pg_cron_version or 'absent'}")
+            line.append(f"  PG {facts.server_version.split()[0]}")
+            where = f"{facts.current_user}@{facts.server_addr}:{facts.server_port}/{facts.database}"
+            line.append(f"  {one_line(where)}", style="bold")
         self.update(line)

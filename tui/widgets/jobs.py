@@ -14,8 +14,7 @@ from tui.secrets import mask
 from tui.text import one_line
 
 COLUMNS = [("name", "Job"), ("schedule", "Schedule"), ("describe", "Means"),
-           ("next", "Next run"), ("at", "At"), ("last", "Last run"), ("took", "Took"),
-           ("state", "State")]
+           ("next", "Next run"), ("at", "At"), ("last", "Last run"), ("took", "Took")]
 #: Below this width the plain-English column and the duration make way (80x24 terminals).
 WIDE = 110
 NARROW_HIDDEN = {"describe", "took"}
@@ -44,7 +43,7 @@ def matches(job: Job, needle: str) -> bool:
 
 
 class JobsTable(DataTable):
-    DEFAULT_CSS = "JobsTable { height: 1fr; }"
+    DEFAULT_CSS = "JobsTable { height: 1fr; scrollbar-size-horizontal: 1; }"
 
     sort = "id"
     filter_text = ""
@@ -97,7 +96,7 @@ class JobsTable(DataTable):
 
     def _cells(self, job: Job, upcoming: datetime | None, facts: ServerFacts,
                tz: str | None) -> list[Text]:
-        name = Text(one_line(job.label, 30))
+        name = Text(one_line(job.label, 24 if self.wide else 18))
         extra = []
         if job.database != facts.database:
             extra.append(f"db {job.database}")
@@ -106,25 +105,25 @@ class JobsTable(DataTable):
         if extra:
             name.append(f" ({', '.join(extra)})", style="dim")
         if not job.active:
-            when, at = Text("paused", style="dim"), Text("")
+            when, at = Text("paused", style="bold yellow"), Text("")
         elif upcoming is None:
             when = Text("at server start" if job.schedule.startswith("@re") else "unknown",
                         style="dim")
             at = Text("")
         else:
             when = Text(fmt.relative(upcoming, facts.now))
-            at = Text(fmt.absolute(upcoming, tz), style="dim")
+            at = Text(fmt.short_absolute(upcoming, tz, facts.now), style="dim")
         last = Text()
         took = Text("")
         if job.last_status:
             last.append(job.last_status, style=fmt.STATUS_STYLE.get(job.last_status, ""))
-            last.append(f" {fmt.relative(job.last_start, facts.now)}", style="dim")
+            ago = fmt.compact_ago(job.last_start, facts.now)
+            last.append(f" {ago} ago" if self.wide else f" {ago}", style="dim")
             if job.last_start and job.last_end:
                 took = Text(fmt.duration((job.last_end - job.last_start).total_seconds()))
         else:
             last.append("never", style="dim")
-        state = Text("active", style="green") if job.active else Text("paused", style="yellow")
-        cells = {"name": name, "schedule": Text(one_line(job.schedule, 24), style="bold"),
-                 "describe": Text(one_line(describe(job.schedule), 26), style="dim"),
-                 "next": when, "at": at, "last": last, "took": took, "state": state}
+        cells = {"name": name, "schedule": Text(one_line(job.schedule, 24), style="bold", justify="left"),
+                 "describe": Text(one_line(describe(job.schedule), 20), style="dim"),
+                 "next": when, "at": at, "last": last, "took": took}
         return [cells[key] for key, _ in COLUMNS if self.wide or key not in NARROW_HIDDEN]

@@ -20,7 +20,7 @@ STATUS_FILTERS: list[str | None] = [None, "failed", "succeeded", "running", "sta
 
 
 class RunsTable(DataTable):
-    DEFAULT_CSS = "RunsTable { height: 1fr; }"
+    DEFAULT_CSS = "RunsTable { height: 1fr; scrollbar-size-horizontal: 1; }"
     BINDINGS = [Binding("home", "newest", "Newest runs", id="runs.newest", show=False)]
 
     def action_newest(self) -> None:
@@ -87,11 +87,12 @@ class RunsTable(DataTable):
 
     def _cells(self, run: Run) -> list[Text]:
         status = run.status or "?"
-        started = run.start_time.strftime("%H:%M:%S") if run.start_time else "queued"
+        started = run.start_time.strftime("%a %H:%M:%S") if run.start_time else "queued"
+        room = max(self.size.width - 58, 20)  # the message takes what the other columns leave
         return [
             Text(started, style="dim"),
             Text(one_line(run.job_label, 28)),
             Text(status, style=fmt.STATUS_STYLE.get(status, "")),
             Text(fmt.duration(run.duration)),
-            Text(one_line(mask(run.return_message), 200)),
+            Text(one_line(mask(run.return_message), room)),
         ]

@@ -1,0 +1,81 @@
+"""A cluster with fixed data and a pinned clock, so the pictures hold still.
+
+Always pg_cron 1.4 on PostgreSQL 15 (the host's on Debian 12, the chroot's on 13), on a
+fixed port, with jobs and runs created in a fixed order. Only the clock the screen reads
+is pinned (CronJobsApp.observe); everything else comes from the real server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import psycopg
+import pytest
+
+from tests.conftest import INSTALLATIONS
+from tui import seed
+from tui.app import CronJobsApp
+from tui.config import Settings
+from tui.db import ConnectOptions
+from tui.models import ServerFacts
+from tui.sandbox import throwaway
+
+FROZEN_NOW = datetime(2026, 11, 28, 21, 30, tzinfo=timezone.utc)  # a Saturday evening
+PORT = 54329
+
+RUNS = [  # (job, status, message, start, seconds)
+    ("weekly-adapter-check", "failed", 'ERROR:  schema "net" does not exist',
+     "2026-11-22 03:00:00", 0.004),
+    ("daily-usage-rollup", "succeeded", "1 row", "2026-11-27 00:05:00", 1.84),
+    ("daily-usage-rollup", "succeeded", "1 row", "2026-11-28 00:05:00", 2.31),
+    ("report-refresh", "succeeded", "REFRESH MATERIALIZED VIEW", "2026-11-28 21:00:00", 12.5),
+    ("report-refresh", "failed", "ERROR:  canceling statement due to statement timeout",
+     "2026-11-28 21:10:00", 60.0),
+    ("report-refresh", "succeeded", "REFRESH MATERIALIZED VIEW", "2026-11-28 21:20:00", 11.9),
+    ("purge-run-history", "running", None, "2026-11-28 21:29:40", None),
+]
+
+
+@pytest.fixture(scope="session")
+def snap_conninfo() -> Iterator[str]:
+    install = next((i for i in INSTALLATIONS if i.major == 15), None)
+    if install is None:
+        pytest.skip("snapshots are taken on PostgreSQL 15 + pg_cron 1.4 (bash .ci/setup --test)")
+    sb = throwaway(install, port=PORT)
+    sb.start()
+    sb.wait_ready()
+    with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
+        seed.install(conn, functions_url="https://example.supabase.co/functions/v1",
+                     service_key="eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZSJ9.snapshot-key")
+        conn.execute("select cron.schedule('report-refresh', '*/10 * * * *', "
+                     "'refresh materialized view concurrently public.daily_report')")
+        conn.execute("select cron.alter_job(3, active := false)")
+        conn.execute("select cron.schedule('purge-run-history', '0 4 * * *', "
+                     "$$delete from cron.job_run_details where end_time < now() - "
+                     "interval '7 days'$$)")
+        for job, status, message, start, seconds in RUNS:
+            conn.execute(
+                "insert into cron.job_run_details (jobid, runid, job_pid, database, username, "
+                "command, status, return_message, start_time, end_time) "
+                "select jobid, nextval('cron.runid_seq'), 4242, database, username, command, "
+                "%s, %s, %s::timestamptz, %s::timestamptz + make_interval(secs => %s) "
+                "from cron.job where jobname = %s",
+                [status, message, start + "+00", start + "+00", seconds or 0, job])
+        conn.execute("update cron.job_run_details set end_time = null where status = 'running'")
+    yield sb.conninfo()
+    sb.destroy()
+
+
+class PinnedApp(CronJobsApp):
+    """The real app with the clock pinned (and the patch release, which Debian updates)."""
+
+    def observe(self, facts: ServerFacts) -> ServerFacts:
+        return replace(facts, now=FROZEN_NOW, server_version="15")
+
+
+def pinned_app(conninfo: str, *, read_only: bool = False) -> PinnedApp:
+    # A refresh interval longer than any test: the picture is of the first refresh.
+    return PinnedApp(ConnectOptions(dbname=conninfo, read_only=read_only),
+                     Settings(refresh_interval=3600))
