@@ -151,7 +151,14 @@ async def _try(db: Database, name: str, params: dict[str, Any] | None = None
 async def run_checks(db: Database, limits: Limits | None = None) -> list[Finding]:
     """Every check of CHECKS, in order. Connection errors raise DatabaseError."""
     limits = limits or Limits()
-    facts = await db.facts()
+    try:
+        facts = await db.facts()
+    except DatabaseError as exc:
+        if exc.lost or exc.sqlstate != "42501":
+            raise
+        # facts.sql names cron.job_run_details: without USAGE on schema cron it cannot run.
+        return [Finding(c, UNKNOWN, f"This role may not look at pg_cron at all ({exc}).",
+                        "as a superuser: grant usage on schema cron to ROLE;") for c in CHECKS]
     ctx = _Context(facts=facts, limits=limits)
     rows, error = await _try(db, "doctor_server")
     if rows:
@@ -399,6 +406,10 @@ def _missed(ctx: _Context) -> Finding:
     assert ctx.jobs is not None
     facts, limits, server = ctx.facts, ctx.limits, ctx.server or {}
     zone_name = facts.scheduler_timezone
+    if zone_name is None and server.get("preload") is not None:
+        # This role reads superuser-only settings, yet cron.timezone is not defined: pg_cron's
+        # library is not loaded (see pg_cron.preload), and when it is, its default applies.
+        zone_name = "GMT"
     if zone_name is None:
         return Finding(name, UNKNOWN,
                        f"Role {facts.current_user!r} may not read cron.timezone, so the times "

@@ -20,10 +20,11 @@ class ServerFacts:
     server_port: int | None
     is_superuser: bool
     sees_all: bool
-    scheduler_alive: bool
+    scheduler_alive: bool | None  # None: this role may not see other backends
     cron_database_name: str | None  # None when the role may not read it
     cron_timezone: str | None  # the setting as read; None when absent or unreadable
     can_read_settings: bool
+    cron_usage: bool  # USAGE on schema cron: needed to see any job
     in_recovery: bool
     read_only: bool
     has_run_index: bool

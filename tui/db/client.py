@@ -151,6 +151,10 @@ class Database:
 def require_pg_cron(facts: ServerFacts) -> None:
     """Stop early, with the fix, when this database cannot show pg_cron's jobs."""
     if facts.pg_cron_version is not None:
+        if not facts.cron_usage:
+            raise DatabaseError(
+                f"role {facts.current_user!r} may not read pg_cron's tables: run "
+                f"'grant usage on schema cron to {facts.current_user}' as a superuser")
         return
     where = facts.cron_database_name
     if where and where != facts.database:

@@ -25,6 +25,8 @@ class ServerHeader(Static):
             line.append("  scheduler ")
             if facts.scheduler_alive:
                 line.append("alive", style="green")
+            elif facts.scheduler_alive is None:
+                line.append("unknown", style="bold yellow")
             else:
                 line.append("NOT RUNNING", style="bold red")
             tz = facts.scheduler_timezone

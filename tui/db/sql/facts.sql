@@ -13,24 +13,33 @@ select
     inet_server_port() as server_port,
     (select rolsuper from pg_roles where rolname = current_user) as is_superuser,
     (select rolsuper or rolbypassrls from pg_roles where rolname = current_user) as sees_all,
-    exists (select 1 from pg_stat_activity where backend_type = 'pg_cron launcher')
-        as scheduler_alive,
+    -- Other roles' backends show a null backend_type unless we may read all stats:
+    -- then "not seen" means "unknown", not "dead".
+    case
+        when exists (select 1 from pg_stat_activity where backend_type = 'pg_cron launcher')
+            then true
+        when pg_has_role(current_user, 'pg_read_all_stats', 'usage') then false
+    end as scheduler_alive,
     (select setting from pg_settings where name = 'cron.database_name') as cron_database_name,
     (select setting from pg_settings where name = 'cron.timezone') as cron_timezone,
     exists (select 1 from pg_settings where name = 'cron.database_name') as can_read_settings,
+    exists (select 1 from pg_namespace
+            where nspname = 'cron' and has_schema_privilege(oid, 'usage')) as cron_usage,
     pg_is_in_recovery() as in_recovery,
     current_setting('default_transaction_read_only') = 'on' as read_only,
-    to_regclass('cron.job_run_details') is not null
-        and exists (
-            select 1
-            from pg_index i
-            where i.indrelid = to_regclass('cron.job_run_details')
-              and i.indisvalid
-              and i.indpred is null
-              and i.indnatts >= 2
-              and i.indkey[0] = (select attnum from pg_attribute
-                                 where attrelid = i.indrelid and attname = 'jobid')
-              and i.indkey[1] = (select attnum from pg_attribute
-                                 where attrelid = i.indrelid and attname = 'runid')
-        ) as has_run_index,
+    -- Found through the catalogs by name: to_regclass() would need USAGE on schema cron.
+    exists (
+        select 1
+        from pg_index i
+        join pg_class c on c.oid = i.indrelid
+        join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'cron' and c.relname = 'job_run_details'
+          and i.indisvalid
+          and i.indpred is null
+          and i.indnatts >= 2
+          and i.indkey[0] = (select attnum from pg_attribute
+                             where attrelid = i.indrelid and attname = 'jobid')
+          and i.indkey[1] = (select attnum from pg_attribute
+                             where attrelid = i.indrelid and attname = 'runid')
+    ) as has_run_index,
     now() as now

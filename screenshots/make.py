@@ -1,0 +1,82 @@
+"""Regenerate the screenshots from the real app on the demo database.
+
+    .venv/bin/python screenshots/make.py
+
+Starts (or reuses) the demo cluster, waits until its every-minute jobs have run, drives
+the app with the same keys an operator would press, and saves SVGs here (and PNGs when
+rsvg-convert is installed: apt-get install librsvg2-bin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+
+from tui import demo
+from tui.app import CronJobsApp
+from tui.config import Settings
+from tui.db import ConnectOptions
+
+HERE = Path(__file__).resolve().parent
+SIZE = (120, 40)
+
+
+def wait_for_history(conninfo: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            done = conn.execute("select count(distinct jobid) from cron.job_run_details "
+                                "where status in ('succeeded', 'failed')").fetchone()[0]
+            if done >= 3:
+                return
+            time.sleep(2)
+    raise SystemExit("the demo jobs did not run within 90 s: is the scheduler alive?")
+
+
+async def shoot(conninfo: str) -> list[Path]:
+    app = CronJobsApp(ConnectOptions(dbname=conninfo), Settings(refresh_interval=3600))
+    saved: list[Path] = []
+
+    async def settle(seconds: float = 1.0) -> None:
+        await pilot.pause(seconds)
+
+    def save(name: str) -> None:
+        saved.append(Path(app.save_screenshot(f"{name}.svg", str(HERE))))
+
+    async with app.run_test(size=SIZE) as pilot:
+        while app.facts is None or not app.main.jobs_table.row_count:
+            await pilot.pause(0.1)
+        await settle()
+        save("main")
+        await pilot.press("enter")  # weekly-adapter-check: the request, key masked
+        await settle()
+        save("detail")
+        await pilot.press("escape", "down", "e")
+        await settle()
+        await pilot.press("end", *" 1-5")
+        await settle()
+        save("edit")
+        await pilot.press("escape", "question_mark")
+        await settle(0.5)
+        save("help")
+    return saved
+
+
+def main() -> None:
+    sb = demo.start()
+    wait_for_history(sb.conninfo())
+    for svg in asyncio.run(shoot(sb.conninfo())):
+        print(svg.relative_to(HERE.parent))
+        if shutil.which("rsvg-convert"):
+            png = svg.with_suffix(".png")
+            subprocess.run(["rsvg-convert", str(svg), "-o", str(png)], check=True)
+            print(png.relative_to(HERE.parent))
+
+
+if __name__ == "__main__":
+    main()
