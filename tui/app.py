@@ -18,6 +18,8 @@ from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from tui.audit import AuditLog
+from tui.audit import default_path as default_audit_path
 from tui.config import Settings
 from tui.cron import NextRunCache
 from tui.db import ConnectOptions, Database, DatabaseError, RunStream, actions
@@ -74,6 +76,7 @@ class CronJobsApp(App):
         self.manual: dict[int, actions.TriggerRun] = {}
         self._manual_ids = 0
         self._timer: Timer | None = None
+        self.audit = AuditLog(default_audit_path())
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
 
@@ -204,6 +207,13 @@ class CronJobsApp(App):
             self.push_screen(JobDetailScreen(job))
 
     # -- actions --------------------------------------------------------------
+    def record(self, action: str, job: str | None, **fields: object) -> None:
+        facts = self.facts
+        server = (f"{facts.server_addr}:{facts.server_port}/{facts.database}" if facts
+                  else self.opts.conninfo())
+        self.audit.record(action, server=server, role=facts.current_user if facts else None,
+                          job=job, **fields)  # type: ignore[arg-type]
+
     @work(group="actions")
     async def trigger_job(self, job: Job, as_self: bool = False) -> None:
         if job.jobid in self.manual:
@@ -226,6 +236,9 @@ class CronJobsApp(App):
         finally:
             if self.manual.get(job.jobid) is run and (run.finished or run.status == "pending"):
                 self.manual.pop(job.jobid, None)
+        self.record("trigger", job.label, before=job, outcome=run.status,
+                    detail=f"{'recorded' if run.recorded else 'not recorded'}, as {run.role}: "
+                           f"{run.message}")
         ok = run.status == "succeeded"
         where = "" if run.recorded else " (not recorded: this role may not write run history)"
         self.notify(f"{job.label}: {run.status}{where}\n{one_line(mask(run.message), 200)}",
@@ -257,7 +270,12 @@ class CronJobsApp(App):
         question = f"{verb} {job.label} ({job.schedule})?\n{what}"
         if not await self.push_screen_wait(ConfirmScreen(question, verb)):
             return
-        fresh = await actions.set_active(self.db, jobid, not job.active)
+        try:
+            fresh = await actions.set_active(self.db, jobid, not job.active)
+        except DatabaseError as exc:
+            self.record(verb.lower(), job.label, before=job, outcome="error", detail=str(exc))
+            raise
+        self.record(verb.lower(), job.label, before=job, after=fresh)
         self.notify(f"{fresh.label} is now {'active' if fresh.active else 'paused'}")
         self.refresh_data()
 
@@ -289,6 +307,7 @@ class CronJobsApp(App):
                     self.db, name=form.name or "", schedule=form.schedule,
                     command=form.command, database=form.database or None,
                     username=form.username or None)
+                self.record("create", form.name, after=await actions.get_job(self.db, jobid))
                 self.notify(f"Created {form.name} (job #{jobid})")
             else:
                 changes = {k: v for k, v in (("schedule", form.schedule),
@@ -299,9 +318,12 @@ class CronJobsApp(App):
                 if not changes:
                     form_screen.dismiss(False)
                     return
-                await actions.edit_job(self.db, loaded, **changes)
+                saved = await actions.edit_job(self.db, loaded, **changes)
+                self.record("edit", loaded.label, before=loaded, after=saved)
                 self.notify(f"Saved {loaded.label}: {', '.join(changes)}")
         except actions.JobChanged as exc:
+            self.record("edit", loaded.label if loaded else form.name, before=loaded,
+                        outcome="conflict", detail=str(exc))
             body = Text("Someone changed this job after you opened it; nothing was written.\n")
             for field, was, now in exc.changes:
                 body.append(f"\n{field}: ", style="bold")
@@ -314,6 +336,8 @@ class CronJobsApp(App):
             await self.push_screen_wait(MessageScreen("The job changed", body))
             return
         except DatabaseError as exc:
+            self.record("edit" if loaded else "create", loaded.label if loaded else form.name,
+                        before=loaded, outcome="error", detail=str(exc))
             form_screen.show_error(f"Not saved: {mask(str(exc))}")
             self.notify(f"Not saved: {one_line(mask(str(exc)), 200)}", severity="error")
             return
@@ -327,7 +351,12 @@ class CronJobsApp(App):
                     f"history stays in cron.job_run_details.\nType {name} to confirm.")
         if not await self.push_screen_wait(TypeNameScreen(question, name)):
             return
-        await actions.delete_job(self.db, jobid)
+        try:
+            await actions.delete_job(self.db, jobid)
+        except DatabaseError as exc:
+            self.record("delete", job.label, before=job, outcome="error", detail=str(exc))
+            raise
+        self.record("delete", job.label, before=job)
         self.notify(f"Deleted {job.label}")
         if isinstance(self.screen, JobDetailScreen) and self.screen.job.jobid == jobid:
             self.screen.dismiss()

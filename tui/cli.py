@@ -186,7 +186,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 #: Modules with `register(subparsers, connection_parent)` for their own subcommand.
-PLUGGED: list[str] = ["tui.schedule_cmd", "tui.doctor"]
+PLUGGED: list[str] = ["tui.schedule_cmd", "tui.doctor", "tui.http_cmd"]
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], Any]] = {
     None: cmd_tui,

@@ -13,7 +13,8 @@ from tui import seed
 from tui.config import Settings
 from tui.sandbox import Sandbox
 
-# Until the demo serves adapter-health itself, the job points at Supabase's local port.
+# Where the seed's job points until `run_tui` starts the demo's own adapter-health server
+# (tui.demo_http) and points the job at it.
 FUNCTIONS_URL = "http://127.0.0.1:54321/functions/v1"
 
 
@@ -39,6 +40,26 @@ def start() -> Sandbox:
     return sb
 
 
+def point_weekly_at(conn: psycopg.Connection, functions_url: str) -> str:
+    """Point the demo's weekly job at `functions_url`, keeping its service key; returns the
+    key (the demo's adapter-health checks it)."""
+    from tui.http import literal, parse_call
+
+    row = conn.execute("select jobid, command from cron.job where jobname = %s",
+                       [seed.WEEKLY]).fetchone()
+    key = None
+    call = parse_call(row[1]) if row else None
+    headers = literal(call.headers_expr) if call else None
+    if isinstance(headers, dict) and isinstance(headers.get("Authorization"), str):
+        auth = headers["Authorization"]
+        key = auth[7:] if auth.lower().startswith("bearer ") else None
+    key = key or seed.fake_service_key()
+    command = seed.weekly_command(conn, functions_url, key)
+    if row is not None and row[1] != command:
+        conn.execute("select cron.alter_job(%s, command := %s)", [row[0], command])
+    return key
+
+
 def stop() -> int:
     sb = sandbox()
     if not sb.running:
@@ -52,10 +73,15 @@ def stop() -> int:
 def run_tui(settings: Settings) -> int:
     from tui.app import CronJobsApp
     from tui.db import ConnectOptions
+    from tui.demo_http import AdapterHealth
 
     sb = sandbox()
     was_running = sb.running
     sb = start()
+    # The demo plays the adapter-health Edge Function, so "send now" (h) has an answer.
+    functions = AdapterHealth().start()
+    with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
+        functions.service_key = point_weekly_at(conn, functions.functions_url)
 
     def _leave(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
@@ -67,6 +93,7 @@ def run_tui(settings: Settings) -> int:
         CronJobsApp(ConnectOptions(dbname=sb.conninfo(), read_only=settings.read_only),
                     settings).run()
     finally:
+        functions.stop()
         if not was_running:
             sb.stop()
     return 0

@@ -64,6 +64,15 @@ async def test_the_3am_story(cluster: Cluster, make_job: Callable[..., tuple[int
         assert app.screen.focused.id == "cancel"
         await pilot.press("tab", "enter")  # to the Pause button
         await wait_for(pilot, lambda: job_row(cluster, jobid)[2] is False)
+        # Each change is in the local audit log, and the log is viewable in the app.
+        entries = [e for e in app.audit.tail() if e["job"] == name]
+        assert [e["action"] for e in entries] == ["pause", "trigger", "edit"]
+        assert entries[0]["before"]["active"] is True and entries[0]["after"]["active"] is False
+        assert entries[2]["before"]["schedule"] == NEVER
+        assert entries[2]["after"]["schedule"] == "*/5 * * * *"
+        await pilot.press("escape", "a")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "AuditScreen")
+        assert app.screen.query_one(DataTable).row_count >= 3
 
 
 async def test_cancel_changes_nothing(cluster: Cluster,

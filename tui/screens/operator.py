@@ -27,6 +27,7 @@ JOB_BINDINGS = [
     Binding("x", "cancel_run", "Cancel manual run", id="cancel_run", show=False),
     Binding("c", "copy", "Copy command", id="copy", show=False),
     Binding("r", "refresh", "Refresh", id="refresh"),
+    Binding("a", "audit", "Audit log", id="audit", show=False),
     Binding("question_mark", "help", "Help", id="help", key_display="?"),
     Binding("q", "quit", "Quit", id="quit"),
 ]
@@ -87,6 +88,11 @@ class OperatorScreen(Screen):
         from tui.screens.help import HelpScreen
 
         self.app.push_screen(HelpScreen(self.active_bindings_list()))
+
+    def action_audit(self) -> None:
+        from tui.screens.audit import AuditScreen
+
+        self.app.push_screen(AuditScreen(self.operator.audit))
 
     def action_quit(self) -> None:
         self.app.exit()

@@ -1,0 +1,77 @@
+"""The app on a bad night: the server goes away, a lock holds, text is hostile."""
+
+from __future__ import annotations
+
+import psycopg
+
+from tests.conftest import Cluster
+from tests.ui.conftest import NEVER, running_app, select_job, wait_for
+from tui.screens.help import HelpScreen
+
+
+def banner(app) -> str:  # type: ignore[no-untyped-def]
+    return str(app.main.query_one("#banner").render())
+
+
+def header(app) -> str:  # type: ignore[no-untyped-def]
+    return str(app.main.query_one("#header").render())
+
+
+async def test_server_restart_under_a_running_app(fresh_cluster: Cluster) -> None:
+    jobid = fresh_cluster.value("select cron.schedule('restart-probe', %s, 'select 1')", [NEVER])
+    async with running_app(fresh_cluster) as (app, pilot):
+        table = app.main.runs_table
+        fresh_cluster.sandbox.kill()
+        await wait_for(pilot, lambda: "connection lost" in banner(app))
+        assert "reconnecting" in header(app)
+        await pilot.press("question_mark")  # the keyboard still answers
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        last_seen = app.stream.last_runid
+        fresh_cluster.sandbox.start()
+        fresh_cluster.sandbox.wait_ready()
+        runid = fresh_cluster.value(
+            "insert into cron.job_run_details (jobid, runid, job_pid, database, username, "
+            "command, status, return_message, start_time, end_time) values "
+            "(%s, nextval('cron.runid_seq'), 1, 'postgres', 'postgres', 'select 1', "
+            "'succeeded', 'after the restart', now(), now()) returning runid", [jobid])
+        # Back with backoff; the stream resumes after the last runid it had seen.
+        await wait_for(pilot, lambda: "connected" in header(app) and not banner(app),
+                       timeout=40)
+        await wait_for(pilot, lambda: str(runid) in table.rows, timeout=10)
+        assert app.stream.last_runid >= runid > last_seen
+
+
+async def test_a_held_lock_times_out_and_the_keyboard_answers(cluster: Cluster) -> None:
+    async with running_app(cluster) as (app, pilot):
+        app.db.opts = app.db.opts.__class__(**{**app.db.opts.__dict__,
+                                               "statement_timeout_ms": 400})
+        await app.db.close()  # the next query opens a session with the short timeout
+        with psycopg.connect(cluster.conninfo) as locker:
+            locker.execute("lock table cron.job in access exclusive mode")
+            await wait_for(pilot, lambda: "timed out" in banner(app))
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+            await pilot.press("escape")
+            locker.rollback()
+        await wait_for(pilot, lambda: not banner(app) and "connected" in header(app))
+
+
+async def test_hostile_text_is_shown_inert(cluster: Cluster) -> None:
+    name = "[bold red]b[/]\x1b\u202e"  # 24 characters once escaped: the column's width
+    command = "select '[link=https://x]click[/link]'\r\n\tselect 2 -- \x1b]52;c;aGk=\x07"
+    jobid = cluster.value("select cron.schedule(%s, %s, %s)", [name, NEVER, command])
+    try:
+        async with running_app(cluster) as (app, pilot):
+            await wait_for(pilot, lambda: app.job_by_name(name) is not None)
+            table = app.main.jobs_table
+            cell = table.get_cell(str(jobid), "name")
+            # Markup shown, not applied; escape and bidi characters shown as escapes.
+            assert cell.plain == "[bold red]b[/]\\x1b\\u202e"
+            await select_job(app, pilot, name)
+            await pilot.press("enter")
+            await pilot.pause(0.5)
+            text = app.screen.query_one("#command-text").content.code  # the Syntax shown
+            assert "\x1b" not in text and "\\x1b]52" in text and "[link=https://x]" in text
+    finally:
+        cluster.sql("select cron.unschedule(%s)", [jobid])

@@ -1,0 +1,93 @@
+"""The demo's stand-in for the `adapter-health` Edge Function: a small HTTP server on
+127.0.0.1 (a free port, in a thread), so "send now" on the demo's weekly job has an answer.
+
+POST /functions/v1/adapter-health with `Authorization: Bearer <the demo's key>` answers
+200 with JSON; without that header, 401; any other path, 404.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PATH = "/functions/v1/adapter-health"
+ADAPTERS = [
+    {"name": "stripe", "status": "ok", "latency_ms": 42},
+    {"name": "sendgrid", "status": "ok", "latency_ms": 87},
+    {"name": "s3", "status": "degraded", "latency_ms": 910},
+]
+
+
+class AdapterHealth:
+    """`with AdapterHealth(key) as server:` serves until the block ends; `server.functions_url`
+    is what the seed's job should call."""
+
+    def __init__(self, service_key: str | None = None):
+        self.service_key = service_key
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "not started"
+        return int(self._server.server_address[1])
+
+    @property
+    def functions_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/functions/v1"
+
+    def start(self) -> AdapterHealth:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "adapter-health-demo/1"
+
+            def log_message(self, *args: object) -> None:  # quiet: the TUI owns the terminal
+                return
+
+            def _answer(self, status: int, data: object) -> None:
+                body = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802  # the stdlib's name
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(min(length, 1 << 20))
+                if self.path.split("?", 1)[0] != PATH:
+                    self._answer(404, {"error": "no such function"})
+                    return
+                auth = self.headers.get("Authorization") or ""
+                token = auth[7:] if auth.lower().startswith("bearer ") else ""
+                expected = owner.service_key
+                if not token or (expected is not None and token != expected):
+                    self._answer(401, {"error": "missing or invalid bearer token"})
+                    return
+                self._answer(200, {"status": "ok", "adapters": ADAPTERS})
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._answer(405 if self.path.startswith(PATH) else 404,
+                             {"error": "use POST"})
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="adapter-health", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> AdapterHealth:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
