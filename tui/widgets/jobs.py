@@ -123,7 +123,8 @@ class JobsTable(DataTable):
                 took = Text(fmt.duration((job.last_end - job.last_start).total_seconds()))
         else:
             last.append("never", style="dim")
-        cells = {"name": name, "schedule": Text(one_line(job.schedule, 24), style="bold", justify="left"),
+        schedule = Text(one_line(job.schedule, 24), style="bold", justify="left")
+        cells = {"name": name, "schedule": schedule,
                  "describe": Text(one_line(describe(job.schedule), 20), style="dim"),
                  "next": when, "at": at, "last": last, "took": took}
         return [cells[key] for key, _ in COLUMNS if self.wide or key not in NARROW_HIDDEN]
