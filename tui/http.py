@@ -578,9 +578,10 @@ async def _evaluate_on(conn: psycopg.AsyncConnection, job: Job, call: HttpCall, 
     # The job's own text, run with the job's own privileges only: one statement (the
     # extended protocol refuses more), read-only, rolled back, under a statement timeout.
     evaluation = sql.SQL(
-        "select ({url})::text as url, ({headers})::jsonb as headers, "
-        "({body})::jsonb as body, ({params})::jsonb as params, "
-        "({timeout})::int as timeout_ms"
+        # Each expression on lines of its own: a trailing -- comment in one ends there.
+        "select (\n{url}\n)::text as url, (\n{headers}\n)::jsonb as headers, "
+        "(\n{body}\n)::jsonb as body, (\n{params}\n)::jsonb as params, "
+        "(\n{timeout}\n)::int as timeout_ms"
     ).format(
         url=sql.SQL(call.url_expr),  # type: ignore[arg-type]  # the job's own SQL
         headers=sql.SQL(call.expr("headers")),  # type: ignore[arg-type]

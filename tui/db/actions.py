@@ -161,12 +161,21 @@ async def set_active(db: Database, jobid: int, active: bool) -> Job:
     press or a stale screen cannot flip it back."""
     async def work(conn: psycopg.AsyncConnection) -> Job:
         async with conn.transaction():
-            if not await _rows(conn, "action_job_for_update", {"jobid": jobid}):
+            if not await _locked_job(conn, jobid):
                 raise _gone(jobid)
             await _rows(conn, "action_alter_job", _alter_params(jobid, active=active))
         return await _fresh(conn, jobid)
 
     return await db.with_connection(work)
+
+
+async def _locked_job(conn: psycopg.AsyncConnection, jobid: int) -> list[dict[str, Any]]:
+    """The job's row, locked until the transaction ends (inside one)."""
+    try:
+        async with conn.transaction():  # a savepoint: a refusal leaves the outer one usable
+            return await _rows(conn, "action_job_for_update", {"jobid": jobid})
+    except psycopg.errors.InsufficientPrivilege:
+        return await _rows(conn, "action_job_advisory_lock", {"jobid": jobid})
 
 
 def _alter_params(jobid: int, **changes: Any) -> dict[str, Any]:
@@ -191,7 +200,7 @@ async def edit_job(db: Database, loaded: Job, *, schedule: str | None = None,
 
     async def work(conn: psycopg.AsyncConnection) -> Job:
         async with conn.transaction():
-            rows = await _rows(conn, "action_job_for_update", {"jobid": loaded.jobid})
+            rows = await _locked_job(conn, loaded.jobid)
             if not rows:
                 raise _gone(loaded.jobid)
             current = rows[0]

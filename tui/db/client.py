@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -41,6 +42,12 @@ def explain(exc: BaseException) -> DatabaseError:
         return DatabaseError(f"connection lost: {first}", lost=True)
     if isinstance(exc, psycopg.Error):
         message = exc.diag.message_primary or str(exc)
+        denied = re.match(r"permission denied for function (\w+)", message)
+        if denied:
+            # pg_cron revokes alter_job and schedule_in_database from PUBLIC: say who can fix it.
+            name = denied.group(1)
+            message = (f"{message}: this role may not call cron.{name} (a superuser can run "
+                       f"'grant execute on function cron.{name} to <role>')")
         return DatabaseError(message, sqlstate=getattr(exc, "sqlstate", None))
     return DatabaseError(str(exc))
 

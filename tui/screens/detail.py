@@ -102,7 +102,9 @@ class JobDetailScreen(OperatorScreen):
         self.query_one("#title", Static).update(title)
         code = Syntax(inert(mask(job.command)), "sql", word_wrap=True, theme="ansi_dark",
                       background_color="default")
-        self.query_one("#command-text", Static).update(code)
+        from tui.screens.http import command_panel  # HTTP jobs: the request laid out
+
+        self.query_one("#command-text", Static).update(command_panel(self, job, code))
         upcoming = Text("Next runs", style="bold")
         tz = facts.scheduler_timezone if facts else None
         if not job.active:

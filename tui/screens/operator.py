@@ -16,7 +16,7 @@ from tui.models import Job
 if TYPE_CHECKING:
     from tui.app import CronJobsApp
 
-MUTATING = frozenset({"trigger", "pause", "edit", "new", "delete", "cancel_run"})
+MUTATING = frozenset({"trigger", "pause", "edit", "new", "delete", "cancel_run", "send_http"})
 
 JOB_BINDINGS = [
     Binding("t", "trigger", "Trigger", id="trigger"),
@@ -25,6 +25,7 @@ JOB_BINDINGS = [
     Binding("n", "new", "New", id="new"),
     Binding("d", "delete", "Delete", id="delete"),
     Binding("x", "cancel_run", "Cancel manual run", id="cancel_run", show=False),
+    Binding("h", "send_http", "Send HTTP", id="send_http"),
     Binding("c", "copy", "Copy command", id="copy", show=False),
     Binding("r", "refresh", "Refresh", id="refresh"),
     Binding("a", "audit", "Audit log", id="audit", show=False),
@@ -76,6 +77,11 @@ class OperatorScreen(Screen):
     def action_cancel_run(self) -> None:
         if job := self._with_job():
             self.operator.cancel_manual_run(job.jobid)
+
+    def action_send_http(self) -> None:
+        from tui.screens.http import send_http_action
+
+        send_http_action(self)
 
     def action_copy(self) -> None:
         if job := self._with_job():

@@ -1,0 +1,266 @@
+"""HTTP jobs on screen: the request laid out (in the detail view), pg_net's answers, and the
+"Send HTTP" dialog that evaluates the call in the job's database and sends it with httpx."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Static
+
+from tui import http
+from tui.db import DatabaseError
+from tui.models import Job
+from tui.screens.confirm import ConfirmScreen
+from tui.secrets import mask
+from tui.text import one_line
+
+if TYPE_CHECKING:
+    from tui.app import CronJobsApp
+
+STATUS_STYLE = {2: "bold green", 3: "bold yellow", 4: "bold red", 5: "bold red"}
+
+
+# -- renderables -----------------------------------------------------------------------------
+
+def request_text(view: http.RequestView, title: str = "HTTP request") -> Text:
+    """Method, URL, headers (masked), params, body and timeout; every value already masked
+    and inert (RequestView holds nothing else)."""
+    text = Text(f"{title} ", style="bold")
+    text.append(f"({view.source})\n", style="dim")
+    text.append(f"{view.method} ", style="bold cyan")
+    text.append(view.url + "\n")
+    for name, value in view.headers:
+        text.append(f"  {name}: ", style="bold")
+        text.append(value + "\n")
+    for name, value in view.params:
+        text.append(f"  ?{name}=", style="bold")
+        text.append(value + "\n")
+    if view.body is not None:
+        text.append("  body: ", style="bold")
+        text.append(view.body + "\n")
+    text.append("  timeout: ", style="bold")
+    text.append(view.timeout_text)
+    return text
+
+
+def result_text(result: http.HttpResult) -> Text:
+    text = Text("Answer\n", style="bold")
+    if result.error is not None and result.status is None:
+        text.append(result.error, style="bold red")
+        return text
+    status = result.status or 0
+    text.append(f"{result.status} {result.reason or ''}".rstrip(),
+                style=STATUS_STYLE.get(status // 100, "bold"))
+    text.append(f"  in {result.latency_ms:.0f} ms\n" if result.latency_ms is not None else "\n")
+    if result.redirect:
+        text.append(f"redirect to {result.location or '(no Location header)'}: not followed\n",
+                    style="yellow")
+    if result.error:
+        text.append(result.error + "\n", style="red")
+    for name, value in result.headers:
+        text.append(f"  {name}: ", style="dim bold")
+        text.append(value + "\n", style="dim")
+    if result.body:
+        text.append("\n" + result.body)
+    if result.truncated:
+        text.append(f"\n… (cut after {result.body_bytes:,} bytes)", style="dim")
+    return text
+
+
+def pg_net_text(state: http.PgNetState | None, error: str | None = None) -> Text:
+    text = Text("pg_net: ", style="bold")
+    if error is not None:
+        text.append(one_line(error, 200), style="red")
+    elif state is None:
+        text.append("checking…", style="dim")
+    elif not state.installed:
+        text.append(state.note, style="bold yellow")
+    else:
+        text.append(f"{state.version or 'a net._http_response table'}; ", style="dim")
+        text.append(state.note, style="dim")
+        for r in state.responses:
+            when = r.created.strftime("%Y-%m-%d %H:%M:%S") if r.created else "?"
+            text.append(f"\n  #{r.id} {when}  ")
+            if r.timed_out:
+                text.append("timed out", style="bold red")
+            elif r.status_code is not None:
+                text.append(str(r.status_code), style=STATUS_STYLE.get(r.status_code // 100, ""))
+            else:
+                text.append("no status", style="red")
+            if r.error:
+                text.append(f"  {one_line(r.error, 80)}", style="red")
+            elif r.content:
+                text.append(f"  {one_line(r.content, 80)}", style="dim")
+    return text
+
+
+# -- in the detail view ---------------------------------------------------------------------
+
+_PG_NET = "_http_pg_net"  # the attribute of the detail screen caching pg_net's answers
+
+
+def command_panel(screen: Screen, job: Job, code: RenderableType) -> RenderableType:
+    """For an HTTP job, the request laid out and pg_net's answers above the SQL; for any
+    other job, the SQL alone."""
+    call = http.parse_call(job.command)
+    if call is None:
+        return code
+    key = (job.jobid, job.last_runid)
+    cached = getattr(screen, _PG_NET, None)
+    if cached is None or cached[0] != key:
+        setattr(screen, _PG_NET, (key, pg_net_text(None)))
+        screen.run_worker(_load_pg_net(screen, job, code), group="detail-pg-net",
+                          exclusive=True)
+    parts: list[RenderableType] = [request_text(call.view())]
+    if call.calls > 1:
+        parts.append(Text(f"(the command makes {call.calls} pg_net calls; the first is "
+                          "shown)", style="dim"))
+    parts += [getattr(screen, _PG_NET)[1], Text("\nSQL", style="bold"), code]
+    return Group(*parts)
+
+
+async def _load_pg_net(screen: Screen, job: Job, code: RenderableType) -> None:
+    app: CronJobsApp = screen.app  # type: ignore[assignment]
+    since = job.last_start - timedelta(seconds=1) if job.last_start else None
+    current = app.facts.database if app.facts else None
+    try:
+        state = await http.job_pg_net_state(app.db, job, current_database=current, since=since)
+        text = pg_net_text(state)
+    except DatabaseError as exc:
+        text = pg_net_text(None, f"could not check: {exc}")
+    setattr(screen, _PG_NET, ((job.jobid, job.last_runid), text))
+    if screen.is_attached:
+        screen.query_one("#command-text", Static).update(command_panel(screen, job, code))
+
+
+# -- the Send HTTP dialog -------------------------------------------------------------------
+
+def open_http(screen: Screen, job: Job) -> None:
+    """The `h` action: the dialog for an HTTP job, a word otherwise."""
+    if http.parse_call(job.command) is None:
+        screen.notify(f"{one_line(job.label, 40)} makes no HTTP call (net.http_post or "
+                      "net.http_get)", severity="warning")
+        return
+    screen.app.push_screen(HttpScreen(job))
+
+
+class HttpScreen(ModalScreen[None]):
+    """The request as written; Send evaluates it in the job's database as the job's role,
+    sends it from this machine and shows the answer."""
+
+    DEFAULT_CSS = """
+    HttpScreen { align: center middle; }
+    HttpScreen > Vertical {
+        width: 100; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    HttpScreen #http-body { height: auto; max-height: 30; }
+    HttpScreen #http-request, HttpScreen #http-answer { height: auto; }
+    HttpScreen #http-answer { margin-top: 1; }
+    HttpScreen .buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    HttpScreen Button { margin-left: 2; }
+    """
+    BINDINGS = [Binding("escape", "close", "Close", id="dialog.cancel")]
+
+    def __init__(self, job: Job):
+        super().__init__()
+        self.job = job
+        self.result: http.HttpResult | None = None
+
+    @property
+    def operator(self) -> CronJobsApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        call = http.parse_call(self.job.command)
+        with Vertical():
+            yield Static(Text(f"Send {one_line(self.job.label, 60)}'s HTTP request now, "
+                              "from this machine", style="bold"), markup=False)
+            with VerticalScroll(id="http-body"):
+                yield Static(request_text(call.view()) if call else "", id="http-request",
+                             markup=False)
+                yield Static(Text("Send evaluates the arguments in the job's database as "
+                                  "its role (read-only), then sends the request with TLS "
+                                  "verification on and proxies from the environment.",
+                                  style="dim"), id="http-answer", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Close", id="close")
+                yield Button("Send", id="send", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#send", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "send":
+            self.send()
+        else:
+            self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def _answer(self, renderable: RenderableType) -> None:
+        self.query_one("#http-answer", Static).update(renderable)
+
+    @work(exclusive=True, group="http-send")
+    async def send(self, as_self: bool = False) -> None:
+        if self.operator.read_only:
+            self._answer(Text("read-only session: sending is not allowed", style="red"))
+            return
+        button = self.query_one("#send", Button)
+        button.disabled = True
+        try:
+            await self._send(as_self)
+        finally:
+            button.disabled = False
+            button.label = "Send again"
+
+    async def _send(self, as_self: bool) -> None:
+        from tui.db.actions import get_job
+
+        app = self.operator
+        self._answer(Text(f"evaluating in database {self.job.database} as "
+                          f"{self.job.username}…", style="dim"))
+        try:
+            self.job = await get_job(app.db, self.job.jobid)  # never trust a stale screen
+            call = http.parse_call(self.job.command)
+            if call is None:
+                self._answer(Text(f"{self.job.label} no longer makes an HTTP call",
+                                  style="red"))
+                return
+            request = await http.evaluate(app.db, self.job, call, as_self=as_self)
+        except http.NeedsConfirmation as exc:
+            how = f"as {exc.role} via SET ROLE" if exc.can_set_role else f"as {exc.user}"
+            question = f"{exc}.\n\nEvaluate the call {how} anyway (read-only, rolled back)?"
+            self._answer(Text(str(exc), style="yellow"))
+            if await app.push_screen_wait(ConfirmScreen(question, "Evaluate anyway",
+                                                        danger=True)):
+                await self._send(True)
+            return
+        except DatabaseError as exc:
+            self._answer(Text(f"could not evaluate the call: {mask(str(exc))}",
+                              style="red"))
+            return
+        self.query_one("#http-request", Static).update(
+            request_text(request.view(), "HTTP request, evaluated"))
+        self._answer(Text(f"sending {request.method} (timeout {request.timeout_ms} ms)…",
+                          style="dim"))
+        self.result = result = await http.send(request)
+        self._answer(result_text(result))
+        app.notify(f"{one_line(self.job.label, 40)}: {one_line(result.summary(), 120)}",
+                   severity="information" if result.ok else "error", timeout=8)
+
+
+def send_http_action(screen: Any) -> None:
+    """What OperatorScreen.action_send_http does (kept here so the shared file stays small)."""
+    job = screen._with_job()
+    if job is not None:
+        open_http(screen, job)
