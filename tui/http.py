@@ -264,13 +264,7 @@ def _find_calls(text: str) -> list[tuple[str, list[str]]]:
     bodies: list[str] = []
     i = 0
     while i < len(text):
-        after, body = _skip(text, i)
-        if after != i:
-            if body is not None:
-                bodies.append(body)
-            i = after
-            continue
-        m = _CALL.match(text, i)
+        m = _CALL.match(text, i)  # first: `"net"."http_post"(` starts like a quoted name
         if m and (i == 0 or not _IDENT_CHAR.match(text[i - 1])):
             split = _split_args(text, m.end())
             if split is not None:
@@ -278,6 +272,12 @@ def _find_calls(text: str) -> list[tuple[str, list[str]]]:
                 found.append((method, split[0]))
                 i = split[1]
                 continue
+        after, body = _skip(text, i)
+        if after != i:
+            if body is not None:
+                bodies.append(body)
+            i = after
+            continue
         i += 1
     if not found:  # a DO block or a function body: look inside the dollar-quoted text
         for body in bodies:

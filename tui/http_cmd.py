@@ -37,6 +37,7 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
 
 async def run(args: argparse.Namespace) -> int:
     from tui import http
+    from tui.audit import AuditLog, default_path
     from tui.cli import _find_job, options_from, print_json
     from tui.db import Database, DatabaseError
     from tui.db.actions import get_job
@@ -48,7 +49,8 @@ async def run(args: argparse.Namespace) -> int:
         raise DatabaseError("read-only session: sending a job's HTTP request is not allowed")
     db = Database(opts)
     try:
-        require_pg_cron(await db.facts())
+        facts = await db.facts()
+        require_pg_cron(facts)
         job = await get_job(db, _find_job(args.job, await db.jobs(indexed=False)))
         call = http.parse_call(job.command)
         if call is None:
@@ -58,6 +60,11 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await db.close()
     result = await http.send(request)
+    view = result.request
+    AuditLog(default_path()).record(
+        "http send", server=f"{facts.server_addr}:{facts.server_port}/{facts.database}",
+        role=facts.current_user, job=job.label, outcome="ok" if result.ok else "failed",
+        detail=f"{view.method} {view.url}: {result.summary()} ({view.source}; cronjobs-tui http)")
     if args.json:
         out = {"jobid": job.jobid, "jobname": job.jobname, **result.as_json()}
         print_json(out)

@@ -220,7 +220,7 @@ async def online(args: argparse.Namespace) -> Answer:
         warnings.append(
             f"Our own check for pg_cron {version} says {'valid' if verdict.valid else 'invalid'}"
             f"; the server's verdict ({'valid' if valid else 'invalid'}) wins. Please report it.")
-    if not facts.scheduler_alive:
+    if facts.scheduler_alive is False:  # None: this role may not see the launcher
         warnings.append("The pg_cron scheduler is not running on this server: no job fires "
                         "until it starts.")
     zone_name = facts.scheduler_timezone

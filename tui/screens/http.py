@@ -255,6 +255,9 @@ class HttpScreen(ModalScreen[None]):
                           style="dim"))
         self.result = result = await http.send(request)
         self._answer(result_text(result))
+        view = result.request
+        app.record("http send", self.job.label, outcome="ok" if result.ok else "failed",
+                   detail=f"{view.method} {view.url}: {result.summary()} ({view.source})")
         app.notify(f"{one_line(self.job.label, 40)}: {one_line(result.summary(), 120)}",
                    severity="information" if result.ok else "error", timeout=8)
 
