@@ -374,5 +374,6 @@ async def test_role_without_usage_on_cron(cluster: Cluster) -> None:
     assert {found[c].status for c in unknown} == {"unknown"}
     assert {f.status for f in found.values()} <= {"ok", "unknown"}
     assert "permission denied for schema cron" in found["runs.stuck"].summary
-    assert found["runs.stuck"].fix == "as a superuser: grant usage on schema cron to ROLE;"
+    assert found["runs.stuck"].fix == (
+        "as a superuser: grant usage on schema cron to doctor_outsider;")
 

@@ -12,7 +12,7 @@ import argparse
 import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -186,6 +186,12 @@ async def run_checks(db: Database, limits: Limits | None = None) -> list[Finding
     findings += [_scheduler(ctx), _primary(ctx)]
     findings += [_stuck(ctx), _missed(ctx), _failing(ctx), _owners(ctx), _node(ctx)]
     findings += await _history(db, ctx)
+    if not facts.cron_usage:
+        # One cause behind every "could not read": say the one fix on each of them.
+        grant = f"as a superuser: grant usage on schema cron to {facts.current_user};"
+        findings = [replace(f, fix=grant) if f.status == UNKNOWN and f.fix is None
+                    and "permission denied for schema cron" in f.summary else f
+                    for f in findings]
     return findings
 
 
