@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import psycopg
+from textual.widgets import Input
 
 from tests.conftest import Cluster
 from tests.ui.conftest import NEVER, running_app, select_job, wait_for
+from tui.screens.doctor import DoctorScreen
+from tui.screens.form import JobFormScreen
 from tui.screens.help import HelpScreen
 
 
@@ -75,3 +78,35 @@ async def test_hostile_text_is_shown_inert(cluster: Cluster) -> None:
             assert "\x1b" not in text and "\\x1b]52" in text and "[link=https://x]" in text
     finally:
         cluster.sql("select cron.unschedule(%s)", [jobid])
+
+
+async def test_a_half_typed_edit_survives_a_lost_connection(fresh_cluster: Cluster) -> None:
+    jobid = fresh_cluster.value("select cron.schedule('edit-probe', %s, 'select 1')", [NEVER])
+    async with running_app(fresh_cluster) as (app, pilot):
+        await select_job(app, pilot, "edit-probe")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
+        form = app.screen
+        form.query_one("#schedule", Input).value = "@hourly"
+        fresh_cluster.sandbox.kill()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "Not saved" in str(form.query_one("#error").render()))
+        assert app.screen is form  # still open, still holding what was typed
+        assert form.query_one("#schedule", Input).value == "@hourly"
+        fresh_cluster.sandbox.start()
+        fresh_cluster.sandbox.wait_ready()
+        assert fresh_cluster.value("select schedule from cron.job where jobid = %s",
+                                   [jobid]) == NEVER  # nothing was written, nothing replayed
+        await pilot.press("ctrl+s")  # the operator saves again, once
+        await wait_for(pilot, lambda: app.screen is not form, timeout=20)
+    assert fresh_cluster.value("select schedule from cron.job where jobid = %s",
+                               [jobid]) == "@hourly"
+
+
+async def test_doctor_screen(cluster: Cluster) -> None:
+    async with running_app(cluster) as (app, pilot):
+        await pilot.press("exclamation_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
+        findings = app.screen.query_one("#findings")
+        await wait_for(pilot, lambda: "pg_cron.installed" in str(findings.render()))
+        assert "scheduler.running" in str(findings.render())

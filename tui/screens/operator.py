@@ -29,6 +29,7 @@ JOB_BINDINGS = [
     Binding("c", "copy", "Copy command", id="copy", show=False),
     Binding("r", "refresh", "Refresh", id="refresh"),
     Binding("a", "audit", "Audit log", id="audit", show=False),
+    Binding("exclamation_mark", "doctor", "Doctor", id="doctor", show=False, key_display="!"),
     Binding("question_mark", "help", "Help", id="help", key_display="?"),
     Binding("q", "quit", "Quit", id="quit"),
 ]
@@ -99,6 +100,11 @@ class OperatorScreen(Screen):
         from tui.screens.audit import AuditScreen
 
         self.app.push_screen(AuditScreen(self.operator.audit))
+
+    def action_doctor(self) -> None:
+        from tui.screens.doctor import DoctorScreen
+
+        self.app.push_screen(DoctorScreen(self.operator.db))
 
     def action_quit(self) -> None:
         self.app.exit()
