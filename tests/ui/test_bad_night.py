@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 from textual.widgets import Input
 
 from tests.conftest import Cluster
@@ -110,3 +111,13 @@ async def test_doctor_screen(cluster: Cluster) -> None:
         findings = app.screen.query_one("#findings")
         await wait_for(pilot, lambda: "pg_cron.installed" in str(findings.render()))
         assert "scheduler.running" in str(findings.render())
+
+
+async def test_no_color_is_honoured(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    async with running_app(cluster) as (app, pilot):
+        assert app.no_color
+        svg = app.export_screenshot()
+        assert "connected" in svg
+        # Status colours are gone: no green or red fills in the picture.
+        assert "#98e024" not in svg and "#f4005f" not in svg

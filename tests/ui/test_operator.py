@@ -217,3 +217,27 @@ async def test_run_stream_holds_still_while_reading_back(
         await pilot.press("f")
         await wait_for(pilot, lambda: table.row_count == 1)
         assert "status: failed" in str(app.main.query_one("#runs-title").render())
+
+
+async def test_command_palette_offers_the_screen_actions(
+        cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
+    from textual.command import CommandPalette
+
+    from tui.app import ActionCommands
+
+    jobid, name = make_job()
+    async with running_app(cluster) as (app, pilot):
+        await select_job(app, pilot, name)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Pause")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")
+    async with running_app(cluster, read_only=True) as (app, pilot):
+        provider = ActionCommands(app.main)
+        offered = [hit.text for hit in [h async for h in provider.search("r")]]
+        assert any("Refresh" in str(t) for t in offered)
+        assert not any("Trigger" in str(t) for t in offered)
+    assert job_row(cluster, jobid)[2] is True
