@@ -81,23 +81,12 @@ class Database:
 
     async def fetch(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run the named .sql query and return its rows as dicts."""
-        async with self._lock:
-            try:
-                return await asyncio.wait_for(self._fetch(name, params), self.deadline_s)
-            except BaseException as exc:
-                if isinstance(exc, asyncio.CancelledError):
-                    await self._drop()
-                    raise
-                error = explain(exc)
-                if error.lost:
-                    await self._drop()
-                raise error from exc
+        async def work(conn: psycopg.AsyncConnection) -> list[dict[str, Any]]:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(query(name), params or {})
+                return await cur.fetchall()
 
-    async def _fetch(self, name: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
-        conn = await self._connection()
-        async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(query(name), params or {})
-            return await cur.fetchall()
+        return await self.with_connection(work)
 
     async def with_connection(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
                               *, deadline_s: float | None = None) -> T:
