@@ -234,7 +234,7 @@ class CronJobsApp(App):
                 self.trigger_job(job, as_self=True)
             return
         finally:
-            if self.manual.get(job.jobid) is run and (run.finished or run.status == "pending"):
+            if self.manual.get(job.jobid) is run:  # done, or never started
                 self.manual.pop(job.jobid, None)
         self.record("trigger", job.label, before=job, outcome=run.status,
                     detail=f"{'recorded' if run.recorded else 'not recorded'}, as {run.role}: "
