@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 
 from tests.conftest import Cluster
@@ -37,3 +39,15 @@ def test_restart_keeps_the_data_directory(fresh_cluster: Cluster) -> None:
     again.start()  # already running: reused, same port
     assert again.port == again._running_port()
     again.stop()
+
+
+def test_missing_binaries_give_one_clear_message() -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CRONJOBS_TUI_PG_BINDIR": "/nonexistent/17/bin"}
+    done = subprocess.run([sys.executable, "-m", "tui", "demo", "--print-dsn"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("cronjobs-tui: CRONJOBS_TUI_PG_BINDIR=/nonexistent/17/bin")
+    assert "Traceback" not in done.stderr

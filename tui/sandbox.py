@@ -69,6 +69,8 @@ def host_installation() -> Installation:
     """The newest PostgreSQL on this machine that has pg_cron, or a clear error."""
     override = os.environ.get("CRONJOBS_TUI_PG_BINDIR")
     if override:
+        if not Path(override, "postgres").exists():
+            raise SandboxError(f"CRONJOBS_TUI_PG_BINDIR={override} holds no postgres binary")
         major = re.search(r"/(\d+)/bin/?$", override)
         return Installation(bindir=override, major=int(major.group(1)) if major else 0)
     found = _installations_under("/")

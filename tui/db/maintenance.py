@@ -1,0 +1,255 @@
+"""Upkeep of pg_cron's run history: the (jobid, runid) index and retention.
+
+Both run on connections of their own (autocommit, no statement timeout), never on the app's
+shared session, so the screen keeps refreshing while they work:
+
+* `create_run_index` builds the index CONCURRENTLY (writes to the table go on) while a second
+  connection polls pg_stat_progress_create_index; cancelling asks the server to cancel the
+  build and drops the invalid index such a cancel leaves behind.
+* `purge_history` deletes runs older than N days in batches of runid ranges (each its own
+  short transaction), reporting progress after each and stopping between batches when asked.
+  Rows whose end_time is null are not forgotten (see `PURGE_RULE`).
+* `purge_job_sql` is the same rule as a `cron.schedule` call, to keep the history short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from tui.db.client import explain
+from tui.db.connect import ConnectOptions, open_connection
+from tui.db.queries import query
+
+INDEX_NAME = "job_run_details_jobid_runid_idx"
+#: runids per purge batch: one short transaction each (about a second at most on 2 cores).
+BATCH_RUNIDS = 50_000
+PURGE_JOB_NAME = "cronjobs-tui-purge-history"
+PURGE_JOB_SCHEDULE = "17 3 * * *"
+
+#: Which runs a purge deletes. `end_time < cutoff` is the common cleanup; it misses rows whose
+#: end_time is null: runs a server restart cut short ('server restarted' leaves end_time null),
+#: runs that never got a start_time ('starting' rows of a scheduler that died), runs whose
+#: backend vanished. Those are deleted too when they started before the cutoff, or, with no
+#: start_time at all, when their runid is below the first run that started after the cutoff
+#: (runids are handed out in start order). A run whose backend is still alive is kept,
+#: however old: it may really still be running.
+PURGE_RULE = """(
+    d.end_time < {cutoff}
+    or (d.end_time is null
+        and (d.start_time < {cutoff} or (d.start_time is null and d.runid < {horizon}))
+        and not exists (select 1 from pg_stat_activity a where a.pid = d.job_pid))
+)"""
+
+
+class Cancelled(Exception):
+    """The operator stopped the work; what was done so far stays done."""
+
+
+@dataclass(frozen=True)
+class HistorySize:
+    rows_estimate: int | None
+    total_bytes: int
+    has_index: bool
+    index_building: bool  # an invalid index of ours: a build in progress or interrupted
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    phase: str
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float | None:
+        return self.done / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class PurgeProgress:
+    deleted: int  # rows deleted so far
+    estimate: int  # rows the purge expects to delete in all (from the catalog's estimate)
+    runid: int  # the purge has handled every runid below this one
+    horizon: int  # and stops at this one
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.deleted / self.estimate) if self.estimate else 1.0
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    deleted: int
+    bytes_before: int
+    bytes_after: int
+    cancelled: bool
+    batches: int
+
+
+async def _connect(opts: ConnectOptions) -> psycopg.AsyncConnection:
+    conn = await open_connection(opts)
+    await conn.execute("set statement_timeout = 0")  # a build or a batch may take a while
+    return conn
+
+
+async def history_size(opts: ConnectOptions) -> HistorySize:
+    conn = await open_connection(opts)
+    try:
+        cur = await conn.execute(query("maint_history"))
+        rows_estimate, total_bytes, has_index, building = await cur.fetchone()  # type: ignore[misc]
+        return HistorySize(rows_estimate, total_bytes or 0, has_index, building)
+    except psycopg.Error as exc:
+        raise explain(exc) from exc
+    finally:
+        await conn.close()
+
+
+# -- the index ---------------------------------------------------------------------------
+
+async def create_run_index(opts: ConnectOptions, *,
+                           on_progress: Callable[[IndexProgress], Any] | None = None,
+                           cancel: asyncio.Event | None = None, poll_s: float = 0.25) -> bool:
+    """Build the (jobid, runid) index without blocking pg_cron's writes. True if built, False
+    if it was already there; raises Cancelled when `cancel` is set first (nothing is left
+    behind), DatabaseError on a failure."""
+    builder = await _connect(opts)
+    watcher = await open_connection(opts)
+    try:
+        cur = await builder.execute(query("maint_history"))
+        _rows, _bytes, has_index, building = await cur.fetchone()  # type: ignore[misc]
+        if has_index and not building:
+            return False
+        if building:  # an earlier build was interrupted: its invalid index must go first
+            await builder.execute(query("maint_drop_index"))
+        pid = builder.info.backend_pid
+        build = asyncio.ensure_future(builder.execute(query("maint_create_index")))
+        cancelled = False
+        while not build.done():
+            if cancel is not None and cancel.is_set() and not cancelled:
+                cancelled = True
+                await watcher.execute("select pg_cancel_backend(%s)", [pid])
+            if on_progress is not None:
+                cur = await watcher.execute(query("maint_index_progress"), {"pid": pid})
+                row = await cur.fetchone()
+                if row is not None:
+                    on_progress(IndexProgress(row[0], row[1] or 0, row[2] or 0))
+            await asyncio.wait({build}, timeout=poll_s)
+        try:
+            build.result()
+        except psycopg.errors.QueryCanceled as exc:
+            if cancelled:
+                # A cancelled concurrent build leaves an INVALID index behind: remove it.
+                await builder.execute(query("maint_drop_index"))
+                raise Cancelled("index build cancelled; nothing was left behind") from exc
+            raise explain(exc) from exc
+        if on_progress is not None:
+            on_progress(IndexProgress("done", 1, 1))
+        return True
+    except psycopg.Error as exc:
+        raise explain(exc) from exc
+    finally:
+        await watcher.close()
+        await builder.close()
+
+
+# -- retention ---------------------------------------------------------------------------
+
+def _rule(cutoff: sql.Composable, horizon: sql.Composable) -> sql.Composable:
+    return sql.SQL(PURGE_RULE).format(cutoff=cutoff, horizon=horizon)
+
+
+async def _horizon(conn: psycopg.AsyncConnection, cutoff: datetime, lo: int, hi: int) -> int:
+    """The first runid whose run started at or after `cutoff` (hi + 1 if none): a binary
+    search over the primary key, about 25 probes for ten million rows, no scan."""
+    probe = ("select start_time from cron.job_run_details "
+             "where runid >= %s and start_time is not null order by runid limit 1")
+    low, high = lo, hi + 1
+    while low < high:
+        mid = (low + high) // 2
+        row = await (await conn.execute(probe, [mid])).fetchone()
+        if row is None or row[0] >= cutoff:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+async def purge_history(opts: ConnectOptions, days: int, *, batch: int = BATCH_RUNIDS,
+                        on_progress: Callable[[PurgeProgress], Any] | None = None,
+                        cancel: asyncio.Event | None = None) -> PurgeResult:
+    """Delete runs older than `days` days by PURGE_RULE, `batch` runids at a time, oldest
+    first, each batch committed on its own. Stops between batches when `cancel` is set
+    (then `cancelled` is true in the result; what was deleted stays deleted)."""
+    if days < 0:
+        raise ValueError("days must be 0 or more")
+    conn = await _connect(opts)
+    try:
+        row = await (await conn.execute(query("maint_purge_start"), {"days": days})).fetchone()
+        cutoff, lo, hi, bytes_before, rows_estimate = row  # type: ignore[misc]
+        deleted = batches = 0
+        cancelled = False
+        if lo is None:
+            return PurgeResult(0, bytes_before, bytes_before, False, 0)
+        horizon = await _horizon(conn, cutoff, lo, hi)
+        # Rows are spread evenly enough over runids to estimate the share to delete.
+        span = max(hi - lo + 1, 1)
+        estimate = int((rows_estimate or span) * (horizon - lo) / span)
+        delete = sql.SQL("delete from cron.job_run_details d "
+                         "where d.runid >= %(a)s and d.runid < %(b)s and {rule}").format(
+            rule=_rule(sql.Placeholder("cutoff"), sql.Placeholder("horizon")))
+        start = lo
+        while start < horizon:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            end = min(start + batch, horizon)
+            cur = await conn.execute(delete, {"a": start, "b": end, "cutoff": cutoff,
+                                              "horizon": horizon})
+            deleted += cur.rowcount
+            batches += 1
+            start = end
+            if on_progress is not None:
+                on_progress(PurgeProgress(deleted, max(estimate, deleted), start, horizon))
+        # Rows past the horizon with no start_time and no end_time are young: kept. Vacuum
+        # makes the space reusable (and gives back what is at the end of the file).
+        await conn.execute("vacuum cron.job_run_details")
+        row = await (await conn.execute(
+            "select pg_total_relation_size('cron.job_run_details')")).fetchone()
+        return PurgeResult(deleted, bytes_before, row[0], cancelled, batches)  # type: ignore[index]
+    except psycopg.Error as exc:
+        raise explain(exc) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            await conn.close()
+
+
+def purge_command(days: int) -> sql.Composed:
+    """The purge as one statement, for pg_cron to run on its own (on a history already kept
+    short, one delete a day is small). The horizon for rows without any time is the newest
+    run that ended before the cutoff."""
+    cutoff = sql.SQL("now() - {}::interval").format(sql.Literal(f"{int(days)} days"))
+    horizon = sql.SQL("(select coalesce(max(h.runid), 0) from cron.job_run_details h "
+                      "where h.end_time < {cutoff})").format(cutoff=cutoff)
+    return sql.SQL("delete from cron.job_run_details d where {rule}").format(
+        rule=_rule(cutoff, horizon))
+
+
+def purge_job_sql(days: int, *, name: str = PURGE_JOB_NAME,
+                  schedule: str = PURGE_JOB_SCHEDULE,
+                  conn: psycopg.Connection | psycopg.AsyncConnection | None = None) -> str:
+    """`select cron.schedule(name, schedule, command)` for the purge, every literal quoted by
+    psycopg.sql (a connection, when given, quotes by its own encoding and settings)."""
+    command = purge_command(days).as_string(conn)
+    return sql.SQL("select cron.schedule({}, {}, {})").format(
+        sql.Literal(name), sql.Literal(schedule), sql.Literal(command)).as_string(conn)
+
+
+def with_opts(opts: ConnectOptions, **changes: Any) -> ConnectOptions:
+    return replace(opts, **changes)
