@@ -15,6 +15,7 @@ from textual import work
 from textual.app import App
 from textual.command import Hit, Hits, Provider
 from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
@@ -24,6 +25,7 @@ from tui.config import Settings
 from tui.cron import NextRunCache
 from tui.db import ConnectOptions, Database, DatabaseError, RunStream, actions
 from tui.db.client import require_pg_cron
+from tui.db.stream import JobsTracker
 from tui.models import Job, Run, ServerFacts
 from tui.schedules import next_run
 from tui.screens.confirm import ConfirmScreen, MessageScreen, TypeNameScreen
@@ -36,6 +38,8 @@ from tui.text import one_line
 from tui.widgets.header import ServerHeader
 
 MAX_BACKOFF_S = 30.0
+#: The TUI's export writes at most this many runs (newest first).
+EXPORT_MAX = 100_000
 
 
 class ActionCommands(Provider):
@@ -58,9 +62,14 @@ class CronJobsApp(App):
     TITLE = "cronjobs-tui"
     COMMANDS = App.COMMANDS | {ActionCommands}
 
-    def __init__(self, opts: ConnectOptions, settings: Settings | None = None):
+    def __init__(self, opts: ConnectOptions, settings: Settings | None = None,
+                 fleet: list[str] | None = None):
         super().__init__()
         self.settings = settings or Settings()
+        # The fleet view (tui/screens/fleet.py): these profiles, opened one at a time.
+        self.fleet = list(fleet or [])
+        self.fleet_settings = self.settings
+        self.profile: str | None = None
         self.read_only = opts.read_only or self.settings.read_only
         if self.read_only and not opts.read_only:
             from dataclasses import replace
@@ -69,6 +78,7 @@ class CronJobsApp(App):
         self.opts = opts
         self.db = Database(opts)
         self.stream = RunStream(self.db)
+        self.jobs_tracker = JobsTracker(self.db)  # flat cost per refresh at any history size
         self.cache = NextRunCache()
         self.failures = 0
         self.facts: ServerFacts | None = None
@@ -80,8 +90,83 @@ class CronJobsApp(App):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
 
-    def get_default_screen(self) -> MainScreen:
+    def get_default_screen(self) -> Screen:
+        if self.fleet:
+            from tui.screens.fleet import FleetScreen
+
+            return FleetScreen(self.fleet)
         return MainScreen()
+
+    # -- the fleet: one profile's full screen at a time ----------------------------
+    def open_profile(self, name: str) -> None:
+        """Point the app at profile `name` and open its main screen (Esc comes back)."""
+        from dataclasses import replace
+
+        from tui.fleet import options_for
+
+        opts, settings = options_for(self.fleet_settings, name)
+        self.settings, self.profile = settings, name
+        self.read_only = opts.read_only or settings.read_only
+        self.opts = replace(opts, read_only=self.read_only)
+        self.db = Database(self.opts)
+        self.stream = RunStream(self.db)
+        if hasattr(self, "jobs_tracker"):
+            self.jobs_tracker = type(self.jobs_tracker)(self.db)
+        self.cache = NextRunCache()
+        self.failures, self.facts, self.jobs = 0, None, []
+        self.sub_title = name
+        self.push_screen(MainScreen())
+
+    def back_to_fleet(self) -> bool:
+        """From a profile's main screen back to the fleet view; False when not in one."""
+        if not self.fleet or not isinstance(self.screen, MainScreen):
+            return False
+        if self.manual:
+            self.notify("A manual run is in progress here: wait for it or cancel it (x)",
+                        severity="warning")
+            return True
+        if self._timer is not None:
+            self._timer.stop()
+        self.workers.cancel_group(self, "refresh")
+        db = self.db
+        self.pop_screen()
+        self.profile, self.facts, self.jobs, self.sub_title = None, None, [], ""
+        self.run_worker(db.close(), group="close", exit_on_error=False)
+        return True
+
+    @work(group="actions")
+    async def export_runs(self) -> None:
+        """The runs the stream's filter shows (status, job), newest first, up to
+        EXPORT_MAX, to a CSV or JSON file the operator names; messages masked."""
+        from pathlib import Path
+
+        from tui.cli import write_runs
+        from tui.screens.main import ExportScreen
+
+        table = self.main.runs_table
+        where = self.profile or (self.facts.database if self.facts else "runs")
+        stamp = (self.facts.now if self.facts else datetime.now()).strftime("%Y%m%d-%H%M%S")
+        answer = await self.push_screen_wait(ExportScreen(f"runs-{where}-{stamp}.csv"))
+        if not answer:
+            return
+        path = Path(answer).expanduser()
+        runs: list[Run] = []
+        before = None
+        while len(runs) < EXPORT_MAX:
+            page = await self.db.runs_recent(limit=1000, before=before,
+                                             jobid=table.job_filter, status=table.status_filter)
+            runs += page
+            if len(page) < 1000:
+                break
+            before = page[-1].runid
+        fmt = "json" if path.suffix.lower() == ".json" else "csv"
+        try:
+            with path.open("w", encoding="utf-8", newline="") as out:
+                write_runs(runs[:EXPORT_MAX], fmt, out)
+        except OSError as exc:
+            self.notify(f"Not exported: {exc}", severity="error")
+            return
+        self.notify(f"Exported {min(len(runs), EXPORT_MAX)} run(s) to {path} ({fmt})")
 
     def on_main_screen_ready(self) -> None:
         self.show_header("connecting…")
@@ -118,7 +203,7 @@ class CronJobsApp(App):
         try:
             facts = self.observe(await self.db.facts())
             require_pg_cron(facts)
-            jobs = await self.db.jobs(indexed=facts.has_run_index)
+            jobs = await self.jobs_tracker.read(indexed=facts.has_run_index)
             if self.stream.last_runid is None:
                 self.main.runs_table.replace(await self.stream.start())
             else:

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import resource
 import statistics
 import sys
 import time
@@ -28,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from tui.db.client import LOOKBACK_RUNS
 from tui.db.queries import query
 
-#: The server's settings for the bench: fast loading (this cluster is thrown away) and
-#: pg_cron's scheduler alive but starting no job, so the figures are ours alone.
+#: The server's settings for the bench: fast loading (this cluster is thrown away). pg_cron's
+#: scheduler runs the jobs as it would in production (about one run a second for 10,000 jobs).
 SERVER_SETTINGS = {
     "shared_buffers": "'512MB'",
     "work_mem": "'16MB'",
@@ -45,7 +43,6 @@ SERVER_SETTINGS = {
     "wal_level": "minimal",
     "max_wal_senders": "0",
     "autovacuum": "off",
-    "cron.max_running_jobs": "0",
     "jit": "off",
 }
 
@@ -70,14 +67,15 @@ class Mix:
 
     def schedule_sql(self) -> str:
         """A SQL expression for job number i (1-based) among `jobs`."""
+        ran = self.ran
         return (
-            "case when i <= {f} then '* * * * *' "
-            "when i <= {f5} then '*/5 * * * *' "
-            "when i <= {ran} and mod(i, 2) = 0 then (mod(i, 60))::text || ' * * * *' "
-            "when i <= {ran} then (mod(i, 60))::text || ' ' || (mod(i, 24))::text || ' * * *' "
+            f"case when i <= {FREQUENT} then '* * * * *' "
+            f"when i <= {FREQUENT + FIVE_MIN} then '*/5 * * * *' "
+            f"when i <= {ran} and mod(i, 2) = 0 then (mod(i, 60))::text || ' * * * *' "
+            f"when i <= {ran} then (mod(i, 60))::text || ' ' || (mod(i, 24))::text || ' * * *' "
             "when mod(i, 2) = 0 then '0 4 1 1 *' "  # yearly: never ran yet
             "else '0 0 31 2 *' end"  # 31 February: never fires
-        ).format(f=FREQUENT, f5=FREQUENT + FIVE_MIN, ran=self.ran)
+        )
 
 
 def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
@@ -87,7 +85,8 @@ def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
     conn.execute("delete from cron.job")
     conn.execute("select setval('cron.jobid_seq', 1, false)")
     conn.execute(
-        "insert into cron.job (jobid, schedule, command, nodename, nodeport, database, username,"
+        "insert into cron.job (jobid, schedule, command, nodename, nodeport, database, "  # noqa: S608
+        "username,"
         " active, jobname) "
         f"select i, {mix.schedule_sql()}, "
         "  case when mod(i, 7) = 0 then 'call public.refresh_report(' || i || ')' "
@@ -95,7 +94,7 @@ def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
         "  current_setting('cron.host'), inet_server_port(), current_database(), current_user, "
         f"  not (i > {mix.ran} and mod(i, 10) = 1), "
         "  'job-' || lpad(i::text, 5, '0') "
-        "from generate_series(1, %s) as i", [jobs])  # noqa: S608 (our own constants)
+        "from generate_series(1, %s) as i", [jobs])
     conn.execute("select setval('cron.jobid_seq', %s)", [jobs])
 
 
@@ -130,3 +129,366 @@ def load_runs(conn: psycopg.Connection, jobs: int, first: int, last: int, total:
         {"total": total, "f": FREQUENT, "f5": FIVE_MIN, "others": others, "step": step_s,
          "first": first, "last": last})
     conn.execute("select setval('cron.runid_seq', %s)", [last])
+
+
+# -- server time per refresh ------------------------------------------------------------
+
+@dataclass
+class Timing:
+    median_ms: float
+    buffers: int  # shared blocks hit + read, of the median run
+
+
+def explain_ms(conn: psycopg.Connection, statement: sql.Composable | str,
+               params: dict[str, Any] | None = None, *, runs: int = 5) -> Timing:
+    """Planning + execution time on the server, EXPLAIN (ANALYZE, BUFFERS, TIMING OFF): the
+    per-node clock is off, so instrumenting ten thousand index probes does not inflate the
+    figure. The median of `runs` runs after one warm-up."""
+    if isinstance(statement, str):
+        statement = sql.SQL(statement)  # type: ignore[arg-type]
+    explain = sql.SQL("explain (analyze, buffers, timing off, format json) ") + statement
+    samples: list[tuple[float, int]] = []
+    for i in range(runs + 1):
+        (plan,) = conn.execute(explain, params).fetchone()[0]  # type: ignore[index]
+        top = plan["Plan"]
+        blocks = top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+        if i:
+            samples.append((plan["Planning Time"] + plan["Execution Time"], blocks))
+    samples.sort()
+    ms, blocks = samples[len(samples) // 2]
+    return Timing(statistics.median(s[0] for s in samples), blocks)
+
+
+NAIVE_RECENT = "select * from cron.job_run_details order by start_time desc limit 100"
+NAIVE_DISTINCT = ("select distinct on (jobid) * from cron.job_run_details "
+                  "order by jobid, runid desc")
+NAIVE_CTE = ("with ranked as (select d.*, row_number() over (partition by jobid "
+             "order by runid desc) as n from cron.job_run_details d) "
+             "select * from ranked where n = 1")
+
+
+def steady_state(conn: psycopg.Connection, *, indexed: bool, runs: int) -> dict[str, Timing]:
+    """Our queries as one steady-state refresh issues them: facts, the jobs' changes since
+    the last refresh (a few new runs, two unfinished), the run stream's new and unfinished
+    runs. And the full read of every job's latest run, done at start and every 30th time."""
+    newest = conn.execute("select max(runid) from cron.job_run_details").fetchone()[0]  # type: ignore[index]
+    unfinished = [r for (r,) in conn.execute(
+        "select runid from cron.job_run_details where runid > %s and end_time is null",
+        [newest - 1000])]
+    out = {
+        "facts": explain_ms(conn, query("facts"), runs=runs),
+        "jobs_changes": explain_ms(conn, query("jobs_changes"),
+                                   {"after": newest - 1005, "watch": unfinished}, runs=runs),
+        "runs_after": explain_ms(conn, query("runs_after"),
+                                 {"after": newest - 5, "limit": 1000, "jobid": None,
+                                  "status": None}, runs=runs),
+        "runs_by_ids": explain_ms(conn, query("runs_by_ids"), {"ids": unfinished}, runs=runs),
+    }
+    if indexed:
+        out["jobs (full)"] = explain_ms(conn, query("jobs_indexed"), runs=runs)
+    else:
+        out["jobs (full)"] = explain_ms(conn, query("jobs_lookback"),
+                                        {"lookback": LOOKBACK_RUNS}, runs=runs)
+    return out
+
+
+def naive(conn: psycopg.Connection, *, runs: int) -> dict[str, Timing]:
+    return {"recent 100 by start_time": explain_ms(conn, NAIVE_RECENT, runs=runs),
+            "DISTINCT ON latest per job": explain_ms(conn, NAIVE_DISTINCT, runs=runs),
+            "row_number() CTE latest per job": explain_ms(conn, NAIVE_CTE, runs=runs)}
+
+
+STEADY = ("facts", "jobs_changes", "runs_after", "runs_by_ids")
+
+
+def refresh_ms(t: dict[str, Timing]) -> float:
+    """One steady-state refresh of ours."""
+    return sum(t[k].median_ms for k in STEADY)
+
+
+def amortized_ms(t: dict[str, Timing]) -> float:
+    """A refresh on average, counting the full read every 30th time."""
+    from tui.db.stream import FULL_EVERY
+
+    return refresh_ms(t) + t["jobs (full)"].median_ms / FULL_EVERY
+
+
+def naive_refresh_ms(t: dict[str, Timing]) -> float:
+    """A dashboard's refresh: the newest 100 runs, and the latest run of each job."""
+    return t["recent 100 by start_time"].median_ms + t["DISTINCT ON latest per job"].median_ms
+
+
+# -- the app, headless ----------------------------------------------------------------
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@dataclass
+class AppFigures:
+    first_screen_s: float = float("nan")
+    idle_cpu_pct: float = float("nan")
+    idle_s: float = 0
+    rss_before_mb: float = float("nan")
+    rss_after_mb: float = float("nan")
+    streamed: int = 0
+    keys: dict[str, float] = field(default_factory=dict)
+
+
+async def measure_app(dsn: str, *, jobs: int, idle_s: float, stream_runs: int,
+                      log: Callable[[str], None]) -> AppFigures:
+    from tui.app import CronJobsApp
+    from tui.config import Settings
+    from tui.db import ConnectOptions
+
+    figures = AppFigures()
+    start = time.perf_counter()
+    app = CronJobsApp(ConnectOptions(dbname=dsn), Settings())
+    async with app.run_test(size=(160, 50)) as pilot:
+        async def until(condition: Callable[[], Any], timeout: float = 120) -> None:
+            deadline = time.perf_counter() + timeout
+            while not condition():
+                if time.perf_counter() > deadline:
+                    raise TimeoutError("the app did not get there in time")
+                await asyncio.sleep(0.005)
+
+        await until(lambda: app.facts is not None and len(app.main.jobs_table.rows) >= jobs
+                    and app.main.runs_table.row_count > 0)
+        await pilot.pause()
+        figures.first_screen_s = time.perf_counter() - start
+        log(f"  first screen {figures.first_screen_s:.2f} s")
+
+        table = app.main.jobs_table
+        await pilot.pause(1)
+        for name, key, check in [
+            ("down", "down", lambda before: table.cursor_row == before + 1),
+            ("o (sort)", "o", None),
+            ("end", "end", lambda before: table.cursor_row == table.row_count - 1),
+            ("o (sort) again", "o", None),
+        ]:
+            before = table.cursor_row
+            sort = table.sort
+            t0 = time.perf_counter()
+            await pilot.press(key)
+            if check is None:
+                await until(lambda s=sort: table.sort != s)
+            else:
+                await until(lambda b=before, c=check: c(b))
+            await pilot.pause()  # the screen is composed with the change
+            figures.keys[name] = (time.perf_counter() - t0) * 1000
+            await pilot.pause(0.3)
+        log("  keys " + ", ".join(f"{k} {v:.0f} ms" for k, v in figures.keys.items()))
+
+        await pilot.pause(3)  # let the refresh after the key presses settle
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(idle_s)
+        cpu1, wall1 = time.process_time(), time.perf_counter()
+        figures.idle_s = wall1 - wall0
+        figures.idle_cpu_pct = 100 * (cpu1 - cpu0) / (wall1 - wall0)
+        log(f"  idle CPU {figures.idle_cpu_pct:.2f}% over {figures.idle_s:.0f} s")
+
+        figures.rss_before_mb = rss_mb()
+        if stream_runs:
+            first = app.stream.last_runid or 0
+            await asyncio.to_thread(_insert_live_runs, dsn, jobs, stream_runs)
+            target = await asyncio.to_thread(_newest, dsn)
+            await until(lambda: (app.stream.last_runid or 0) >= target, timeout=120)
+            await pilot.pause(3)
+            figures.streamed = target - first
+        figures.rss_after_mb = rss_mb()
+        log(f"  RSS {figures.rss_before_mb:.0f} MB -> {figures.rss_after_mb:.0f} MB")
+    return figures
+
+
+def _newest(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("select max(runid) from cron.job_run_details").fetchone()[0]  # type: ignore[index]
+
+
+def _insert_live_runs(dsn: str, jobs: int, count: int, batch: int = 20_000) -> None:
+    """`count` new runs, `batch` at a time, finished ones with the odd failure, while the
+    app's stream polls (each batch a transaction, a pause between batches)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        done = 0
+        while done < count:
+            n = min(batch, count - done)
+            conn.execute(
+                "insert into cron.job_run_details (jobid, runid, job_pid, database, username,"
+                " command, status, return_message, start_time, end_time) "
+                "select 1 + mod(i, %(jobs)s), nextval('cron.runid_seq'), 4242, "
+                " current_database(), current_user, 'select 1', "
+                " case when mod(i, 50) = 0 then 'failed' else 'succeeded' end, "
+                " case when mod(i, 50) = 0 then 'ERROR:  boom' else 'SELECT 1' end, "
+                " now(), now() + interval '1 second' "
+                "from generate_series(1, %(n)s) as i", {"jobs": max(jobs // 2, 1), "n": n})
+            done += n
+            time.sleep(0.2)
+
+
+# -- the run -------------------------------------------------------------------------
+
+def _fmt_ms(ms: float) -> str:
+    return f"{ms:,.1f}" if ms < 100 else f"{ms:,.0f}"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:,.2f}x" if b else "-"
+
+
+@dataclass
+class Stage:
+    rows: int
+    load_s: float
+    index_s: float
+    ours_lookback: dict[str, Timing]
+    ours_indexed: dict[str, Timing]
+    naive: dict[str, Timing]
+
+
+def run(jobs: int, sizes: list[int], *, quick: bool, idle_s: float, stream_runs: int,
+        log: Callable[[str], None]) -> tuple[list[Stage], AppFigures | None, float]:
+    from tui.sandbox import throwaway
+
+    runs = 3 if quick else 5
+    sandbox = throwaway(settings=SERVER_SETTINGS)
+    stages: list[Stage] = []
+    figures: AppFigures | None = None
+    try:
+        t0 = time.perf_counter()
+        sandbox.start()
+        sandbox.wait_ready()
+        dsn = sandbox.conninfo()
+        log(f"cluster up in {time.perf_counter() - t0:.1f} s ({sandbox.install.label})")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("create extension if not exists pg_cron")
+            create_jobs(conn, jobs)
+            loaded = 0
+            final = max(sizes)
+            for size in sorted(sizes):
+                t = time.perf_counter()
+                chunk = 1_000_000
+                for first in range(loaded + 1, size + 1, chunk):
+                    load_runs(conn, jobs, first, min(first + chunk - 1, size), final)
+                conn.execute("vacuum analyze cron.job_run_details")
+                load_s = time.perf_counter() - t
+                loaded = size
+                log(f"H={size:,}: loaded in {load_s:.1f} s")
+                lookback = steady_state(conn, indexed=False, runs=runs)
+                t = time.perf_counter()
+                conn.execute(query("maint_create_index"))
+                index_s = time.perf_counter() - t
+                log(f"  index built in {index_s:.1f} s")
+                indexed = steady_state(conn, indexed=True, runs=runs)
+                naive_t = naive(conn, runs=1 if size >= 5_000_000 else runs)
+                log(f"  ours {_fmt_ms(refresh_ms(indexed))} ms, naive "
+                    f"{_fmt_ms(naive_refresh_ms(naive_t))} ms")
+                stages.append(Stage(size, load_s, index_s, lookback, indexed, naive_t))
+                if size != final:
+                    conn.execute(query("maint_drop_index"))  # the next load is faster without
+        log(f"the app against H={final:,} runs, {jobs:,} jobs:")
+        figures = asyncio.run(measure_app(dsn, jobs=jobs, idle_s=idle_s,
+                                          stream_runs=stream_runs, log=log))
+    finally:
+        sandbox.destroy()
+    return stages, figures, 0.0
+
+
+def report(jobs: int, stages: list[Stage], app: AppFigures | None) -> str:
+    lines: list[str] = []
+    head = ["", *(f"H={s.rows:,}" for s in stages)]
+    rows: list[list[str]] = []
+
+    def row(label: str, values: list[str]) -> None:
+        rows.append([label, *values])
+
+    row("load (s) / index build (s)", [f"{s.load_s:.1f} / {s.index_s:.1f}" for s in stages])
+    for key in STEADY:
+        row(f"ours: {key} (ms)", [_fmt_ms(s.ours_indexed[key].median_ms) for s in stages])
+    row("OURS: steady refresh (ms)", [_fmt_ms(refresh_ms(s.ours_indexed)) for s in stages])
+    row("ours: jobs full, indexed (ms)",
+        [_fmt_ms(s.ours_indexed["jobs (full)"].median_ms) for s in stages])
+    row("ours: refresh amortized (ms)", [_fmt_ms(amortized_ms(s.ours_indexed)) for s in stages])
+    row("ours, no index: steady refresh (ms)",
+        [_fmt_ms(refresh_ms(s.ours_lookback)) for s in stages])
+    row("ours, no index: jobs full look-back (ms)",
+        [_fmt_ms(s.ours_lookback["jobs (full)"].median_ms) for s in stages])
+    for key in ("recent 100 by start_time", "DISTINCT ON latest per job",
+                "row_number() CTE latest per job"):
+        row(f"naive: {key} (ms)", [_fmt_ms(s.naive[key].median_ms) for s in stages])
+    row("NAIVE: refresh (recent + DISTINCT ON) (ms)",
+        [_fmt_ms(naive_refresh_ms(s.naive)) for s in stages])
+    row("naive / ours (steady)",
+        [_ratio(naive_refresh_ms(s.naive), refresh_ms(s.ours_indexed)) for s in stages])
+    row("naive / ours (amortized)",
+        [_ratio(naive_refresh_ms(s.naive), amortized_ms(s.ours_indexed)) for s in stages])
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines.append(f"Server time per refresh, {jobs:,} jobs (EXPLAIN ANALYZE, median):")
+    for r in [head, *rows]:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+    if len(stages) >= 2:
+        a, b = stages[0], stages[-1]
+        steady = _ratio(refresh_ms(b.ours_indexed), refresh_ms(a.ours_indexed))
+        amortized = _ratio(amortized_ms(b.ours_indexed), amortized_ms(a.ours_indexed))
+        no_index = _ratio(refresh_ms(b.ours_lookback), refresh_ms(a.ours_lookback))
+        lines.append(f"growth of our steady refresh {a.rows:,} -> {b.rows:,}: {steady} "
+                     f"(amortized {amortized}, no index {no_index})   target < 1.5x")
+        vs = _ratio(naive_refresh_ms(b.naive), refresh_ms(b.ours_indexed))
+        vs_amortized = _ratio(naive_refresh_ms(b.naive), amortized_ms(b.ours_indexed))
+        lines.append(f"naive / ours at {b.rows:,}: {vs} (amortized {vs_amortized})"
+                     "   target >= 50x")
+    if app is not None:
+        lines.append("")
+        lines.append(f"The app, headless, {jobs:,} jobs, H={stages[-1].rows:,}:")
+        lines.append(f"  first complete screen       {app.first_screen_s:8.2f} s     "
+                     "target < 1.5 s")
+        lines.append(f"  idle CPU ({app.idle_s:.0f} s, refresh 2 s)  "
+                     f"{app.idle_cpu_pct:8.2f} %     target < 2% of a core")
+        lines.append(f"  RSS before streaming        {app.rss_before_mb:8.0f} MB")
+        lines.append(f"  RSS after {app.streamed:,} runs "
+                     f"{app.rss_after_mb:8.0f} MB    target < 200 MB")
+        for key, ms in app.keys.items():
+            lines.append(f"  key {key:<24}{ms:8.0f} ms    target < 100 ms")
+    return "\n".join(lines)
+
+
+def _sizes(text: str) -> list[int]:
+    return sorted({int(float(v.replace("_", ""))) for v in text.split(",") if v.strip()})
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    if args.quick:
+        jobs, sizes, idle_s, stream = args.jobs or 200, _sizes(args.runs or "2000,20000"), 3.0, \
+            5000
+    else:
+        jobs = args.jobs or 10_000
+        sizes = _sizes(args.runs or "100000,1000000,10000000")
+        idle_s, stream = args.idle, args.stream
+    t0 = time.perf_counter()
+    stages, app, _ = run(jobs, sizes, quick=args.quick, idle_s=idle_s, stream_runs=stream,
+                         log=log)
+    print(report(jobs, stages, app))
+    print(f"(bench took {time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def register(sub: Any, conn: argparse.ArgumentParser) -> None:
+    bench = sub.add_parser("bench", add_help=False,
+                           help="measure server time per refresh and the app at scale, in a "
+                                "throwaway cluster")
+    bench.add_argument("--jobs", type=int, default=None, help="jobs (default 10000)")
+    bench.add_argument("--runs", default=None, metavar="H,H,...",
+                       help="history sizes (default 100000,1000000,10000000)")
+    bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
+    bench.add_argument("--idle", type=float, default=20.0, help="seconds of idle measured")
+    bench.add_argument("--stream", type=int, default=1_000_000,
+                       help="new runs streamed for the memory figure")
+    bench.add_argument("--help", action="help")
+    bench.set_defaults(handler=cmd_bench)

@@ -33,12 +33,28 @@ def _connection_parser() -> argparse.ArgumentParser:
     conn.add_argument("--config", metavar="FILE",
                       help="settings file (default: $CRONJOBS_TUI_CONFIG or the platform's "
                            "config dir)/config.toml")
+    conn.add_argument("--profile", action="append", metavar="NAME",
+                      help="a named connection from the config's [profiles.NAME] (default: "
+                           "$CRONJOBS_TUI_PROFILE); -d/-h/-p/-U override its dsn; give it "
+                           "several times for the fleet view")
     return parent
 
 
+def settings_from(args: argparse.Namespace) -> config.Settings:
+    """The config's settings, with the one profile asked for (--profile or the environment)
+    applied."""
+    profiles = getattr(args, "profile", None) or []
+    if len(profiles) > 1:
+        raise config.ConfigError(f"--profile was given {len(profiles)} times: this takes one "
+                                 "(several open the fleet view: cronjobs-tui --profile A "
+                                 "--profile B)")
+    return config.load(args.config, profile=profiles[0] if profiles else None)
+
+
 def options_from(args: argparse.Namespace) -> ConnectOptions:
-    settings = config.load(args.config)
-    return ConnectOptions(dbname=args.dbname, host=args.host, port=args.port,
+    settings = settings_from(args)
+    dsn = args.dbname or (settings.profile.dsn if settings.profile else None)
+    return ConnectOptions(dbname=dsn, host=args.host, port=args.port,
                           user=args.username, read_only=args.read_only or settings.read_only,
                           statement_timeout_ms=args.statement_timeout
                           or settings.statement_timeout_ms)
@@ -50,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cronjobs-tui", parents=[conn], add_help=False,
         description="A terminal UI for PostgreSQL's pg_cron.")
     parser.add_argument("--help", action="help", help="show this help and exit")
+    parser.add_argument("--fleet", action="store_true",
+                        help="open the fleet view: every profile of the config (or those "
+                             "named with --profile) at once")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     jobs = sub.add_parser("jobs", parents=[conn], add_help=False, help="list jobs")
@@ -57,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--help", action="help")
 
     runs = sub.add_parser("runs", parents=[conn], add_help=False, help="list recent runs")
-    runs.add_argument("--json", action="store_true", help="a JSON array")
+    runs.add_argument("--json", action="store_true", help="a JSON array (= --format json)")
+    runs.add_argument("--format", choices=RUN_FORMATS, default=None,
+                      help="table (default), csv or json; messages are masked")
     runs.add_argument("--job", metavar="NAME", help="only this job (name or #id)")
     runs.add_argument("--status", help="only runs with this status (succeeded, failed, ...)")
     runs.add_argument("--limit", type=int, default=50, help="how many runs (default 50)")
@@ -145,19 +166,45 @@ async def cmd_runs(args: argparse.Namespace) -> int:
         runs = await db.runs_recent(limit=args.limit, jobid=jobid, status=args.status)
     finally:
         await db.close()
-    out = [{
-        "runid": r.runid, "jobid": r.jobid, "jobname": r.jobname, "status": r.status,
-        "return_message": mask(r.return_message), "start_time": _iso(r.start_time),
-        "end_time": _iso(r.end_time),
-    } for r in runs]
-    if args.json:
-        print_json(out)
+    out = run_records(runs)
+    fmt = "json" if args.json else (args.format or "table")
+    if fmt != "table":
+        write_runs(runs, fmt, sys.stdout)
         return 0
     print_table([[str(o["runid"]), one_line(o["jobname"] or f"#{o['jobid']}", 30),
                   o["status"] or "-", o["start_time"] or "-",
                   one_line(o["return_message"], 60)] for o in out],
                 ["RUNID", "JOB", "STATUS", "START", "MESSAGE"])
     return 0
+
+
+RUN_FORMATS = ("table", "csv", "json")
+RUN_KEYS = ("runid", "jobid", "jobname", "status", "return_message", "start_time", "end_time")
+
+
+def run_records(runs: Sequence[Any]) -> list[dict[str, Any]]:
+    """Runs as plain records for export: messages masked, times in ISO 8601."""
+    return [{
+        "runid": r.runid, "jobid": r.jobid, "jobname": r.jobname, "status": r.status,
+        "return_message": mask(r.return_message), "start_time": _iso(r.start_time),
+        "end_time": _iso(r.end_time),
+    } for r in runs]
+
+
+def write_runs(runs: Sequence[Any], fmt: str, out: Any) -> None:
+    """Runs to `out` (a text stream) as CSV (a header row, then one row a run) or as a
+    JSON array; every message masked. Used by `runs --format` and the TUI's export."""
+    records = run_records(runs)
+    if fmt == "json":
+        out.write(json.dumps(records, indent=2, ensure_ascii=True) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(out, fieldnames=RUN_KEYS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
 
 
 def _find_job(wanted: str, jobs: Sequence[Any]) -> int:
@@ -181,12 +228,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     from tui.app import CronJobsApp
 
-    CronJobsApp(options_from(args), config.load(args.config)).run()
+    if args.fleet or len(args.profile or []) > 1:
+        from tui.fleet import fleet_settings
+
+        settings, names = fleet_settings(args.config, args.profile or [])
+        CronJobsApp(ConnectOptions(read_only=True), settings, fleet=names).run()
+        return 0
+    CronJobsApp(options_from(args), settings_from(args)).run()
     return 0
 
 
 #: Modules with `register(subparsers, connection_parent)` for their own subcommand.
-PLUGGED: list[str] = ["tui.schedule_cmd", "tui.doctor", "tui.http_cmd"]
+PLUGGED: list[str] = ["tui.schedule_cmd", "tui.doctor", "tui.http_cmd", "tui.plan_cmd",
+                       "tui.bench"]
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], Any]] = {
     None: cmd_tui,

@@ -216,7 +216,7 @@ class HttpCall:
             timeout_ms=timeout,
             timeout_text=(f"{timeout} ms" if timeout is not None
                           else _shown_expr(Expr(self.timeout_expr or ""))),
-            source="as written in the command (not evaluated)",
+            source="as written, not evaluated",
         )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -249,7 +249,3 @@ def purge_job_sql(days: int, *, name: str = PURGE_JOB_NAME,
     command = purge_command(days).as_string(conn)
     return sql.SQL("select cron.schedule({}, {}, {})").format(
         sql.Literal(name), sql.Literal(schedule), sql.Literal(command)).as_string(conn)
-
-
-def with_opts(opts: ConnectOptions, **changes: Any) -> ConnectOptions:
-    return replace(opts, **changes)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tui.db.client import Database
-from tui.models import Run
+from tui.models import Job, Run
 
 
 @dataclass
@@ -41,9 +41,88 @@ class RunStream:
                 self.unfinished.discard(run.runid)
         # Runs deleted meanwhile (a purge) will never report back: forget them.
         self.unfinished &= {r.runid for r in changed}
+        if len(new) >= limit:
+            # Far behind (a burst, or a long disconnect): nobody reads thousands of runs
+            # scrolling past, and the table keeps only the newest few hundred. Jump to the
+            # newest `limit` so memory and the next poll stay bounded.
+            newest = await self.db.runs_recent(limit=limit, jobid=self.jobid,
+                                               status=self.status)
+            if newest and newest[0].runid > new[-1].runid:
+                new = newest[::-1]
         for run in new:
             if not run.finished:
                 self.unfinished.add(run.runid)
         if new:
             self.last_runid = new[-1].runid
         return new, changed
+
+
+#: A steady-state refresh re-reads this many runids below the newest seen, for runs that
+#: committed late (runids are taken before a run's row commits).
+MARGIN_RUNIDS = 1000
+#: Every this many refreshes the jobs are read in full, to notice runs deleted by a purge.
+FULL_EVERY = 30
+
+
+@dataclass
+class JobsTracker:
+    """Each job with its latest run, at a cost per refresh that does not grow with history.
+
+    The first read (and every FULL_EVERY-th, and any after cron.job changed) asks for every
+    job's latest run: one probe of the (jobid, runid) index per job, or the bounded look-back
+    without it. In between, only runs newer than the newest seen (a primary-key range scan)
+    and the latest runs seen unfinished are read, and merged into what is known. When nothing
+    changed, the same list object is returned, so the screen can skip redrawing.
+    """
+
+    db: Database
+    known: dict[int, Job] = field(default_factory=dict)
+    jobs: list[Job] = field(default_factory=list)
+    fingerprint: str | None = None
+    newest: int = 0
+    indexed: bool | None = None
+    reads: int = 0
+
+    def invalidate(self) -> None:
+        """Read everything next time (after our own change to a job, say)."""
+        self.fingerprint = None
+
+    async def read(self, *, indexed: bool) -> list[Job]:
+        self.reads += 1
+        if (self.fingerprint is None or indexed != self.indexed
+                or self.reads % FULL_EVERY == 0):
+            return await self._full(indexed)
+        watch = [j.last_runid for j in self.known.values()
+                 if j.last_runid is not None and j.last_end is None]
+        rows = await self.db.fetch("jobs_changes", {
+            "after": max(self.newest - MARGIN_RUNIDS, 0), "watch": watch})
+        if not rows or rows[0]["fingerprint"] != self.fingerprint:
+            return await self._full(indexed)
+        self.newest = max(self.newest, rows[0]["newest"] or 0)
+        changed = False
+        for row in rows:
+            job = self.known.get(row["jobid"]) if row["jobid"] is not None else None
+            if job is None:
+                continue  # runs of jobs deleted (or not visible): nothing to show
+            if job.last_runid is not None and row["runid"] < job.last_runid:
+                continue
+            fresh = replace(job, last_runid=row["runid"], last_status=row["status"],
+                            last_start=row["start_time"], last_end=row["end_time"],
+                            last_message=row["return_message"])
+            if fresh != job:
+                self.known[job.jobid] = fresh
+                changed = True
+        if changed:
+            self.jobs = list(self.known.values())
+        return self.jobs
+
+    async def _full(self, indexed: bool) -> list[Job]:
+        # The fingerprint and the newest runid first: anything that lands meanwhile is seen
+        # by the next steady-state read.
+        (head,) = await self.db.fetch("jobs_changes", {"after": 2**62, "watch": []})
+        jobs = await self.db.jobs(indexed=indexed)
+        self.fingerprint, self.newest, self.indexed = head["fingerprint"], head["newest"] or 0, \
+            indexed
+        self.known = {j.jobid: j for j in jobs}
+        self.jobs = jobs
+        return jobs

@@ -6,7 +6,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from tui.models import Job
 from tui.screens.operator import OperatorScreen
@@ -32,6 +33,7 @@ class MainScreen(OperatorScreen):
         Binding("j", "job_filter", "Runs: this job", id="job_filter", show=False),
         Binding("home", "follow", "Runs: newest", id="follow", show=False),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
+        Binding("ctrl+e", "export", "Export runs", id="export", show=False),
     ]
 
     class Ready(Message):
@@ -101,6 +103,8 @@ class MainScreen(OperatorScreen):
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
+        if not box.has_class("shown") and self.operator.back_to_fleet():
+            return  # Esc with no filter open: back to the fleet view, when in one
         box.value = ""
         box.remove_class("shown")
         self.jobs_table.focus()
@@ -127,3 +131,32 @@ class MainScreen(OperatorScreen):
     def action_follow(self) -> None:
         self.runs_table.catch_up()
         self.operator.show_runs_title()
+
+    def action_export(self) -> None:
+        self.operator.export_runs()
+
+
+class ExportScreen(ModalScreen[str | None]):
+    """Where to export the runs: a path (.json for JSON, else CSV); Esc cancels."""
+
+    DEFAULT_CSS = """
+    ExportScreen { align: center middle; }
+    ExportScreen > Vertical { width: 70; height: auto; border: round $primary;
+                              padding: 1 2; background: $surface; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel")]
+
+    def __init__(self, default: str):
+        super().__init__()
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Export the runs of the current filter to (.csv or .json):")
+            yield Input(value=self.default, id="export-path")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

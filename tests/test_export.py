@@ -1,0 +1,91 @@
+"""Runs exported as CSV and JSON: from `cronjobs-tui runs --format` and from the TUI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cluster
+from tests.test_cli import cli
+from tests.ui.conftest import running_app, wait_for
+from tui.secrets import MASK
+
+KEYS = ["runid", "jobid", "jobname", "status", "return_message", "start_time", "end_time"]
+SECRET = "hunter2-" + "x" * 12
+
+
+@pytest.fixture
+def failed_run(cluster: Cluster) -> Iterator[tuple[str, int]]:
+    """A job with one failed run whose message holds a password."""
+    name = f"export-{uuid.uuid4().hex[:8]}"
+    jobid = cluster.value("select cron.schedule(%s, '0 0 31 2 *', 'select 1')", [name])
+    runid = cluster.value(
+        "insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, "
+        "status, return_message, start_time, end_time) values (%s, nextval('cron.runid_seq'), "
+        "1, 'postgres', 'postgres', 'x', 'failed', %s, now(), now()) returning runid",
+        [jobid, f'ERROR: could not connect, "quoted", password={SECRET}'])
+    yield name, runid
+    cluster.sql("select cron.unschedule(%s)", [jobid])
+
+
+def test_runs_csv(cluster: Cluster, failed_run: tuple[str, int]) -> None:
+    name, runid = failed_run
+    done = cli("runs", "--format", "csv", "-d", cluster.conninfo, "--job", name)
+    assert done.returncode == 0, done.stderr
+    assert SECRET not in done.stdout
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert done.stdout.splitlines()[0] == ",".join(KEYS)
+    (row,) = rows
+    assert row["runid"] == str(runid) and row["jobname"] == name and row["status"] == "failed"
+    assert row["return_message"] == f'ERROR: could not connect, "quoted", password={MASK}'
+    assert row["start_time"] and row["end_time"]
+
+
+def test_runs_json_and_the_alias(cluster: Cluster, failed_run: tuple[str, int]) -> None:
+    name, runid = failed_run
+    outputs = [cli("runs", *flag, "-d", cluster.conninfo, "--job", name, "--status", "failed")
+               for flag in (("--format", "json"), ("--json",))]
+    for done in outputs:
+        assert done.returncode == 0, done.stderr
+        assert SECRET not in done.stdout
+        (run,) = json.loads(done.stdout)
+        assert list(run) == KEYS and run["runid"] == runid
+        assert run["return_message"].endswith(f"password={MASK}")
+    assert outputs[0].stdout == outputs[1].stdout
+
+
+def test_runs_table_is_still_the_default(cluster: Cluster, failed_run: tuple[str, int]) -> None:
+    done = cli("runs", "-d", cluster.conninfo, "--job", failed_run[0])
+    assert done.returncode == 0 and done.stdout.startswith("RUNID")
+    bad = cli("runs", "--format", "xml", "-d", cluster.conninfo)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+async def test_export_from_the_tui(cluster: Cluster, failed_run: tuple[str, int],
+                                   tmp_path: Path) -> None:
+    """ctrl+e writes the runs of the current filter (here: failed only) to the path typed."""
+    name, runid = failed_run
+    target = tmp_path / "failed.json"
+    async with running_app(cluster) as (app, pilot):
+        await pilot.press("f")  # runs: failed only
+        await wait_for(pilot, lambda: app.main.runs_table.status_filter == "failed")
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ExportScreen")
+        box = app.screen.query_one("#export-path")
+        assert box.value.startswith("runs-") and box.value.endswith(".csv")
+        box.value = str(target)
+        await pilot.press("enter")
+        await wait_for(pilot, target.exists)
+        await wait_for(pilot, lambda: target.stat().st_size > 0 and
+                       target.read_text().rstrip().endswith("]"))
+    runs = json.loads(target.read_text())
+    assert runs and {r["status"] for r in runs} == {"failed"}
+    mine = next(r for r in runs if r["runid"] == runid)
+    assert mine["jobname"] == name and SECRET not in target.read_text()
+    assert mine["return_message"].endswith(f"password={MASK}")

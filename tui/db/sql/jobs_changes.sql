@@ -1,0 +1,18 @@
+-- A steady-state refresh of the jobs: flat however large the history grows. A fingerprint of
+-- cron.job (rows, and the newest transaction that wrote one: any insert, update or delete
+-- changes it), the newest run of each job among the runs newer than %(after)s (a range scan
+-- of the primary key), and the runs we last saw unfinished (%(watch)s, primary key probes).
+-- The caller keeps each job's latest run and only merges what is newer.
+select
+    (select count(*)::text || ':' || coalesce(max(j.xmin::text::bigint), 0)::text
+     from cron.job j) as fingerprint,
+    (select max(m.runid) from cron.job_run_details m) as newest,
+    r.jobid, r.runid, r.status, r.start_time, r.end_time, r.return_message
+from (select 1) as one
+left join lateral (
+    select distinct on (d.jobid)
+        d.jobid, d.runid, d.status, d.start_time, d.end_time, d.return_message
+    from cron.job_run_details d
+    where d.runid > %(after)s::bigint or d.runid = any(%(watch)s::bigint[])
+    order by d.jobid, d.runid desc
+) r on true
