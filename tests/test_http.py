@@ -479,7 +479,7 @@ async def test_detail_and_send_on_screen(cluster: Cluster, server: str) -> None:
             assert cluster.service_key not in shown()
             await pilot.press("h")
             await wait_for(pilot, lambda: isinstance(app.screen, HttpScreen))
-            await pilot.press("enter")  # Send has the focus
+            await pilot.press("tab", "enter")  # Close has the focus; Tab reaches Send
             screen = app.screen
             await wait_for(pilot, lambda: screen.result is not None)
             assert screen.result.status == 200

@@ -196,7 +196,8 @@ class HttpScreen(ModalScreen[None]):
                 yield Button("Send", id="send", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#send", Button).focus()
+        # A POST may change things at the other end: as every confirmation, Close first.
+        self.query_one("#close", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "send":
