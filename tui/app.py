@@ -79,6 +79,8 @@ class CronJobsApp(App):
         self.db = Database(opts)
         self.stream = RunStream(self.db)
         self.jobs_tracker = JobsTracker(self.db)  # flat cost per refresh at any history size
+        self._upcoming: dict[int, tuple[Job, datetime | None]] = {}
+        self._upcoming_for: tuple[str | None, str | None] | None = None
         self.cache = NextRunCache()
         self.failures = 0
         self.facts: ServerFacts | None = None
@@ -262,8 +264,19 @@ class CronJobsApp(App):
     def show_jobs(self) -> None:
         if self.facts is None:
             return
-        upcoming: dict[int, datetime | None] = {
-            job.jobid: next_run(job, self.facts, self.cache) for job in self.jobs}
+        # Recomputed only for jobs that changed or whose next run has passed: ten thousand
+        # next_run calls cost ~50 ms, too much for every refresh (idle CPU).
+        facts, known = self.facts, self._upcoming
+        if self._upcoming_for != (facts.scheduler_timezone, facts.pg_cron_version):
+            known, self._upcoming_for = {}, (facts.scheduler_timezone, facts.pg_cron_version)
+        upcoming: dict[int, datetime | None] = {}
+        for job in self.jobs:
+            seen = known.get(job.jobid)
+            if seen is not None and seen[0] is job and (seen[1] is None or seen[1] > facts.now):
+                upcoming[job.jobid] = seen[1]
+            else:
+                upcoming[job.jobid] = next_run(job, facts, self.cache)
+        self._upcoming = {job.jobid: (job, upcoming[job.jobid]) for job in self.jobs}
         table = self.main.jobs_table
         table.show(self.jobs, upcoming, self.facts)
         tz = self.facts.scheduler_timezone or "an unknown zone (not readable by this role)"

@@ -59,7 +59,7 @@ class RunStream:
 
 #: A steady-state refresh re-reads this many runids below the newest seen, for runs that
 #: committed late (runids are taken before a run's row commits).
-MARGIN_RUNIDS = 1000
+MARGIN_RUNIDS = 200
 #: Every this many refreshes the jobs are read in full, to notice runs deleted by a purge.
 FULL_EVERY = 30
 
@@ -106,6 +106,9 @@ class JobsTracker:
                 continue  # runs of jobs deleted (or not visible): nothing to show
             if job.last_runid is not None and row["runid"] < job.last_runid:
                 continue
+            if (job.last_runid == row["runid"] and job.last_status == row["status"]
+                    and job.last_end == row["end_time"]):
+                continue  # already known, as it is
             fresh = replace(job, last_runid=row["runid"], last_status=row["status"],
                             last_start=row["start_time"], last_end=row["end_time"],
                             last_message=row["return_message"])

@@ -16,7 +16,8 @@ from tui.models import Job
 if TYPE_CHECKING:
     from tui.app import CronJobsApp
 
-MUTATING = frozenset({"trigger", "pause", "edit", "new", "delete", "cancel_run", "send_http"})
+MUTATING = frozenset({"trigger", "pause", "edit", "new", "delete", "cancel_run", "send_http",
+                      "maintenance"})
 
 JOB_BINDINGS = [
     Binding("t", "trigger", "Trigger", id="trigger"),
@@ -29,6 +30,7 @@ JOB_BINDINGS = [
     Binding("c", "copy", "Copy command", id="copy", show=False),
     Binding("r", "refresh", "Refresh", id="refresh"),
     Binding("a", "audit", "Audit log", id="audit", show=False),
+    Binding("m", "maintenance", "Maintenance", id="maintenance", show=False),
     Binding("exclamation_mark", "doctor", "Doctor", id="doctor", show=False, key_display="!"),
     Binding("question_mark", "help", "Help", id="help", key_display="?"),
     Binding("q", "quit", "Quit", id="quit"),
@@ -95,6 +97,11 @@ class OperatorScreen(Screen):
         from tui.screens.help import HelpScreen
 
         self.app.push_screen(HelpScreen(self.active_bindings_list()))
+
+    def action_maintenance(self) -> None:
+        from tui.screens.maintenance import MaintenanceScreen
+
+        self.app.push_screen(MaintenanceScreen())
 
     def action_audit(self) -> None:
         from tui.screens.audit import AuditScreen

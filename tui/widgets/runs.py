@@ -1,4 +1,8 @@
-"""The live run stream: newest first, bounded, and still while the operator reads back."""
+"""The live run stream: newest first, bounded, and still while the operator reads back.
+
+New runs are added on top and the oldest removed; the rows in between are never rebuilt, so a
+refresh that brings a few runs costs a few rows, not five hundred.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections import OrderedDict
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets._data_table import RowKey
 
 from tui import format as fmt
 from tui.models import Run
@@ -55,12 +60,11 @@ class RunsTable(DataTable):
         for run in changed:
             if run.runid in self.runs:
                 self.runs[run.runid] = run
-                if str(run.runid) in self.rows:
-                    for key, cell in zip(("status", "took", "message"), self._cells(run)[2:]):
-                        self.update_cell(str(run.runid), key, cell)
+                self._update_row(run)
         if not new:
             return
         self.pending.extend(new)
+        del self.pending[:-KEEP]  # only the newest KEEP could ever be shown: memory stays flat
         if self.following:
             self.catch_up()
 
@@ -71,13 +75,42 @@ class RunsTable(DataTable):
             self.catch_up()
 
     def catch_up(self) -> None:
+        """Show the runs that waited: new rows on top, the oldest fall off the bottom; the
+        rows already shown are kept, not rebuilt."""
+        fresh: list[Run] = []
         for run in self.pending:
+            if run.runid in self.runs:
+                self.runs[run.runid] = run
+                self._update_row(run)
+                continue
             self.runs[run.runid] = run
             self.runs.move_to_end(run.runid, last=False)
+            fresh.append(run)
         self.pending = []
+        gone: list[int] = []
         while len(self.runs) > KEEP:
-            self.runs.popitem(last=True)
-        self._rebuild()
+            gone.append(self.runs.popitem(last=True)[0])
+        if len(gone) > 50 or not self.rows:
+            self._rebuild()
+            return
+        for runid in gone:
+            if str(runid) in self.rows:
+                self.remove_row(str(runid))
+        for run in fresh:
+            if run.runid in self.runs:
+                self.add_row(*self._cells(run), key=str(run.runid))
+        if fresh:
+            # New rows were appended: put every row where the newest-first order wants it.
+            self._row_locations = type(self._row_locations)(
+                {RowKey(str(runid)): index for index, runid in enumerate(self.runs)})
+            self._update_count += 1
+            self.refresh()
+        self.move_cursor(row=0)
+
+    def _update_row(self, run: Run) -> None:
+        if str(run.runid) in self.rows:
+            for key, cell in zip(("status", "took", "message"), self._cells(run)[2:]):
+                self.update_cell(str(run.runid), key, cell)
 
     def _rebuild(self) -> None:
         self.clear()
