@@ -9,6 +9,7 @@ Errors from any worker reach one handler, which shows the server's message.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual import work
@@ -26,7 +27,10 @@ from tui.cron import NextRunCache
 from tui.db import ConnectOptions, Database, DatabaseError, RunStream, actions
 from tui.db.client import require_pg_cron
 from tui.db.stream import JobsTracker
+from tui.jobs_file import JobsFile, JobsFileError
+from tui.jobs_file import load as load_jobs_file
 from tui.models import Job, Run, ServerFacts
+from tui.plan import diff
 from tui.schedules import next_run
 from tui.screens.confirm import ConfirmScreen, MessageScreen, TypeNameScreen
 from tui.screens.detail import JobDetailScreen
@@ -89,6 +93,7 @@ class CronJobsApp(App):
         self._manual_ids = 0
         self._timer: Timer | None = None
         self.audit = AuditLog(default_audit_path())
+        self._jobs_file: tuple[Path, JobsFile | None] | None = None
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
 
@@ -218,6 +223,7 @@ class CronJobsApp(App):
         else:
             self.failures = 0
             self.facts, self.jobs = facts, jobs
+            self.main.jobs_table.set_marks(self.marks(jobs, facts))
             self.main.banner(None)
             self.show_header("connected")
             self.show_jobs()
@@ -229,6 +235,24 @@ class CronJobsApp(App):
     def observe(self, facts: ServerFacts) -> ServerFacts:
         """The facts as the screen will use them; snapshot tests pin the clock here."""
         return facts
+
+    def marks(self, jobs: list[Job], facts: ServerFacts) -> dict[int, str]:
+        """Jobs that differ from the profile's jobs file, with how (empty without a file)."""
+        path = self.settings.jobs_file
+        if path is None:
+            return {}
+        if self._jobs_file is None or self._jobs_file[0] != path:
+            try:
+                self._jobs_file = (path, load_jobs_file(path))
+            except JobsFileError as exc:
+                self._jobs_file = (path, None)
+                self.notify(str(exc), title="Jobs file", severity="error", timeout=10)
+        spec = self._jobs_file[1]
+        if spec is None:
+            return {}
+        return {item.jobid: (f"≠ file: {', '.join(item.fields)}" if item.fields
+                             else f"file: {item.action}")
+                for item in diff(spec, jobs, facts).items if item.jobid is not None}
 
     def next_delay(self) -> float:
         base = self.settings.refresh_interval

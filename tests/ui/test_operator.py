@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.widgets import Button, DataTable, Input, TextArea
 
@@ -241,3 +242,20 @@ async def test_command_palette_offers_the_screen_actions(
         assert any("Refresh" in str(t) for t in offered)
         assert not any("Trigger" in str(t) for t in offered)
     assert job_row(cluster, jobid)[2] is True
+
+
+async def test_jobs_that_differ_from_the_jobs_file_are_marked(
+        cluster: Cluster, make_job: Callable[..., tuple[int, str]], tmp_path: Path) -> None:
+    jobid, name = make_job("select net.http_get(url := 'https://example.com/ping')")
+    same_id, same = make_job()
+    spec = tmp_path / "jobs.toml"
+    spec.write_text(f'[[job]]\nname = "{name}"\nschedule = "@hourly"\n'
+                    f'command = "select net.http_get(url := \'https://example.com/ping\')"\n'
+                    f'[[job]]\nname = "{same}"\nschedule = "{NEVER}"\ncommand = "select 1"\n')
+    async with running_app(cluster, jobs_file=spec) as (app, pilot):
+        table = app.main.jobs_table
+        await wait_for(pilot, lambda: str(jobid) in table.rows and str(same_id) in table.rows)
+        await wait_for(pilot, lambda: "≠ file: schedule" in table.get_cell(str(jobid),
+                                                                          "name").plain)
+        assert " http" in table.get_cell(str(jobid), "name").plain  # an HTTP job, marked
+        assert "file" not in table.get_cell(str(same_id), "name").plain

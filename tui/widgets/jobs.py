@@ -18,6 +18,7 @@ from textual.widgets.data_table import ColumnKey
 
 from tui import format as fmt
 from tui.cron import describe as _describe
+from tui.http import is_http_job
 from tui.models import Job, ServerFacts
 from tui.secrets import mask
 from tui.text import one_line
@@ -100,6 +101,15 @@ class JobsTable(DataTable):
             self.app.show_jobs()  # type: ignore[attr-defined]
         else:
             self._refresh_visible()
+
+    marks: dict[int, str] = {}
+
+    def set_marks(self, marks: dict[int, str]) -> None:
+        """Notes shown after a job's name (drift from the jobs file); redraws what changed."""
+        changed = {jobid for jobid, _ in set(marks.items()) ^ set(self.marks.items())}
+        self.marks = marks
+        for jobid in changed & set(self._shown):
+            self._shown[jobid] = (None, None)  # type: ignore[assignment]  # forces an update
 
     def _forget(self) -> None:
         self._order, self._shown, self._clock, self._order_inputs = [], {}, {}, ()
@@ -269,6 +279,10 @@ class JobsTable(DataTable):
             extra.append(f"as {job.username}")
         if extra:
             name.append(f" ({', '.join(extra)})", style="dim")
+        if is_http_job(job.command):
+            name.append(" http", style="cyan")
+        if job.jobid in self.marks:
+            name.append(f" {self.marks[job.jobid]}", style="bold magenta")
         if not job.active:
             when, at = Text("paused", style="bold yellow"), Text("")
         elif upcoming is None:
