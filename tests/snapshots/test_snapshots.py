@@ -24,6 +24,15 @@ async def loaded(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.2)
 
 
+async def server_verdict(pilot: Pilot[Any]) -> None:
+    """The form asks the server about the schedule a moment after typing: wait for it."""
+    verdict = pilot.app.screen.query_one("#server-verdict")
+    for _ in range(200):
+        if "server:" in str(verdict.render()):
+            break
+        await pilot.pause(0.05)
+
+
 async def on_screen(pilot: Pilot[Any], kind: type, ready: str | None = None) -> None:
     for _ in range(200):
         if isinstance(pilot.app.screen, kind) and (
@@ -61,6 +70,7 @@ def test_edit_dialog(snap_compare: Any, snap_conninfo: str, size: tuple[int, int
         await pilot.press("down", "e")
         await on_screen(pilot, JobFormScreen)
         await pilot.press("end", *" 1-5")  # '5 0 * * * 1-5': extra field, warned
+        await server_verdict(pilot)
 
     assert snap_compare(pinned_app(snap_conninfo), terminal_size=size, run_before=run_before)
 
@@ -83,6 +93,7 @@ def test_error(snap_compare: Any, snap_conninfo: str, size: tuple[int, int]) -> 
         await pilot.press("down", "e")
         await on_screen(pilot, JobFormScreen)
         form = pilot.app.screen
+        await server_verdict(pilot)
         form.query_one("#database").value = "no_such_db"
         await pilot.press("ctrl+s")
         for _ in range(100):

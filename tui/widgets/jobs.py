@@ -296,8 +296,9 @@ class JobsTable(DataTable):
         took = Text("")
         if job.last_status:
             last.append(job.last_status, style=fmt.STATUS_STYLE.get(job.last_status, ""))
-            ago = fmt.compact_ago(job.last_start, facts.now)
-            last.append(f" {ago} ago" if self.wide else f" {ago}", style="dim")
+            if job.last_start is not None:  # a run that never started has no "when"
+                ago = fmt.compact_ago(job.last_start, facts.now)
+                last.append(f" {ago} ago" if self.wide else f" {ago}", style="dim")
             if job.last_start and job.last_end:
                 took = Text(fmt.duration((job.last_end - job.last_start).total_seconds()))
         else:
