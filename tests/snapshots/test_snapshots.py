@@ -25,7 +25,10 @@ async def loaded(pilot: Pilot[Any]) -> None:
 
 
 async def server_verdict(pilot: Pilot[Any]) -> None:
-    """The form asks the server about the schedule a moment after typing: wait for it."""
+    """The form asks the server about the schedule a moment after typing: wait for it.
+    And hold the cursors still: a blinking cursor is caught on or off at random."""
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False  # type: ignore[attr-defined]
     verdict = pilot.app.screen.query_one("#server-verdict")
     for _ in range(200):
         if "server:" in str(verdict.render()):
