@@ -31,7 +31,7 @@ class HelpScreen(ModalScreen[None]):
         table = Table(box=None, show_header=True, header_style="bold", expand=True)
         table.add_column("Key")
         table.add_column("Does")
-        table.add_column("Id (for [keys])", style="dim")
+        table.add_column(Text("Id (for [keys])"), style="dim")
         keymap = self.app._keymap if hasattr(self.app, "_keymap") else {}
         for binding in self.bindings:
             key = keymap.get(binding.id or "", binding.key_display or binding.key)
