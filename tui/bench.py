@@ -65,17 +65,15 @@ class Mix:
         """Jobs with history: the frequent ones, then hourly and daily ones (80% of jobs)."""
         return max(FREQUENT + FIVE_MIN + 1, int(self.jobs * 0.8))
 
-    def schedule_sql(self) -> str:
-        """A SQL expression for job number i (1-based) among `jobs`."""
-        ran = self.ran
-        return (
-            f"case when i <= {FREQUENT} then '* * * * *' "
-            f"when i <= {FREQUENT + FIVE_MIN} then '*/5 * * * *' "
-            f"when i <= {ran} and mod(i, 2) = 0 then (mod(i, 60))::text || ' * * * *' "
-            f"when i <= {ran} then (mod(i, 60))::text || ' ' || (mod(i, 24))::text || ' * * *' "
-            "when mod(i, 2) = 0 then '0 4 1 1 *' "  # yearly: never ran yet
-            "else '0 0 31 2 *' end"  # 31 February: never fires
-        )
+    # A SQL expression for job number i (1-based); its bounds are bound parameters.
+    SCHEDULE_SQL = (
+        "case when i <= %(frequent)s then '* * * * *' "
+        "when i <= %(five_min)s then '*/5 * * * *' "
+        "when i <= %(ran)s and mod(i, 2) = 0 then (mod(i, 60))::text || ' * * * *' "
+        "when i <= %(ran)s then (mod(i, 60))::text || ' ' || (mod(i, 24))::text || ' * * *' "
+        "when mod(i, 2) = 0 then '0 4 1 1 *' "  # yearly: never ran yet
+        "else '0 0 31 2 *' end"  # 31 February: never fires
+    )
 
 
 def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
@@ -85,16 +83,16 @@ def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
     conn.execute("delete from cron.job")
     conn.execute("select setval('cron.jobid_seq', 1, false)")
     conn.execute(
-        "insert into cron.job (jobid, schedule, command, nodename, nodeport, database, "  # noqa: S608
-        "username,"
-        " active, jobname) "
-        f"select i, {mix.schedule_sql()}, "
+        "insert into cron.job (jobid, schedule, command, nodename, nodeport, database, "
+        "username, active, jobname) "
+        "select i, " + Mix.SCHEDULE_SQL + ", "
         "  case when mod(i, 7) = 0 then 'call public.refresh_report(' || i || ')' "
         "       else 'select 1' end, "
         "  current_setting('cron.host'), inet_server_port(), current_database(), current_user, "
-        f"  not (i > {mix.ran} and mod(i, 10) = 1), "
+        "  not (i > %(ran)s and mod(i, 10) = 1), "
         "  'job-' || lpad(i::text, 5, '0') "
-        "from generate_series(1, %s) as i", [jobs])
+        "from generate_series(1, %(jobs)s) as i",
+        {"frequent": FREQUENT, "five_min": FREQUENT + FIVE_MIN, "ran": mix.ran, "jobs": jobs})
     conn.execute("select setval('cron.jobid_seq', %s)", [jobs])
 
 
