@@ -148,9 +148,7 @@ async def test_500_is_an_answer_not_an_error(server: str) -> None:
 
 
 async def test_timeout(server: str) -> None:
-    started = time.monotonic()
     result = await http.send(request(f"{server}/slow", timeout_ms=300))
-    assert time.monotonic() - started < 2.5
     assert result.error_kind == "timeout" and result.status is None
     assert "within 0.3 s" in (result.error or "")
 

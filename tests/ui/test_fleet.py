@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,15 +58,14 @@ async def test_fleet_data_one_dead_server(three: list[Cluster], fleet_config: Pa
     try:
         settings, names = fleet.fleet_settings(str(fleet_config), [])
         assert names == ["alpha", "beta-prod", "gamma"]
-        started = time.monotonic()
         statuses = await asyncio.gather(*(fleet.probe(settings, n) for n in names))
-        assert time.monotonic() - started < TIMEOUT
     finally:
         gamma.sandbox.start()
         gamma.sandbox.wait_ready()
     a, b, g = statuses
     assert (a.state, b.state, g.state) == ("up", "up", "down")
     assert not g.reachable and "connection" in (g.error or "")
+    assert "no answer within" not in (g.error or "")  # refused at once, not timed out
     assert a.scheduler_alive is True and a.pg_cron == alpha.pg_cron
     assert a.failures_24h == 0 and a.jobs == 2
     assert a.next_job in ("weekly-adapter-check", "daily-usage-rollup")
@@ -97,11 +95,10 @@ async def test_fleet_view_does_not_stall(three: list[Cluster], fleet_config: Pat
             screen = app.screen
             table = screen.query_one("DataTable")
             assert table.row_count == 3
-            started = time.monotonic()
             await wait_for(pilot, lambda: screen.status["alpha"].state == "up"
                            and screen.status["beta-prod"].state == "up", timeout=TIMEOUT)
-            assert time.monotonic() - started < TIMEOUT - 1
-            assert screen.status["gamma"].state == "checking"  # still timing out
+            # Not stalled: the live rows are filled while gamma's check is still waiting.
+            assert screen.status["gamma"].state == "checking"
             await wait_for(pilot, lambda: screen.status["gamma"].state == "down",
                            timeout=TIMEOUT + 5)
             assert "no answer within" in (screen.status["gamma"].error or "")
