@@ -74,7 +74,10 @@ def main() -> None:
         print(svg.relative_to(HERE.parent))
         if shutil.which("rsvg-convert"):
             png = svg.with_suffix(".png")
-            subprocess.run(["rsvg-convert", str(svg), "-o", str(png)], check=True)
+            # librsvg drops the spaces that open a text run unless told to keep them (browsers
+            # keep them): "connected  scheduler" would read "connectedscheduler".
+            text = svg.read_text().replace("<svg ", '<svg xml:space="preserve" ', 1)
+            subprocess.run(["rsvg-convert", "-o", str(png)], input=text.encode(), check=True)
             print(png.relative_to(HERE.parent))
 
 

@@ -89,3 +89,26 @@ async def test_export_from_the_tui(cluster: Cluster, failed_run: tuple[str, int]
     mine = next(r for r in runs if r["runid"] == runid)
     assert mine["jobname"] == name and SECRET not in target.read_text()
     assert mine["return_message"].endswith(f"password={MASK}")
+
+
+def test_csv_cells_never_run_as_formulas(cluster: Cluster) -> None:
+    """Whoever may schedule a job writes its name and its output; a spreadsheet must show
+    them as text. JSON is data and stays exact."""
+    name = f"=HYPERLINK(\"http://x.test/?{uuid.uuid4().hex[:6]}\")"
+    jobid = cluster.value("select cron.schedule(%s, '0 0 31 2 *', 'select 1')", [name])
+    try:
+        cluster.sql(
+            "insert into cron.job_run_details (jobid, runid, job_pid, database, username, "
+            "command, status, return_message, start_time, end_time) values (%s, "
+            "nextval('cron.runid_seq'), 1, 'postgres', 'postgres', 'x', 'failed', "
+            "'@SUM(1+1)', now(), now())", [jobid])
+        done = cli("runs", "--format", "csv", "-d", cluster.conninfo, "--job", name)
+        assert done.returncode == 0, done.stderr
+        (row,) = csv.DictReader(io.StringIO(done.stdout))
+        assert row["jobname"] == "'" + name and row["return_message"] == "'@SUM(1+1)"
+        assert row["status"] == "failed" and row["runid"].isdigit()
+        raw = cli("runs", "--format", "json", "-d", cluster.conninfo, "--job", name)
+        (run,) = json.loads(raw.stdout)
+        assert run["jobname"] == name and run["return_message"] == "@SUM(1+1)"
+    finally:
+        cluster.sql("select cron.unschedule(%s)", [jobid])

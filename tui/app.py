@@ -23,7 +23,6 @@ from textual.worker import Worker, WorkerState
 from tui.audit import AuditLog
 from tui.audit import default_path as default_audit_path
 from tui.config import Settings
-from tui.cron import NextRunCache
 from tui.db import ConnectOptions, Database, DatabaseError, RunStream, actions
 from tui.db.client import require_pg_cron
 from tui.db.stream import JobsTracker
@@ -31,7 +30,7 @@ from tui.jobs_file import JobsFile, JobsFileError
 from tui.jobs_file import load as load_jobs_file
 from tui.models import Job, Run, ServerFacts
 from tui.plan import diff
-from tui.schedules import next_run
+from tui.schedules import NextRuns
 from tui.screens.confirm import ConfirmScreen, MessageScreen, TypeNameScreen
 from tui.screens.detail import JobDetailScreen
 from tui.screens.form import JobForm, JobFormScreen
@@ -40,6 +39,7 @@ from tui.screens.operator import OperatorScreen
 from tui.secrets import mask
 from tui.text import one_line
 from tui.widgets.header import ServerHeader
+from tui.widgets.line import Line
 
 MAX_BACKOFF_S = 30.0
 #: The TUI's export writes at most this many runs (newest first).
@@ -83,9 +83,7 @@ class CronJobsApp(App):
         self.db = Database(opts)
         self.stream = RunStream(self.db)
         self.jobs_tracker = JobsTracker(self.db)  # flat cost per refresh at any history size
-        self._upcoming: dict[int, tuple[Job, datetime | None]] = {}
-        self._upcoming_for: tuple[str | None, str | None] | None = None
-        self.cache = NextRunCache()
+        self.next_runs = NextRuns()
         self.failures = 0
         self.facts: ServerFacts | None = None
         self.jobs: list[Job] = []
@@ -119,7 +117,7 @@ class CronJobsApp(App):
         self.stream = RunStream(self.db)
         if hasattr(self, "jobs_tracker"):
             self.jobs_tracker = type(self.jobs_tracker)(self.db)
-        self.cache = NextRunCache()
+        self.next_runs = NextRuns()
         self.failures, self.facts, self.jobs = 0, None, []
         self.sub_title = name
         self.push_screen(MainScreen())
@@ -288,28 +286,16 @@ class CronJobsApp(App):
     def show_jobs(self) -> None:
         if self.facts is None:
             return
-        # Recomputed only for jobs that changed or whose next run has passed: ten thousand
-        # next_run calls cost ~50 ms, too much for every refresh (idle CPU).
-        facts, known = self.facts, self._upcoming
-        if self._upcoming_for != (facts.scheduler_timezone, facts.pg_cron_version):
-            known, self._upcoming_for = {}, (facts.scheduler_timezone, facts.pg_cron_version)
-        upcoming: dict[int, datetime | None] = {}
-        for job in self.jobs:
-            seen = known.get(job.jobid)
-            if seen is not None and seen[0] is job and (seen[1] is None or seen[1] > facts.now):
-                upcoming[job.jobid] = seen[1]
-            else:
-                upcoming[job.jobid] = next_run(job, facts, self.cache)
-        self._upcoming = {job.jobid: (job, upcoming[job.jobid]) for job in self.jobs}
+        self.next_runs.update(self.jobs, self.facts)
         table = self.main.jobs_table
-        table.show(self.jobs, upcoming, self.facts)
+        table.show(self.jobs, self.next_runs, self.facts)
         tz = self.facts.scheduler_timezone or "an unknown zone (not readable by this role)"
         title = f"Jobs ({len(table.rows)}/{len(self.jobs)})  next runs in {tz}  sort: {table.sort}"
         if table.filter_text:
             title += f"  filter: {one_line(table.filter_text, 30)}"
         if not self.facts.has_run_index:
             title += "  (no run index: last runs from the newest 10k)"
-        self.main.query_one("#jobs-title").update(title)
+        self.main.query_one("#jobs-title", Line).set_text(title)
 
     def show_runs_title(self) -> None:
         table = self.main.runs_table
@@ -321,7 +307,7 @@ class CronJobsApp(App):
             title += f"  job: {job.label if job else table.job_filter}"
         if table.pending:
             title += f"  ({len(table.pending)} new: Home to show)"
-        self.main.query_one("#runs-title").update(title)
+        self.main.query_one("#runs-title", Line).set_text(title)
 
     def open_detail(self, jobid: int) -> None:
         job = self.job_by_id(jobid)

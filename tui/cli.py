@@ -191,6 +191,18 @@ def run_records(runs: Sequence[Any]) -> list[dict[str, Any]]:
     } for r in runs]
 
 
+#: A spreadsheet opening the CSV runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_cell(value: Any) -> Any:
+    """Job names and run messages are written by whoever may schedule a job: a leading
+    quote keeps '=HYPERLINK(...)' text in a spreadsheet (the OWASP advice for CSV)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_runs(runs: Sequence[Any], fmt: str, out: Any) -> None:
     """Runs to `out` (a text stream) as CSV (a header row, then one row a run) or as a
     JSON array; every message masked. Used by `runs --format` and the TUI's export."""
@@ -202,7 +214,7 @@ def write_runs(runs: Sequence[Any], fmt: str, out: Any) -> None:
 
         writer = csv.DictWriter(out, fieldnames=RUN_KEYS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows({k: inert_cell(v) for k, v in r.items()} for r in records)
     else:
         raise ValueError(f"unknown export format {fmt!r}")
 

@@ -30,12 +30,15 @@ def span(seconds: float) -> str:
     return f"{days} d {rest} h" if rest else f"{days} d"
 
 
-def relative(when: datetime | None, now: datetime) -> str:
+def relative(when: datetime | None, now: datetime, *, to_the_minute: bool = False) -> str:
+    """'in 3 min', '2 h ago'; `to_the_minute` says '<1 min' rather than counting seconds."""
     if when is None:
         return "-"
     delta = (when - now).total_seconds()
     if abs(delta) < 1:
         return "now"
+    if to_the_minute and abs(delta) < 60:
+        return "in <1 min" if delta > 0 else "<1 min ago"
     return f"in {span(delta)}" if delta > 0 else f"{span(delta)} ago"
 
 
@@ -58,14 +61,14 @@ def short_absolute(when: datetime | None, tz: str | None, now: datetime) -> str:
 
 
 def compact_ago(when: datetime | None, now: datetime) -> str:
-    """'6d', '21h', '10m', '20s': the largest unit only, for narrow terminals."""
+    """'6d', '21h', '10m', '<1m': the largest unit only, for narrow terminals."""
     if when is None:
         return "-"
     seconds = max(int((now - when).total_seconds()), 0)
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:
             return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return "<1m"
 
 
 def duration(seconds: float | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 
 from tui.cron import NextRunCache
@@ -16,3 +17,62 @@ def next_run(job: Job, facts: ServerFacts, cache: NextRunCache) -> datetime | No
         return None
     return cache.next_run(job.jobid, job.schedule, facts.now, tz,
                           version=facts.pg_cron_minor or "1.6", last_start=job.last_start)
+
+
+class NextRuns:
+    """Every shown job's next run, kept from one refresh to the next.
+
+    A refresh hands back the same list when no job changed, and the same Job object for each
+    job that did not (JobsTracker); so a job is looked at again only when its object is new or
+    its next run has passed (a heap says which), never all ten thousand at every refresh.
+    `version` moves whenever a next run changes, so the table can tell without comparing.
+    """
+
+    def __init__(self) -> None:
+        self.cache = NextRunCache()
+        self.at: dict[int, datetime | None] = {}  # jobid: next run
+        self.version = 0
+        self._from: dict[int, Job] = {}  # jobid: the Job object `at` was computed from
+        self._due: list[tuple[datetime, int]] = []  # (next run, jobid), soonest first
+        self._jobs: list[Job] | None = None  # the list last looked through
+        self._for: tuple[str | None, str | None] | None = None
+
+    def update(self, jobs: list[Job], facts: ServerFacts) -> dict[int, datetime | None]:
+        inputs = (facts.scheduler_timezone, facts.pg_cron_version)
+        if inputs != self._for:  # every answer may change: start over
+            self.at.clear()
+            self._from.clear()
+            self._due.clear()
+            self._jobs, self._for = None, inputs
+        changed = False
+        if jobs is not self._jobs:
+            self._jobs = jobs
+            for job in jobs:
+                if self._from.get(job.jobid) is not job:
+                    changed |= self._compute(job, facts)
+            if len(self.at) != len(jobs):  # jobs went away (entries are only added above)
+                present = {job.jobid for job in jobs}
+                for jobid in [j for j in self.at if j not in present]:
+                    del self.at[jobid]
+                    del self._from[jobid]
+                    self.cache.forget(jobid)
+                changed = True
+        while self._due and self._due[0][0] <= facts.now:
+            when, jobid = heapq.heappop(self._due)
+            job = self._from.get(jobid)
+            if job is not None and self.at.get(jobid) == when:  # else a stale entry
+                changed |= self._compute(job, facts)
+        if changed:
+            self.version += 1
+        return self.at
+
+    def _compute(self, job: Job, facts: ServerFacts) -> bool:
+        """True when the job's next run changed."""
+        when = next_run(job, facts, self.cache)
+        self._from[job.jobid] = job
+        if job.jobid in self.at and self.at[job.jobid] == when:
+            return False  # its heap entry, if any, still stands
+        self.at[job.jobid] = when
+        if when is not None:
+            heapq.heappush(self._due, (when, job.jobid))
+        return True

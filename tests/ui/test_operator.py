@@ -220,6 +220,29 @@ async def test_run_stream_holds_still_while_reading_back(
         assert "status: failed" in str(app.main.query_one("#runs-title").render())
 
 
+async def test_a_long_run_redraws_nothing_until_it_ends(
+        cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
+    """A run still going is asked about at every refresh; the table is touched only when the
+    answer changes (any touched cell makes DataTable draw every visible row again)."""
+    jobid, name = make_job()
+    runid = cluster.value(
+        "insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, "
+        "status, start_time) values (%s, nextval('cron.runid_seq'), 1, 'postgres', 'postgres', "
+        "'x', 'running', now()) returning runid", [jobid])
+    async with running_app(cluster) as (app, pilot):
+        table = app.main.runs_table
+        await select_job(app, pilot, name)
+        await pilot.press("j")
+        await wait_for(pilot, lambda: table.row_count == 1 and runid in app.stream.unfinished)
+        drawn, reads = table._update_count, app.jobs_tracker.reads
+        await wait_for(pilot, lambda: app.jobs_tracker.reads >= reads + 3)
+        assert table._update_count == drawn
+        cluster.sql("update cron.job_run_details set status = 'succeeded', end_time = now(), "
+                    "return_message = 'done' where runid = %s", [runid])
+        await wait_for(pilot, lambda: "succeeded" in str(table.get_row(str(runid))))
+        assert table._update_count > drawn
+
+
 async def test_command_palette_offers_the_screen_actions(
         cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
     from textual.command import CommandPalette

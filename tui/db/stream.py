@@ -126,6 +126,10 @@ class JobsTracker:
         jobs = await self.db.jobs(indexed=indexed)
         self.fingerprint, self.newest, self.indexed = head["fingerprint"], head["newest"] or 0, \
             indexed
-        self.known = {j.jobid: j for j in jobs}
-        self.jobs = jobs
-        return jobs
+        # Jobs that did not change keep their objects: what is drawn from them is not redone.
+        known = self.known
+        self.known = {j.jobid: known[j.jobid] if known.get(j.jobid) == j else j for j in jobs}
+        fresh = list(self.known.values())
+        if len(fresh) != len(self.jobs) or any(a is not b for a, b in zip(fresh, self.jobs)):
+            self.jobs = fresh  # else the same list: "nothing changed"
+        return self.jobs

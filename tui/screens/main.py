@@ -7,12 +7,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Footer, Input, Label
 
 from tui.models import Job
 from tui.screens.operator import OperatorScreen
 from tui.widgets.header import ServerHeader
 from tui.widgets.jobs import JobsTable
+from tui.widgets.line import Line
 from tui.widgets.runs import STATUS_FILTERS, RunsTable
 
 
@@ -41,12 +42,12 @@ class MainScreen(OperatorScreen):
 
     def compose(self) -> ComposeResult:
         yield ServerHeader(id="header")
-        yield Static(id="banner", markup=False)
+        yield Line(id="banner", markup=False)
         with Vertical(id="jobs-pane"):
-            yield Static("Jobs", id="jobs-title", classes="title", markup=False)
+            yield Line("Jobs", id="jobs-title", classes="title", markup=False)
             yield JobsTable(id="jobs")
         with Vertical(id="runs-pane"):
-            yield Static("Runs", id="runs-title", classes="title", markup=False)
+            yield Line("Runs", id="runs-title", classes="title", markup=False)
             yield RunsTable(id="runs")
         yield Input(placeholder="filter jobs by name, schedule or command (Esc clears)",
                     id="filter")
@@ -69,8 +70,8 @@ class MainScreen(OperatorScreen):
         return self.operator.job_by_id(jobid) if jobid is not None else None
 
     def banner(self, message: str | None) -> None:
-        widget = self.query_one("#banner", Static)
-        widget.update(message or "")
+        widget = self.query_one("#banner", Line)
+        widget.set_text(message or "", layout=True)
         widget.set_class(bool(message), "shown")
 
     # -- jobs ----------------------------------------------------------------

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tui.models import ServerFacts
 from tui.text import one_line
+from tui.widgets.line import Line
 
 
-class ServerHeader(Static):
+class ServerHeader(Line):
     DEFAULT_CSS = """
     ServerHeader { height: 1; background: $panel; padding: 0 1; }
     """
@@ -36,4 +36,4 @@ class ServerHeader(Static):
             line.append(f"  PG {facts.server_version.split()[0]}")
             where = f"{facts.current_user}@{facts.server_addr}:{facts.server_port}/{facts.database}"
             line.append(f"  {one_line(where)}", style="bold")
-        self.update(line)
+        self.set_text(line)

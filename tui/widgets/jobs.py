@@ -2,8 +2,12 @@
 
 Ten thousand jobs refresh every two seconds, so a refresh touches only what changed: rows
 are added, removed and updated cell by cell, reordered without being rebuilt, and the cells
-that age with the clock ("in 3m", "5m ago") are recomputed for the rows on screen only (the
+that age with the clock ("in 3 min", "5m ago") are recomputed for the rows on screen only (the
 others when they scroll into view). Column widths are measured by us, once per new text.
+
+Those cells read to the minute, not the second. Any changed cell makes DataTable draw every
+visible row again, and a seconds countdown changed some row at every refresh; cron runs start
+on the minute, so minute texts all turn over together, about once a minute.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from rich.text import Text
-from textual.widgets import DataTable
 from textual.widgets._data_table import Row, RowKey
 from textual.widgets.data_table import ColumnKey
 
@@ -20,8 +23,10 @@ from tui import format as fmt
 from tui.cron import describe as _describe
 from tui.http import is_http_job
 from tui.models import Job, ServerFacts
+from tui.schedules import NextRuns
 from tui.secrets import mask
 from tui.text import one_line
+from tui.widgets.table import Table
 
 COLUMNS = [("name", "Job"), ("schedule", "Schedule"), ("describe", "Means"),
            ("next", "Next run"), ("at", "At"), ("last", "Last run"), ("took", "Took")]
@@ -62,7 +67,7 @@ def matches(job: Job, needle: str) -> bool:
                for text in (job.label, job.schedule, mask(job.command), job.username))
 
 
-class JobsTable(DataTable):
+class JobsTable(Table):
     DEFAULT_CSS = "JobsTable { height: 1fr; scrollbar-size-horizontal: 1; }"
 
     sort = "id"
@@ -120,8 +125,7 @@ class JobsTable(DataTable):
         self._refresh_visible()
 
     # -- filling ------------------------------------------------------------------------
-    def show(self, jobs: list[Job], next_runs: dict[int, datetime | None],
-             facts: ServerFacts) -> None:
+    def show(self, jobs: list[Job], upcoming: NextRuns, facts: ServerFacts) -> None:
         if self._facts is not None and (facts.database, facts.current_user,
                                         facts.scheduler_timezone) != (
                 self._facts.database, self._facts.current_user,
@@ -130,8 +134,9 @@ class JobsTable(DataTable):
             self._forget()
         self._facts = facts
         selected = self.selected_jobid
-        order = self._ordered(jobs, next_runs)
-        inputs = (id(jobs), len(jobs), tuple(next_runs.values()))
+        next_runs = upcoming.at
+        order = self._ordered(jobs, upcoming)
+        inputs = (id(jobs), len(jobs), upcoming.version)
         if order is self._order and inputs == self._inputs:
             pass  # nothing changed but the clock
         elif not self._order or len(set(self._order) - set(order)) > 100:
@@ -145,15 +150,15 @@ class JobsTable(DataTable):
             if row != self.cursor_row:
                 self.move_cursor(row=row)
 
-    def _ordered(self, jobs: list[Job], next_runs: dict[int, datetime | None]) -> list[int]:
+    def _ordered(self, jobs: list[Job], upcoming: NextRuns) -> list[int]:
         inputs = (id(jobs), len(jobs), self.sort, self.filter_text,
-                  tuple(next_runs.values()) if self.sort == "next" else None)
+                  upcoming.version if self.sort == "next" else None)
         if inputs == self._order_inputs:
             return self._order
         self._order_inputs = inputs
         shown = [j for j in jobs if not self.filter_text or matches(j, self.filter_text)]
         if self.sort != "id":
-            shown.sort(key=lambda j: _sort_key(self.sort, j, next_runs.get(j.jobid)))
+            shown.sort(key=lambda j: _sort_key(self.sort, j, upcoming.at.get(j.jobid)))
         return [j.jobid for j in shown]
 
     def _fill(self, order: list[int], by_id: dict[int, Job],
@@ -290,7 +295,7 @@ class JobsTable(DataTable):
                         style="dim")
             at = Text("")
         else:
-            when = Text(fmt.relative(upcoming, facts.now))
+            when = Text(fmt.relative(upcoming, facts.now, to_the_minute=True))
             at = Text(fmt.short_absolute(upcoming, tz, facts.now), style="dim")
         last = Text()
         took = Text("")

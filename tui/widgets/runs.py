@@ -10,13 +10,13 @@ from collections import OrderedDict
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import DataTable
 from textual.widgets._data_table import RowKey
 
 from tui import format as fmt
 from tui.models import Run
 from tui.secrets import mask
 from tui.text import one_line
+from tui.widgets.table import Table
 
 #: The stream keeps this many runs; older ones fall off (memory stays bounded).
 KEEP = 500
@@ -24,7 +24,7 @@ KEEP = 500
 STATUS_FILTERS: list[str | None] = [None, "failed", "succeeded", "running", "starting"]
 
 
-class RunsTable(DataTable):
+class RunsTable(Table):
     DEFAULT_CSS = "RunsTable { height: 1fr; scrollbar-size-horizontal: 1; }"
     BINDINGS = [Binding("home", "newest", "Newest runs", id="runs.newest", show=False)]
 
@@ -56,9 +56,11 @@ class RunsTable(DataTable):
         self._rebuild()
 
     def add(self, new: list[Run], changed: list[Run]) -> None:
-        """New runs (oldest first) and runs whose state may have changed."""
+        """New runs (oldest first) and runs whose state may have changed. A row is touched
+        only when its run did change: any touched cell makes the whole table draw again, and
+        a long run is reported at every refresh until it ends."""
         for run in changed:
-            if run.runid in self.runs:
+            if run.runid in self.runs and self.runs[run.runid] != run:
                 self.runs[run.runid] = run
                 self._update_row(run)
         if not new:
@@ -80,8 +82,9 @@ class RunsTable(DataTable):
         fresh: list[Run] = []
         for run in self.pending:
             if run.runid in self.runs:
-                self.runs[run.runid] = run
-                self._update_row(run)
+                if self.runs[run.runid] != run:
+                    self.runs[run.runid] = run
+                    self._update_row(run)
                 continue
             self.runs[run.runid] = run
             self.runs.move_to_end(run.runid, last=False)

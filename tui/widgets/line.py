@@ -1,0 +1,20 @@
+"""A line of text that redraws only when its text changes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class Line(Static):
+    """Static.update re-lays out the whole screen each time it is called, which repaints both
+    tables; titles and the header are set every refresh, mostly to the same text."""
+
+    _text: Text | str | None = None
+
+    def set_text(self, text: Text | str, *, layout: bool = False) -> None:
+        """`layout` when the text may change the widget's height (the banner)."""
+        if text == self._text:
+            return
+        self._text = text
+        self.update(text, layout=layout)
