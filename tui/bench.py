@@ -69,8 +69,10 @@ class Mix:
     SCHEDULE_SQL = (
         "case when i <= %(frequent)s then '* * * * *' "
         "when i <= %(five_min)s then '*/5 * * * *' "
-        "when i <= %(ran)s and mod(i, 2) = 0 then (mod(i, 60))::text || ' * * * *' "
-        "when i <= %(ran)s then (mod(i, 60))::text || ' ' || (mod(i, 24))::text || ' * * *' "
+        # i / 2: the hourly (even) and daily (odd) jobs each cover every minute of the hour
+        "when i <= %(ran)s and mod(i, 2) = 0 then (mod(i / 2, 60))::text || ' * * * *' "
+        "when i <= %(ran)s then (mod(i / 2, 60))::text || ' ' || (mod(i / 2, 24))::text "
+        "  || ' * * *' "
         "when mod(i, 2) = 0 then '0 4 1 1 *' "  # yearly: never ran yet
         "else '0 0 31 2 *' end"  # 31 February: never fires
     )
@@ -96,10 +98,17 @@ def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
     conn.execute("select setval('cron.jobid_seq', %s)", [jobs])
 
 
+def reserve_runids(conn: psycopg.Connection, total: int) -> None:
+    """Runids 1..total for the loaded history: the scheduler, running the jobs meanwhile,
+    numbers its runs after them (as newer runs are)."""
+    conn.execute("select setval('cron.runid_seq', %s)", [total])
+
+
 def load_runs(conn: psycopg.Connection, jobs: int, first: int, last: int, total: int) -> None:
     """Runs first..last (runids), of a history that will hold `total` runs over a year: 60% for
     the frequent jobs, 20% for the five-minute ones, the rest spread over hourly and daily ones.
-    2% failed; the newest few still running; one in 50,000 left unfinished by a restart."""
+    2% failed; the newest few still running; one in 50,000 left unfinished by a restart.
+    Call reserve_runids(total) first."""
     mix = Mix(jobs)
     others = mix.ran - FREQUENT - FIVE_MIN
     step_s = SPAN_DAYS * 86400 / total
@@ -126,7 +135,6 @@ def load_runs(conn: psycopg.Connection, jobs: int, first: int, last: int, total:
         "      from generate_series(%(first)s::bigint, %(last)s::bigint) as i) s",
         {"total": total, "f": FREQUENT, "f5": FIVE_MIN, "others": others, "step": step_s,
          "first": first, "last": last})
-    conn.execute("select setval('cron.runid_seq', %s)", [last])
 
 
 # -- server time per refresh ------------------------------------------------------------
@@ -382,9 +390,10 @@ def run(jobs: int, sizes: list[int], *, quick: bool, idle_s: float, stream_runs:
         log(f"cluster up in {time.perf_counter() - t0:.1f} s ({sandbox.install.label})")
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("create extension if not exists pg_cron")
+            final = max(sizes)
+            reserve_runids(conn, final)  # before the jobs exist, so before any of them runs
             create_jobs(conn, jobs)
             loaded = 0
-            final = max(sizes)
             for size in sorted(sizes):
                 t = time.perf_counter()
                 chunk = 1_000_000

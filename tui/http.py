@@ -233,8 +233,8 @@ def _jsonb(value: Any) -> Any:
 
 def parse_call(command: str | None) -> HttpCall | None:
     """The first net.http_post / net.http_get call in the command, or None."""
-    if not command:
-        return None
+    if not command or not _CALL.search(command):
+        return None  # no call anywhere, dollar-quoted bodies included: no need to walk it
     found = _find_calls(command)
     if not found:
         return None

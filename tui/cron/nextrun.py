@@ -105,12 +105,16 @@ def _cron_runs(s: Schedule, after: datetime, tz: tzinfo, count: int) -> list[dat
     hours, minutes = sorted(s.hours), sorted(s.minutes)
     found: list[datetime] = []
     stop_after: datetime | None = None
+    start = (scan_from.hour, scan_from.minute)
     for day in _matching_days(s, scan_from.date()):
+        first_day = day == scan_from.date()
         for hour in hours:
+            if first_day and hour < start[0]:
+                continue  # before scan_from: skipped without making a datetime per minute
             for minute in minutes:
-                naive = datetime(day.year, day.month, day.day, hour, minute)
-                if naive < scan_from:
+                if first_day and (hour, minute) < start:
                     continue
+                naive = datetime(day.year, day.month, day.day, hour, minute)
                 if stop_after is not None and naive > stop_after:
                     return _finish(found, tz, count)
                 for instant in _instants(naive, tz):
