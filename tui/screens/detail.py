@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
@@ -105,22 +106,26 @@ class JobDetailScreen(OperatorScreen):
         from tui.screens.http import command_panel  # HTTP jobs: the request laid out
 
         self.query_one("#command-text", Static).update(command_panel(self, job, code))
-        upcoming = Text("Next runs", style="bold")
+        heading = Text("Next runs", style="bold")
+        lines = [heading]
         tz = facts.scheduler_timezone if facts else None
         if not job.active:
-            upcoming.append("\n paused: none")
+            heading.append("\n paused: none")
         elif facts is None or tz is None:
-            upcoming.append("\n unknown: the scheduler's time zone is unreadable")
+            heading.append("\n unknown: the scheduler's time zone is unreadable")
         else:
             runs = next_runs(job.schedule, facts.now, tz, 5,
                              version=facts.pg_cron_minor or "1.6", last_start=job.last_start)
             if not runs:
-                upcoming.append("\n at server start only" if job.schedule.startswith("@re")
-                                else "\n never (this schedule cannot fire)")
-            for when in runs:
-                upcoming.append(f"\n {fmt.absolute(when, tz)} {tz}  ")
-                upcoming.append(fmt.relative(when, facts.now), style="dim")
-        self.query_one("#upcoming", Static).update(upcoming)
+                heading.append("\n at server start only" if job.schedule.startswith("@re")
+                               else "\n never (this schedule cannot fire)")
+            else:  # the zone once, in the heading: each line then fits a 120-column screen
+                heading.append(f" ({tz})", style="bold")
+            for when in runs:  # cut rather than wrapped where the panel is narrow (80x24)
+                line = Text(f" {fmt.absolute(when, tz)}  ", no_wrap=True, overflow="ellipsis")
+                line.append(fmt.relative(when, facts.now), style="dim")
+                lines.append(line)
+        self.query_one("#upcoming", Static).update(Group(*lines))
 
     def _show_stats(self, runs: list[Run]) -> None:
         finished = [r for r in runs if r.finished]
@@ -158,8 +163,9 @@ class JobDetailScreen(OperatorScreen):
         page = len(self.pages)
         more = "  > older" if len(runs) == PAGE else ""
         newer = "  < newer" if page > 1 else ""
+        count = f"{len(runs)} run" + ("" if len(runs) == 1 else "s")
         self.query_one("#history-title", Static).update(
-            f"History, page {page} ({len(runs)} runs, newest first){newer}{more}")
+            f"History, page {page} ({count}, newest first){newer}{more}")
         self.last_page = runs
 
     # -- loading --------------------------------------------------------------
