@@ -92,6 +92,7 @@ class CronJobsApp(App):
         self._timer: Timer | None = None
         self.audit = AuditLog(default_audit_path())
         self._jobs_file: tuple[Path, JobsFile | None] | None = None
+        self._marks: tuple[tuple, dict[int, str]] | None = None
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
 
@@ -248,9 +249,16 @@ class CronJobsApp(App):
         spec = self._jobs_file[1]
         if spec is None:
             return {}
-        return {item.jobid: (f"≠ file: {', '.join(item.fields)}" if item.fields
+        # The diff reads only the jobs' definitions: redone when cron.job changed (its
+        # fingerprint), not at every refresh that merely brought new runs.
+        key = (path, self.jobs_tracker.fingerprint, facts.database, facts.current_user,
+               facts.pg_cron_version)
+        if self._marks is None or self._marks[0] != key:
+            self._marks = (key, {
+                item.jobid: (f"≠ file: {', '.join(item.fields)}" if item.fields
                              else f"file: {item.action}")
-                for item in diff(spec, jobs, facts).items if item.jobid is not None}
+                for item in diff(spec, jobs, facts).items if item.jobid is not None})
+        return self._marks[1]
 
     def next_delay(self) -> float:
         base = self.settings.refresh_interval

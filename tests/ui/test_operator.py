@@ -282,3 +282,9 @@ async def test_jobs_that_differ_from_the_jobs_file_are_marked(
                                                                           "name").plain)
         assert " http" in table.get_cell(str(jobid), "name").plain  # an HTTP job, marked
         assert "file" not in table.get_cell(str(same_id), "name").plain
+        # Marks follow cron.job: one job brought in line, the other drifting away.
+        cluster.sql("select cron.alter_job(%s, schedule := '@hourly')", [jobid])
+        cluster.sql("select cron.alter_job(%s, command := 'select 2')", [same_id])
+        await wait_for(pilot, lambda: "≠ file: command" in table.get_cell(str(same_id),
+                                                                         "name").plain)
+        assert "file" not in table.get_cell(str(jobid), "name").plain

@@ -111,6 +111,8 @@ class JobsTable(Table):
 
     def set_marks(self, marks: dict[int, str]) -> None:
         """Notes shown after a job's name (drift from the jobs file); redraws what changed."""
+        if marks is self.marks:
+            return
         changed = {jobid for jobid, _ in set(marks.items()) ^ set(self.marks.items())}
         self.marks = marks
         for jobid in changed & set(self._shown):

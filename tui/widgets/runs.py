@@ -60,8 +60,7 @@ class RunsTable(Table):
         only when its run did change: any touched cell makes the whole table draw again, and
         a long run is reported at every refresh until it ends."""
         for run in changed:
-            if run.runid in self.runs and self.runs[run.runid] != run:
-                self.runs[run.runid] = run
+            if run.runid in self.runs:
                 self._update_row(run)
         if not new:
             return
@@ -82,9 +81,7 @@ class RunsTable(Table):
         fresh: list[Run] = []
         for run in self.pending:
             if run.runid in self.runs:
-                if self.runs[run.runid] != run:
-                    self.runs[run.runid] = run
-                    self._update_row(run)
+                self._update_row(run)
                 continue
             self.runs[run.runid] = run
             self.runs.move_to_end(run.runid, last=False)
@@ -111,6 +108,10 @@ class RunsTable(Table):
         self.move_cursor(row=0)
 
     def _update_row(self, run: Run) -> None:
+        """A run already kept, in its latest state: its row is touched only if that changed."""
+        if self.runs[run.runid] == run:
+            return
+        self.runs[run.runid] = run
         if str(run.runid) in self.rows:
             for key, cell in zip(("status", "took", "message"), self._cells(run)[2:]):
                 self.update_cell(str(run.runid), key, cell)
