@@ -7,15 +7,28 @@ own, and the other Debian release's in the root file system `.ci/setup --test` b
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
 from tui import seed
-from tui.sandbox import Installation, Sandbox, chroot_installations, host_installation, throwaway
+from tui.sandbox import (
+    Installation,
+    Sandbox,
+    chroot_installations,
+    free_port,
+    host_installation,
+    throwaway,
+)
 
 FUNCTIONS_URL = "http://127.0.0.1:9/functions/v1"
 
@@ -99,3 +112,276 @@ def _no_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+# -- servers shaped like our users' (issues 12 and 21) ------------------------------------
+# Interface kept stable for other tests: `pooler` (PgBouncer, transaction mode, in front of
+# `cluster`), `standby` (a streaming standby of `cluster`), `supabase_role` and
+# `read_only_role` (Role objects on `cluster`, with passwords so they also pass the pooler).
+
+PGBOUNCER = "/usr/sbin/pgbouncer"
+
+
+@dataclass
+class Role:
+    """A login role with a password on `cluster`."""
+
+    name: str
+    password: str
+    cluster: Cluster
+
+    def conninfo(self, dbname: str | None = None) -> str:
+        """Straight to the cluster over TCP."""
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(self.cluster.conninfo, user=self.name, password=self.password,
+                             passfile="", **({"dbname": dbname} if dbname else {}))
+
+    def via(self, pooler: Pooler, dbname: str | None = None) -> str:
+        """Through the pooler."""
+        return pooler.conninfo(user=self.name, password=self.password, dbname=dbname)
+
+
+@dataclass
+class Pooler:
+    """PgBouncer (Debian's binary) in pool_mode = transaction in front of `cluster`, on a
+    free 127.0.0.1 port, with at most `pool_size` server connections per database and user,
+    so that clients take turns on the same server connections, as they do in production."""
+
+    cluster: Cluster
+    port: int
+    folder: Path
+    pool_size: int
+    process: subprocess.Popen[bytes]
+
+    def conninfo(self, user: str = "postgres", password: str | None = None,
+                 dbname: str | None = None) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        params = {"host": "127.0.0.1", "port": str(self.port), "user": user,
+                  "dbname": dbname or self.cluster.sandbox.dbname,
+                  "application_name": "cronjobs-tui"}
+        if password is None:
+            params["passfile"] = str(self.cluster.sandbox.passfile)
+        else:
+            params["password"] = password
+        return make_conninfo(**params)
+
+    def show(self, setting: str, user: str = "postgres", password: str | None = None) -> str:
+        """A setting as another client of the pool sees it (on one of its pooled server
+        connections), outside any transaction of ours."""
+        with psycopg.connect(self.conninfo(user, password), autocommit=True,
+                             prepare_threshold=None) as conn:
+            return str(conn.execute(f"show {setting}").fetchone()[0])  # type: ignore[index]
+
+    def show_all(self, setting: str, user: str = "postgres",
+                 password: str | None = None) -> set[str]:
+        """The setting on every server connection of the pool: `pool_size` clients at once,
+        each inside a transaction, so each holds a different server connection."""
+        conns = [psycopg.connect(self.conninfo(user, password), prepare_threshold=None)
+                 for _ in range(self.pool_size)]
+        try:
+            seen, pids = set(), set()
+            for conn in conns:  # not autocommit: each keeps its server connection until rollback
+                row = conn.execute(f"select current_setting('{setting}'), "
+                                   "pg_backend_pid()").fetchone()
+                seen.add(str(row[0]))  # type: ignore[index]
+                pids.add(row[1])  # type: ignore[index]
+            assert len(pids) == self.pool_size, "the pool did not hand out its connections"
+            return seen
+        finally:
+            for conn in conns:
+                conn.rollback()
+                conn.close()
+
+    def reset_all(self) -> None:
+        """RESET ALL on every server connection of the pool (after a test that leaked on
+        purpose)."""
+        conns = [psycopg.connect(self.conninfo(), prepare_threshold=None)
+                 for _ in range(self.pool_size)]
+        for conn in conns:
+            conn.execute("reset all")
+        for conn in conns:
+            conn.commit()
+            conn.close()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def start_pooler(cluster: Cluster, *, pool_size: int = 2) -> Pooler:
+    if not Path(PGBOUNCER).exists():
+        if os.environ.get("CI"):
+            raise RuntimeError("pgbouncer is missing: run bash .ci/setup --test as root")
+        pytest.skip("pgbouncer is not installed (bash .ci/setup --test)")
+    folder = Path(tempfile.mkdtemp(prefix="cronjobs-tui-pgbouncer-"))
+    port = free_port()
+    sb = cluster.sandbox
+    # auth_file holds the superuser (who also runs auth_query); any other role with a
+    # password gets in through auth_query, as on hosted poolers.
+    (folder / "userlist.txt").write_text(f'"postgres" "{sb.password}"\n')
+    (folder / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host=127.0.0.1 port={sb.port}\n"
+        "[pgbouncer]\n"
+        "listen_addr = 127.0.0.1\n"
+        f"listen_port = {port}\n"
+        "unix_socket_dir =\n"
+        "auth_type = scram-sha-256\n"
+        f"auth_file = {folder}/userlist.txt\n"
+        "auth_user = postgres\n"
+        "pool_mode = transaction\n"
+        f"default_pool_size = {pool_size}\n"
+        "min_pool_size = 0\n"
+        "max_client_conn = 200\n"
+        "server_check_delay = 0\n"
+        f"logfile = {folder}/pgbouncer.log\n"
+        f"pidfile = {folder}/pgbouncer.pid\n")
+    argv = [PGBOUNCER, str(folder / "pgbouncer.ini")]
+    if os.geteuid() == 0:  # pgbouncer refuses to run as root
+        subprocess.run(["chown", "-R", "postgres:postgres", str(folder)], check=True)
+        argv = ["runuser", "-u", "postgres", "--", *argv]
+    folder.chmod(0o700)
+    for name in ("userlist.txt", "pgbouncer.ini"):
+        (folder / name).chmod(0o600)
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pooler = Pooler(cluster=cluster, port=port, folder=folder, pool_size=pool_size,
+                    process=process)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(pooler.conninfo(), connect_timeout=2):
+                return pooler
+        except psycopg.OperationalError as exc:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = folder / "pgbouncer.log"
+                pooler.stop()
+                raise RuntimeError("pgbouncer did not start: " +
+                                   (log.read_text()[-2000:] if log.exists() else "no log")
+                                   ) from exc
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def pooler(cluster: Cluster) -> Iterator[Pooler]:
+    """PgBouncer in transaction mode in front of `cluster` (pool of 2 server connections)."""
+    p = start_pooler(cluster)
+    yield p
+    p.stop()
+    shutil.rmtree(p.folder, ignore_errors=True)
+
+
+def _make_role(cluster: Cluster, name: str, setup: list[str]) -> Role:
+    from psycopg import sql
+
+    password = secrets.token_urlsafe(18)
+    with cluster.connect() as conn:
+        conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(name)))
+        for statement in setup:
+            conn.execute(sql.SQL(statement).format(role=sql.Identifier(name)))  # type: ignore[arg-type]
+        conn.execute(sql.SQL("alter role {} password {}").format(
+            sql.Identifier(name), sql.Literal(password)))
+    return Role(name=name, password=password, cluster=cluster)
+
+
+#: Supabase's grants on pg_cron to its `postgres` role, which is no superuser (PG_CRON.md).
+SUPABASE_GRANTS = [
+    "create role {role} login nosuperuser createrole createdb bypassrls",
+    "grant usage on schema cron to {role} with grant option",
+    "grant all privileges on all tables in schema cron to {role} with grant option",
+    "grant all privileges on all sequences in schema cron to {role} with grant option",
+    "grant execute on all functions in schema cron to {role} with grant option",
+    "grant all on schema public to {role}",
+]
+
+
+@pytest.fixture(scope="session")
+def supabase_role(cluster: Cluster) -> Iterator[Role]:
+    """A role shaped like Supabase's `postgres`: no superuser, BYPASSRLS, every privilege on
+    pg_cron's schema, tables, sequences and functions. Jobs it creates are its own."""
+    role = _make_role(cluster, "supabase_admin_like", SUPABASE_GRANTS)
+    yield role
+    _drop_role(cluster, role.name)
+
+
+@pytest.fixture(scope="session")
+def read_only_role(cluster: Cluster) -> Iterator[Role]:
+    """"Look, don't touch", as a DBA hands it out: Supabase-like grants (so privileges are
+    not what stops it) and `alter role ... set default_transaction_read_only = on`."""
+    role = _make_role(cluster, "ops_readonly", [
+        *SUPABASE_GRANTS, "alter role {role} set default_transaction_read_only = on"])
+    yield role
+    _drop_role(cluster, role.name)
+
+
+def _drop_role(cluster: Cluster, name: str) -> None:
+    from psycopg import sql
+
+    with cluster.connect() as conn:
+        conn.execute("select cron.unschedule(jobid) from cron.job where username = %s", [name])
+        conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("drop role {}").format(sql.Identifier(name)))
+
+
+@dataclass
+class Standby:
+    """A streaming standby of `primary` (pg_basebackup -R), started on a port of its own."""
+
+    sandbox: Sandbox
+    primary: Cluster
+
+    @property
+    def conninfo(self) -> str:
+        return self.sandbox.conninfo()
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection:
+        return psycopg.connect(self.conninfo, autocommit=True, **kwargs)
+
+    def value(self, query: str, params: Any = None) -> Any:
+        with self.connect() as conn:
+            row = conn.execute(query, params).fetchone()
+            return row[0] if row else None
+
+    def wait_for(self, query: str, params: Any = None, timeout: float = 30) -> None:
+        """Until `query` is true on the standby (replay caught up with the primary)."""
+        deadline = time.monotonic() + timeout
+        while not self.value(query, params):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the standby never saw: {query}")
+            time.sleep(0.2)
+
+
+def start_standby(primary: Cluster) -> Standby:
+    sb = throwaway(primary.sandbox.install)
+    host = sb.host_datadir
+    host.mkdir(parents=True)
+    if os.geteuid() == 0:
+        sb._give_to_postgres(host)
+    # The owner's password, as the primary's passfile has it (the standby has its roles).
+    shutil.copyfile(primary.sandbox.passfile, sb.passfile)
+    sb.passfile.chmod(0o600)
+    argv = sb._as_postgres(["pg_basebackup", "-D", str(sb.datadir), "-h", "127.0.0.1",
+                            "-p", str(primary.sandbox.port), "-U", "postgres", "-R",
+                            "-X", "stream", "--no-sync"])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=180, cwd="/",
+                          env={**os.environ, "PGPASSWORD": primary.sandbox.password},
+                          check=False)
+    if done.returncode != 0:
+        shutil.rmtree(host.parent, ignore_errors=True)
+        raise RuntimeError(f"pg_basebackup failed: {done.stderr or done.stdout}")
+    sb.start()  # a port of its own; our settings rewritten, the primary's data kept
+    sb.wait_ready()
+    return Standby(sandbox=sb, primary=primary)
+
+
+@pytest.fixture(scope="session")
+def standby(cluster: Cluster) -> Iterator[Standby]:
+    """A streaming standby of `cluster`: read-only, in recovery, no pg_cron launcher."""
+    s = start_standby(cluster)
+    yield s
+    s.sandbox.destroy()

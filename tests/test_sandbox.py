@@ -51,3 +51,33 @@ def test_missing_binaries_give_one_clear_message() -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("cronjobs-tui: CRONJOBS_TUI_PG_BINDIR=/nonexistent/17/bin")
     assert "Traceback" not in done.stderr
+
+
+def test_only_the_owner_gets_in(cluster: Cluster) -> None:
+    """Any local OS user reaches 127.0.0.1: without the password nobody gets in, as any role;
+    the socket sits in the 0700 data directory; the password's file is the owner's alone."""
+    import shutil
+    import stat
+    import subprocess
+
+    import pytest
+
+    sb = cluster.sandbox
+    for role in ("postgres", "pg_signal_backend", "nobody"):
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(f"host=127.0.0.1 port={sb.port} dbname=postgres user={role} "
+                            "passfile=/nonexistent connect_timeout=5")
+    mode = sb.passfile.stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600 and sb.passfile.stat().st_uid == os.geteuid()
+    assert stat.S_IMODE(sb.host_datadir.stat().st_mode) == 0o700
+    if os.geteuid() == 0 and shutil.which("psql") and not sb.in_chroot:
+        # As another OS user would: over TCP, then through the socket.
+        for host in ("127.0.0.1", str(sb.host_datadir)):
+            done = subprocess.run(
+                ["runuser", "-u", "nobody", "--", "psql", "-w", "-X",
+                 f"host={host} port={sb.port} dbname=postgres user=postgres", "-c", "select 1"],
+                capture_output=True, text=True, timeout=30, cwd="/")
+            assert done.returncode != 0 and "1 row" not in done.stdout, done
+    # The owner's DSN works, as a script given `demo --print-dsn` would use it.
+    with psycopg.connect(sb.uri()) as conn:
+        assert conn.execute("select current_user").fetchone() == ("postgres",)

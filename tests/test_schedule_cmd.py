@@ -156,7 +156,8 @@ def test_bad_options_exit_2(args: tuple[str, ...]) -> None:
 def test_unreachable_server_exits_2() -> None:
     done = cli("* * * * *", "-h", "127.0.0.1", "-p", "1", "-d", "postgres")
     assert done.returncode == 2
-    assert done.stderr.startswith("cronjobs-tui: connection lost") and done.stdout == ""
+    assert done.stderr.startswith("cronjobs-tui: could not connect to ") and done.stdout == ""
+    assert "@127.0.0.1:1/postgres" in done.stderr
 
 
 # -- server mode -----------------------------------------------------------------------
@@ -229,6 +230,8 @@ def test_server_flag_uses_pg_environment(cluster: Cluster) -> None:
     env = dict(os.environ, PGHOST=str(params["host"]), PGPORT=str(params["port"]),
                PGUSER=str(params.get("user", "postgres")),
                PGDATABASE=str(params.get("dbname", "postgres")))
+    if params.get("passfile"):  # the sandbox's owner logs in with a password
+        env["PGPASSFILE"] = str(params["passfile"])
     done = cli("@daily", "--server", "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["valid"] is True

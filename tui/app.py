@@ -8,17 +8,21 @@ Errors from any worker reach one handler, which shows the server's message.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from pathlib import Path
 
+import httpx
+import psycopg
 from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.command import Hit, Hits, Provider
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.worker import Worker, WorkerState
+from textual.worker import WorkerFailed
 
 from tui.audit import AuditLog
 from tui.audit import default_path as default_audit_path
@@ -26,20 +30,24 @@ from tui.config import Settings
 from tui.db import ConnectOptions, Database, DatabaseError, RunStream, actions
 from tui.db.client import require_pg_cron
 from tui.db.stream import JobsTracker
+from tui.format import count
 from tui.jobs_file import JobsFile, JobsFileError
 from tui.jobs_file import load as load_jobs_file
 from tui.models import Job, Run, ServerFacts
 from tui.plan import diff
-from tui.schedules import NextRuns
+from tui.schedules import NextRuns, zone_note
 from tui.screens.confirm import ConfirmScreen, MessageScreen, TypeNameScreen
 from tui.screens.detail import JobDetailScreen
 from tui.screens.form import JobForm, JobFormScreen
 from tui.screens.main import MainScreen
 from tui.screens.operator import OperatorScreen
 from tui.secrets import mask
-from tui.text import one_line
+from tui.text import inert, one_line, safe_filename
 from tui.widgets.header import ServerHeader
 from tui.widgets.line import Line
+
+#: What an action may fail with that is the world's doing, not a bug: shown, never fatal.
+REFUSALS = (DatabaseError, psycopg.Error, OSError, TimeoutError, httpx.HTTPError)
 
 MAX_BACKOFF_S = 30.0
 #: The TUI's export writes at most this many runs (newest first).
@@ -87,14 +95,24 @@ class CronJobsApp(App):
         self.failures = 0
         self.facts: ServerFacts | None = None
         self.jobs: list[Job] = []
+        # Manual runs in progress from here, by a number of their own (a job may have two).
         self.manual: dict[int, actions.TriggerRun] = {}
         self._manual_ids = 0
         self._timer: Timer | None = None
         self.audit = AuditLog(default_audit_path())
         self._jobs_file: tuple[Path, JobsFile | None] | None = None
         self._marks: tuple[tuple, dict[int, str]] | None = None
+        self._lookback_counted: tuple[list[Job] | None, int, int | None] = (None, 0, None)
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification of the app and its screens: raw text, never markup (a job
+        named `rsync [/data] nightly` or `[@click=app.quit]x` is only characters), and inert
+        (tui/text.py), whatever the caller passed."""
+        super().notify(inert(message), title=one_line(title, 80), severity=severity,
+                       timeout=timeout, markup=False)
 
     def get_default_screen(self) -> Screen:
         if self.fleet:
@@ -150,7 +168,8 @@ class CronJobsApp(App):
         from tui.screens.main import ExportScreen
 
         table = self.main.runs_table
-        where = self.profile or (self.facts.database if self.facts else "runs")
+        where = safe_filename(self.profile or (self.facts.database if self.facts else None),
+                              "runs")
         stamp = (self.facts.now if self.facts else datetime.now()).strftime("%Y%m%d-%H%M%S")
         answer = await self.push_screen_wait(ExportScreen(f"runs-{where}-{stamp}.csv"))
         if not answer:
@@ -166,10 +185,15 @@ class CronJobsApp(App):
                 break
             before = page[-1].runid
         fmt = "json" if path.suffix.lower() == ".json" else "csv"
+        # Written beside, then renamed: a full disk or a broken write never leaves a
+        # half-written export under the name asked for.
+        part = path.with_name(path.name + ".part")
         try:
-            with path.open("w", encoding="utf-8", newline="") as out:
+            with part.open("w", encoding="utf-8", newline="") as out:
                 write_runs(runs[:EXPORT_MAX], fmt, out)
+            part.replace(path)
         except OSError as exc:
+            part.unlink(missing_ok=True)
             self.notify(f"Not exported: {exc}", severity="error")
             return
         self.notify(f"Exported {min(len(runs), EXPORT_MAX)} run(s) to {path} ({fmt})")
@@ -178,18 +202,49 @@ class CronJobsApp(App):
         self.show_header("connecting…")
         self.refresh_data()
 
+    def on_mount(self) -> None:
+        import asyncio
+        import signal
+
+        # sshd sends SIGHUP when the connection drops: leave as on `q`, so that a manual
+        # run in progress is cancelled on the server and recorded, never left 'running'.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+
+    def _hang_up(self) -> None:
+        self._leaving = "the terminal hung up"
+        self.exit()
+
+    def exit(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        # Said before Textual cancels the workers, so a run cut short says why.
+        reason = getattr(self, "_leaving", None) or "the operator quit"
+        for run in self.manual.values():
+            run.stopping(reason)
+        super().exit(*args, **kwargs)  # type: ignore[arg-type]
+
     async def on_unmount(self) -> None:
+        reason = getattr(self, "_leaving", None) or "the operator quit"
         for run in list(self.manual.values()):
-            await run.cancel()
+            await run.abort(reason)
         await self.db.close()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place errors from workers land: shown, never fatal."""
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            error = event.worker.error
-            message = str(error) if isinstance(error, DatabaseError) else repr(error)
-            self.notify(one_line(mask(message), 300), title="Error", severity="error",
-                        timeout=10)
+    def _handle_exception(self, error: Exception) -> None:
+        """The one place an action's failure lands, from a worker or a handler of any
+        screen: a refusal (by the server, the network, the file system) is shown in one
+        sentence with what to do, and the app goes on. Anything else is a bug: the app
+        stops with its traceback, as Textual does."""
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if isinstance(cause, REFUSALS):
+            self.show_refusal(cause)
+            return
+        super()._handle_exception(error)
+
+    def show_refusal(self, error: BaseException, title: str = "Not done") -> None:
+        if isinstance(error, (DatabaseError, psycopg.Error, TimeoutError)):
+            message = actions.refusal(error)
+        else:
+            message = str(error) or type(error).__name__
+        self.notify(one_line(mask(message), 400), title=title, severity="error", timeout=12)
 
     # -- refresh loop ---------------------------------------------------------
     @work(exclusive=True, group="refresh")
@@ -222,6 +277,7 @@ class CronJobsApp(App):
         else:
             self.failures = 0
             self.facts, self.jobs = facts, jobs
+            self.honour_server_read_only(facts)
             self.main.jobs_table.set_marks(self.marks(jobs, facts))
             self.main.banner(None)
             self.show_header("connected")
@@ -287,6 +343,17 @@ class CronJobsApp(App):
     def job_by_name(self, name: str) -> Job | None:
         return next((j for j in self.jobs if j.jobname == name), None)
 
+    def honour_server_read_only(self, facts: ServerFacts) -> None:
+        """Read-only mode when the server says so (a standby, or default_transaction_read_only
+        on for this role or database), as if --read-only were given: the mutating keys go.
+        Never left to the server to refuse: cron.unschedule deletes even in a read-only
+        transaction."""
+        read_only = self.opts.read_only or facts.read_only_reason is not None
+        if read_only != self.read_only:
+            self.read_only = read_only
+            for screen in self.screen_stack:
+                screen.refresh_bindings()
+
     def show_header(self, state: str) -> None:
         self.main.query_one(ServerHeader).show(self.facts, state=state,
                                                read_only=self.read_only)
@@ -297,13 +364,35 @@ class CronJobsApp(App):
         self.next_runs.update(self.jobs, self.facts)
         table = self.main.jobs_table
         table.show(self.jobs, self.next_runs, self.facts)
-        tz = self.facts.scheduler_timezone or "an unknown zone (not readable by this role)"
-        title = f"Jobs ({len(table.rows)}/{len(self.jobs)})  next runs in {tz}  sort: {table.sort}"
+        tz = zone_note(self.facts)
+        from tui.widgets.jobs import SORT_NAMES, problems_summary
+
+        title = (f"Jobs ({len(table.rows)}/{len(self.jobs)}: "
+                 f"{problems_summary(self.jobs, self.facts.now)})  next runs in {tz}  "
+                 f"sort: {SORT_NAMES[table.sort].split(' (')[0]}")
         if table.filter_text:
             title += f"  filter: {one_line(table.filter_text, 30)}"
+            if not table.row_count and self.jobs:
+                title += "  (no job matches: Esc clears the filter)"
         if not self.facts.has_run_index:
-            title += "  (no run index: last runs from the newest 10k)"
+            title += self._lookback_hint()
         self.main.query_one("#jobs-title", Line).set_text(title)
+
+    def _lookback_hint(self) -> str:
+        """Without the (jobid, runid) index: how many jobs' last runs are not known, and
+        the fix. Counted once per jobs list (the tracker keeps the list while nothing
+        changed), not at every refresh."""
+        jobs = self.jobs
+        if self._lookback_counted[0] is not jobs:
+            unknown = [j for j in jobs if not j.last_run_known]
+            self._lookback_counted = (jobs, len(unknown),
+                                      unknown[0].last_run_lookback if unknown else 0)
+        _, unknown_count, lookback = self._lookback_counted
+        if not unknown_count:
+            return ""
+        # Short: the title shares its line with the counts, the zone and the sort.
+        fix = "an index would find them" if self.read_only else "m → Create index"
+        return f"  {unknown_count} job(s) not in newest {count(lookback or 0)} runs: {fix}"
 
     def show_runs_title(self) -> None:
         table = self.main.runs_table
@@ -312,9 +401,15 @@ class CronJobsApp(App):
             title += f"  status: {table.status_filter}"
         if table.job_filter is not None:
             job = self.job_by_id(table.job_filter)
-            title += f"  job: {job.label if job else table.job_filter}"
+            title += f"  job: {one_line(job.label, 40) if job else table.job_filter}"
         if table.pending:
             title += f"  ({len(table.pending)} new: Home to show)"
+        elif not table.row_count and self.stream.last_runid is not None:
+            # An empty table under a filter reads as "nothing happened": say it is the filter.
+            if table.status_filter or table.job_filter is not None:
+                title += "  (no runs match: f and j change the filter)"
+            else:
+                title += "  (no runs recorded yet)"
         self.main.query_one("#runs-title", Line).set_text(title)
 
     def open_detail(self, jobid: int) -> None:
@@ -323,41 +418,67 @@ class CronJobsApp(App):
             self.push_screen(JobDetailScreen(job))
 
     # -- actions --------------------------------------------------------------
+    @property
+    def audit_server(self) -> str:
+        """This session's server as the audit log names it (the audit view filters on it)."""
+        facts = self.facts
+        return (f"{facts.server_addr}:{facts.server_port}/{facts.database}" if facts
+                else self.opts.conninfo())
+
     def record(self, action: str, job: str | None, **fields: object) -> None:
         facts = self.facts
-        server = (f"{facts.server_addr}:{facts.server_port}/{facts.database}" if facts
-                  else self.opts.conninfo())
-        self.audit.record(action, server=server, role=facts.current_user if facts else None,
+        self.audit.record(action, server=self.audit_server,
+                          role=facts.current_user if facts else None,
                           job=job, **fields)  # type: ignore[arg-type]
 
     @work(group="actions")
-    async def trigger_job(self, job: Job, as_self: bool = False) -> None:
-        if job.jobid in self.manual:
-            self.notify(f"{job.label} is already running from here; x cancels it",
-                        severity="warning")
+    async def trigger_job(self, job: Job) -> None:
+        """Run a job now, after a confirmation built from the job as it is on the server
+        (never the row on screen): its runs in progress, where it runs, the time limit."""
+        from tui.screens.confirm import RunNowScreen
+
+        try:
+            plan = await actions.plan_run(self.db, job.jobid)
+        except DatabaseError as exc:
+            self.record("trigger", job.label, before=job, outcome="refused", detail=str(exc))
+            raise
+        here = [r for r in self.manual.values() if r.job.jobid == job.jobid]
+        choice = await self.push_screen_wait(RunNowScreen(plan, here=len(here)))
+        if choice is None:
             return
-        run = actions.TriggerRun(self.db, job, as_self=as_self,
-                                 timeout_ms=max(self.opts.statement_timeout_ms, 60_000))
-        self.manual[job.jobid] = run
-        self.notify(f"Running {job.label} now (x cancels)…")
+        await self._run_now(plan, choice.timeout_ms)
+
+    async def _run_now(self, plan: actions.RunPlan, timeout_ms: int | None,
+                       as_self: bool = False) -> None:
+        job = plan.job
+        run = actions.TriggerRun(self.db, job, as_self=as_self, timeout_ms=timeout_ms,
+                                 target=plan.target)
+        self._manual_ids += 1
+        key = self._manual_ids
+        self.manual[key] = run
+        label = one_line(job.label, 60)
+        self.notify(f"Running {label} now (x cancels)…")
         try:
             await run.run()
         except actions.NeedsConfirmation as exc:
+            self.manual.pop(key, None)
             how = f"as {exc.role} via SET ROLE" if exc.can_set_role else f"as {exc.user}"
             question = f"{exc}.\n\nRun {job.label} anyway, {how}?"
             if await self.push_screen_wait(ConfirmScreen(question, "Run anyway", danger=True)):
-                self.manual.pop(job.jobid, None)
-                self.trigger_job(job, as_self=True)
+                await self._run_now(plan, timeout_ms, as_self=True)
             return
+        except DatabaseError as exc:
+            self.record("trigger", job.label, before=job, outcome="error", detail=str(exc))
+            raise
         finally:
-            if self.manual.get(job.jobid) is run:  # done, or never started
-                self.manual.pop(job.jobid, None)
+            self.manual.pop(key, None)  # done, or never started
+        limit = f"{timeout_ms / 1000:g} s" if timeout_ms else "the server's own"
         self.record("trigger", job.label, before=job, outcome=run.status,
-                    detail=f"{'recorded' if run.recorded else 'not recorded'}, as {run.role}: "
-                           f"{run.message}")
+                    detail=f"{'recorded' if run.recorded else 'not recorded'}, as {run.role}, "
+                           f"on {plan.target.where}, time limit {limit}: {run.message}")
         ok = run.status == "succeeded"
         where = "" if run.recorded else " (not recorded: this role may not write run history)"
-        self.notify(f"{job.label}: {run.status}{where}\n{one_line(mask(run.message), 200)}",
+        self.notify(f"{label}: {run.status}{where}\n{one_line(mask(run.message), 200)}",
                     severity="information" if ok else "error", timeout=8)
         if not run.recorded:
             self._manual_ids += 1
@@ -370,14 +491,37 @@ class CronJobsApp(App):
 
     @work(group="actions")
     async def cancel_manual_run(self, jobid: int) -> None:
-        run = self.manual.get(jobid)
-        if run is None:
-            self.notify("No manual run of this job is in progress", severity="warning")
+        """`x`: stop the job's run in progress: ours from here at once, pg_cron's own (or
+        another session's) after a confirmation naming the run and its age."""
+        ours = [r for r in self.manual.values() if r.job.jobid == jobid]
+        if ours:
+            await ours[-1].cancel()  # the newest of ours; x again for an older one
             return
-        await run.cancel()
+        job = self.job_by_id(jobid)
+        label = job.label if job else f"#{jobid}"
+        going = [r for r in await actions.runs_in_progress(self.db, jobid) if r.alive]
+        if not going:
+            self.notify(f"No run of {one_line(label, 60)} is in progress", severity="warning")
+            return
+        target = going[0]
+        question = (f"Cancel {target.describe()} of {label}?\nIts statement is cancelled on "
+                    "the server (pg_cancel_backend) and pg_cron records the run as failed.")
+        if not await self.push_screen_wait(ConfirmScreen(question, "Stop the run", danger=True,
+                                                         cancel="Keep it running")):
+            return
+        try:
+            outcome = await actions.cancel_run(self.db, target)
+        except DatabaseError as exc:
+            self.record("cancel", label, before=job, outcome="error", detail=str(exc))
+            raise
+        self.record("cancel", label, before=job,
+                    outcome="ok" if outcome.cancelled else "not done", detail=outcome.message)
+        self.notify(outcome.message, severity="information" if outcome.cancelled else "warning")
+        self.refresh_data()
 
     @work(group="actions")
     async def pause_or_resume(self, jobid: int) -> None:
+        await actions.check_writable(self.db)  # refused before asking, not after
         job = await actions.get_job(self.db, jobid)  # fresh: never trust what a cell shows
         verb = "Resume" if not job.active else "Pause"
         what = ("pg_cron will start it again on schedule." if not job.active else
@@ -392,26 +536,26 @@ class CronJobsApp(App):
             self.record(verb.lower(), job.label, before=job, outcome="error", detail=str(exc))
             raise
         self.record(verb.lower(), job.label, before=job, after=fresh)
-        self.notify(f"{fresh.label} is now {'active' if fresh.active else 'paused'}")
+        self.notify(f"{one_line(fresh.label, 60)} is now "
+                    f"{'active' if fresh.active else 'paused'}")
         self.refresh_data()
 
     @work(group="actions")
     async def edit_job(self, jobid: int) -> None:
         if self.facts is None:
             return
+        await actions.check_writable(self.db)  # refused before the form, not at Ctrl+S
         job = await actions.get_job(self.db, jobid)
         if await self.push_screen_wait(JobFormScreen(self.facts, job)):
             self.refresh_data()
 
-    def new_job(self) -> None:
+    @work(group="actions")
+    async def new_job(self) -> None:
         if self.facts is None:
             return
-
-        def done(saved: bool | None) -> None:
-            if saved:
-                self.refresh_data()
-
-        self.push_screen(JobFormScreen(self.facts), done)
+        await actions.check_writable(self.db)
+        if await self.push_screen_wait(JobFormScreen(self.facts)):
+            self.refresh_data()
 
     @work(group="actions")
     async def save_job(self, form_screen: JobFormScreen, form: JobForm) -> None:
@@ -423,8 +567,14 @@ class CronJobsApp(App):
                     self.db, name=form.name or "", schedule=form.schedule,
                     command=form.command, database=form.database or None,
                     username=form.username or None)
-                self.record("create", form.name, after=await actions.get_job(self.db, jobid))
-                self.notify(f"Created {form.name} (job #{jobid})")
+                try:
+                    created: Job | None = await actions.get_job(self.db, jobid)
+                except DatabaseError:
+                    created = None  # it was created: the read back is what failed
+                self.record("create", form.name, after=created,
+                            detail=None if created else f"created as job #{jobid}")
+                self.notify(f"Created {one_line(form.name or '', 60)} (job #{jobid})")
+                self.main.jobs_table.wanted = jobid
             else:
                 changes = {k: v for k, v in (("schedule", form.schedule),
                                              ("command", form.command),
@@ -454,13 +604,14 @@ class CronJobsApp(App):
         except DatabaseError as exc:
             self.record("edit" if loaded else "create", loaded.label if loaded else form.name,
                         before=loaded, outcome="error", detail=str(exc))
-            form_screen.show_error(f"Not saved: {mask(str(exc))}")
-            self.notify(f"Not saved: {one_line(mask(str(exc)), 200)}", severity="error")
+            form_screen.show_error(f"Not saved: {mask(actions.refusal(exc))}")
+            self.show_refusal(exc, title="Not saved")
             return
         form_screen.dismiss(True)
 
     @work(group="actions")
     async def delete_job(self, jobid: int) -> None:
+        await actions.check_writable(self.db)  # refused before the name is typed
         job = await actions.get_job(self.db, jobid)
         name = job.jobname or str(job.jobid)
         question = (f"Delete {job.label} ({job.schedule})? pg_cron forgets the job; its run "
@@ -479,6 +630,7 @@ class CronJobsApp(App):
         self.refresh_data()
 
     def copy_command(self, job: Job) -> None:
-        # OSC 52: reaches the operator's own clipboard, even over SSH.
-        self.copy_to_clipboard(mask(job.command) or "")
-        self.notify(f"Copied {job.label}'s command (secrets masked)")
+        # OSC 52: reaches the operator's own clipboard, even over SSH. Inert: pasted into a
+        # shell, an ESC in the command could end bracketed paste and run what follows.
+        self.copy_to_clipboard(inert(mask(job.command)))
+        self.notify(f"Copied {one_line(job.label, 60)}'s command (secrets masked)")

@@ -491,6 +491,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.mask:  # no cluster needed: mask() alone
+        from tui import bench_mask
+
+        return bench_mask.main(args)
     if args.quick:
         jobs, sizes, idle_s, stream = args.jobs or 200, _sizes(args.runs or "2000,20000"), 3.0, \
             5000
@@ -518,5 +522,8 @@ def register(sub: Any, conn: argparse.ArgumentParser) -> None:
                        help="seconds of idle measured (a whole minute: cron jobs start on it)")
     bench.add_argument("--stream", type=int, default=1_000_000,
                        help="new runs streamed for the memory figure")
+    bench.add_argument("--mask", action="store_true",
+                       help="only the cost of masking secrets, on ordinary and hostile "
+                            "commands up to 1 MB, against the old implementation")
     bench.add_argument("--help", action="help")
     bench.set_defaults(handler=cmd_bench)

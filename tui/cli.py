@@ -10,34 +10,50 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import tui
 from tui import config
 from tui.db import ConnectOptions, Database, DatabaseError
+from tui.format import not_in_lookback
 from tui.models import ServerFacts
 from tui.sandbox import SandboxError
 from tui.secrets import mask
-from tui.text import one_line
+from tui.text import InertWriter, inert, one_line
 
 
-def _connection_parser() -> argparse.ArgumentParser:
+def _connection_parser(*, suppress: bool = False) -> argparse.ArgumentParser:
+    """The connection options. Given `suppress`, an option left out sets nothing: the copy
+    that each subcommand takes must not overwrite what was given before the subcommand
+    (`cronjobs-tui -h db jobs`), since argparse applies a subparser's defaults last."""
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
     parent = argparse.ArgumentParser(add_help=False)
-    conn = parent.add_argument_group("connection (as psql; empty options fall back to PG* "
-                                     "variables, pg_service.conf and .pgpass)")
-    conn.add_argument("-d", "--dbname", help="database name, conninfo string or URI")
-    conn.add_argument("-h", "--host", help="server host or socket directory")
-    conn.add_argument("-p", "--port", help="server port")
-    conn.add_argument("-U", "--username", help="role to connect as")
-    conn.add_argument("--read-only", action="store_true",
+    conn = parent.add_argument_group("connection (as psql, before or after the command; empty "
+                                     "options fall back to PG* variables, pg_service.conf "
+                                     "and .pgpass)")
+    conn.add_argument("-d", "--dbname", default=default(None),
+                      help="database name, conninfo string or URI")
+    conn.add_argument("-h", "--host", default=default(None),
+                      help="server host or socket directory")
+    conn.add_argument("-p", "--port", default=default(None), help="server port")
+    conn.add_argument("-U", "--username", default=default(None), help="role to connect as")
+    conn.add_argument("--read-only", action="store_true", default=default(False),
                       help="no mutating actions, and a read-only session at the server")
-    conn.add_argument("--statement-timeout", type=int, default=None, metavar="MS",
+    conn.add_argument("--statement-timeout", type=int, default=default(None), metavar="MS",
                       help="per-query timeout in milliseconds (default 5000, or the config's)")
-    conn.add_argument("--config", metavar="FILE",
-                      help="settings file (default: $CRONJOBS_TUI_CONFIG or the platform's "
-                           "config dir)/config.toml")
-    conn.add_argument("--profile", action="append", metavar="NAME",
+    _config_option(conn, suppress=suppress)
+    conn.add_argument("--profile", action="append", default=default(None), metavar="NAME",
                       help="a named connection from the config's [profiles.NAME] (default: "
                            "$CRONJOBS_TUI_PROFILE); -d/-h/-p/-U override its dsn; give it "
                            "several times for the fleet view")
     return parent
+
+
+def _config_option(group: Any, *, suppress: bool) -> None:
+    group.add_argument("--config", metavar="FILE",
+                       default=argparse.SUPPRESS if suppress else None,
+                       help="settings file (default: $CRONJOBS_TUI_CONFIG or the platform's "
+                            "config dir)/config.toml")
 
 
 def settings_from(args: argparse.Namespace) -> config.Settings:
@@ -61,11 +77,13 @@ def options_from(args: argparse.Namespace) -> ConnectOptions:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    conn = _connection_parser()
+    conn = _connection_parser(suppress=True)
     parser = argparse.ArgumentParser(
-        prog="cronjobs-tui", parents=[conn], add_help=False,
+        prog="cronjobs-tui", parents=[_connection_parser()], add_help=False,
         description="A terminal UI for PostgreSQL's pg_cron.")
     parser.add_argument("--help", action="help", help="show this help and exit")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {tui.version()}",
+                        help="print the version and exit (connects to nothing)")
     parser.add_argument("--fleet", action="store_true",
                         help="open the fleet view: every profile of the config (or those "
                              "named with --profile) at once")
@@ -80,12 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--format", choices=RUN_FORMATS, default=None,
                       help="table (default), csv or json; messages are masked")
     runs.add_argument("--job", metavar="NAME", help="only this job (name or #id)")
-    runs.add_argument("--status", help="only runs with this status (succeeded, failed, ...)")
-    runs.add_argument("--limit", type=int, default=50, help="how many runs (default 50)")
+    # A typo must not read as "no failures": unknown values exit 2 and list the valid ones.
+    runs.add_argument("--status", choices=RUN_STATUSES, metavar="STATUS",
+                      help=f"only runs with this status: {', '.join(RUN_STATUSES)}")
+    runs.add_argument("--limit", type=_positive, default=50, help="how many runs (default 50)")
     runs.add_argument("--help", action="help")
 
-    demo = sub.add_parser("demo", parents=[conn], add_help=False,
+    # The demo starts its own cluster: it takes no connection options, only the config.
+    demo = sub.add_parser("demo", add_help=False,
                           help="start the embedded demo cluster and open the TUI on it")
+    _config_option(demo, suppress=True)
     demo.add_argument("--print-dsn", action="store_true",
                       help="start it, print its connection URI and leave it running")
     demo.add_argument("--stop", action="store_true", help="stop a demo cluster left running")
@@ -130,7 +152,7 @@ async def _facts(db: Database) -> ServerFacts:
 
 async def cmd_jobs(args: argparse.Namespace) -> int:
     from tui.cron import NextRunCache
-    from tui.schedules import next_run
+    from tui.schedules import next_run, schedule_warnings
 
     db = Database(options_from(args))
     try:
@@ -144,6 +166,9 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
         "command": mask(j.command), "database": j.database, "username": j.username,
         "active": j.active, "next_run": _iso(next_run(j, facts, cache)),
         "last_status": j.last_status, "last_start": _iso(j.last_start),
+        "warnings": schedule_warnings(j, facts),
+        # False: no run among the newest runs searched (no index), so null is not "never".
+        "last_run_known": j.last_run_known,
     } for j in jobs]
     if args.json:
         print_json(out)
@@ -151,7 +176,9 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
     tz = facts.scheduler_timezone or "unknown zone"
     print_table([[str(o["jobid"]), one_line(o["jobname"] or "", 30), one_line(o["schedule"], 20),
                   "active" if o["active"] else "paused", o["next_run"] or "-",
-                  o["last_status"] or "-"] for o in out],
+                  o["last_status"] or ("-" if j.last_run_known
+                                       else not_in_lookback(j.last_run_lookback or 0))]
+                 for o, j in zip(out, jobs)],
                 ["ID", "NAME", "SCHEDULE", "STATE", f"NEXT RUN ({tz})", "LAST"])
     return 0
 
@@ -179,6 +206,19 @@ async def cmd_runs(args: argparse.Namespace) -> int:
 
 
 RUN_FORMATS = ("table", "csv", "json")
+#: The statuses pg_cron writes in cron.job_run_details (connecting and sending only without
+#: background workers).
+RUN_STATUSES = ("starting", "connecting", "sending", "running", "succeeded", "failed")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 RUN_KEYS = ("runid", "jobid", "jobname", "status", "return_message", "start_time", "end_time")
 
 
@@ -196,8 +236,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def inert_cell(value: Any) -> Any:
-    """Job names and run messages are written by whoever may schedule a job: a leading
-    quote keeps '=HYPERLINK(...)' text in a spreadsheet (the OWASP advice for CSV)."""
+    """Job names and run messages are written by whoever may schedule a job: inert (a CSV
+    is also read with `cat`), and a leading quote keeps '=HYPERLINK(...)' text in a
+    spreadsheet (the OWASP advice for CSV)."""
+    if isinstance(value, str):
+        value = inert(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -229,6 +272,12 @@ def _find_job(wanted: str, jobs: Sequence[Any]) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from tui import demo
 
+    given = [flag for flag, value in (("-d", args.dbname), ("-h", args.host), ("-p", args.port),
+                                      ("-U", args.username), ("--profile", args.profile))
+             if value]
+    if given:
+        raise config.ConfigError(f"demo starts its own cluster and takes no {', '.join(given)}: "
+                                 "run 'cronjobs-tui demo --print-dsn' to connect to it")
     if args.stop:
         return demo.stop()
     if args.print_dsn:
@@ -252,7 +301,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 #: Modules with `register(subparsers, connection_parent)` for their own subcommand.
 PLUGGED: list[str] = ["tui.schedule_cmd", "tui.doctor", "tui.http_cmd", "tui.plan_cmd",
-                       "tui.bench"]
+                       "tui.bench", "tui.run_cmd", "tui.insight.commands"]
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], Any]] = {
     None: cmd_tui,
@@ -266,6 +315,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None) or COMMANDS[args.command]
+    saved = sys.stdout, sys.stderr
+    if args.command not in (None, "demo"):
+        # What a subcommand prints is database text: through the one rule (tui/text.py),
+        # whatever prints it, errors included.
+        sys.stdout, sys.stderr = InertWriter(sys.stdout), InertWriter(sys.stderr)
     try:
         result = handler(args)
         if asyncio.iscoroutine(result):
@@ -276,3 +330,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        sys.stdout, sys.stderr = saved

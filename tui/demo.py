@@ -26,7 +26,12 @@ def demo_dir() -> Path:
 
 
 def sandbox() -> Sandbox:
-    return Sandbox(datadir=demo_dir() / "data")
+    sb = Sandbox(datadir=demo_dir() / "data")
+    if sb.install.has_extension("pg_net"):
+        # pg_net (built from ../shared/vendor by .ci/build-vendor; Debian has no package) lets
+        # the seed's weekly job really post to the demo's adapter-health endpoint.
+        sb.settings["shared_preload_libraries"] = "'pg_cron,pg_net'"
+    return sb
 
 
 def start() -> Sandbox:
@@ -34,6 +39,11 @@ def start() -> Sandbox:
     sb.wait_ready()
     with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
         seed.install(conn, functions_url=FUNCTIONS_URL, demo=True)
+        # Only where the running server loaded it: a demo cluster started before pg_net was
+        # built keeps running without it until it is restarted.
+        preloaded = conn.execute("select current_setting('shared_preload_libraries')").fetchone()
+        if preloaded and "pg_net" in preloaded[0]:
+            conn.execute("create extension if not exists pg_net")
         # pg_cron connects to the port stored in each job; if the old port was taken
         # and the cluster moved, point the jobs at the new one.
         conn.execute("update cron.job set nodeport = %s where nodeport <> %s", [sb.port, sb.port])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PATH = "/functions/v1/adapter-health"
@@ -19,6 +20,17 @@ ADAPTERS = [
 ]
 
 
+@dataclass(frozen=True)
+class Received:
+    """One request the endpoint answered: what pg_net (or `h`) really sent, and the answer."""
+
+    method: str
+    path: str
+    bearer: str  # the token after "Bearer ", "" without one
+    body: bytes
+    status: int
+
+
 class AdapterHealth:
     """`with AdapterHealth(key) as server:` serves until the block ends; `server.functions_url`
     is what the seed's job should call."""
@@ -27,6 +39,9 @@ class AdapterHealth:
         self.service_key = service_key
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Kept in memory so the demo's tests can see what arrived (bounded: a demo runs long).
+        self.received: list[Received] = []
+        self._received_lock = threading.Lock()
 
     @property
     def port(self) -> int:
@@ -46,7 +61,13 @@ class AdapterHealth:
             def log_message(self, *args: object) -> None:  # quiet: the TUI owns the terminal
                 return
 
-            def _answer(self, status: int, data: object) -> None:
+            def _answer(self, status: int, data: object, sent: bytes = b"") -> None:
+                auth = self.headers.get("Authorization") or ""
+                got = Received(self.command, self.path,
+                               auth[7:] if auth.lower().startswith("bearer ") else "", sent,
+                               status)
+                with owner._received_lock:
+                    owner.received = [*owner.received[-99:], got]
                 body = json.dumps(data).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -56,18 +77,17 @@ class AdapterHealth:
 
             def do_POST(self) -> None:  # noqa: N802  # the stdlib's name
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(min(length, 1 << 20))
+                sent = self.rfile.read(min(length, 1 << 20)) if length else b""
                 if self.path.split("?", 1)[0] != PATH:
-                    self._answer(404, {"error": "no such function"})
+                    self._answer(404, {"error": "no such function"}, sent)
                     return
                 auth = self.headers.get("Authorization") or ""
                 token = auth[7:] if auth.lower().startswith("bearer ") else ""
                 expected = owner.service_key
                 if not token or (expected is not None and token != expected):
-                    self._answer(401, {"error": "missing or invalid bearer token"})
+                    self._answer(401, {"error": "missing or invalid bearer token"}, sent)
                     return
-                self._answer(200, {"status": "ok", "adapters": ADAPTERS})
+                self._answer(200, {"status": "ok", "adapters": ADAPTERS}, sent)
 
             def do_GET(self) -> None:  # noqa: N802
                 self._answer(405 if self.path.startswith(PATH) else 404,

@@ -9,15 +9,16 @@ sizes) and has the Database's statement timeout. A check this role may not look 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tui.db import Database, DatabaseError
+from tui.format import not_in_lookback
 from tui.models import ServerFacts
 from tui.secrets import mask
 from tui.text import inert, one_line
@@ -36,10 +37,12 @@ CHECKS = (
     "runs.stuck",
     "runs.missed",
     "jobs.failing",
+    "jobs.broken",
     "jobs.owner",
     "jobs.node",
     "history.size",
     "history.index",
+    "history.last_runs",
 )
 
 
@@ -184,7 +187,7 @@ async def run_checks(db: Database, limits: Limits | None = None) -> list[Finding
     else:
         ctx.jobs_error = _why(error, facts) if error else "no answer"
     findings += [_scheduler(ctx), _primary(ctx)]
-    findings += [_stuck(ctx), _missed(ctx), _failing(ctx), _owners(ctx), _node(ctx)]
+    findings += [_stuck(ctx), _missed(ctx), _failing(ctx), _broken(ctx), _owners(ctx), _node(ctx)]
     findings += await _history(db, ctx)
     if not facts.cron_usage:
         # One cause behind every "could not read": say the one fix on each of them.
@@ -291,9 +294,17 @@ def _pg_cron_checks(ctx: _Context) -> list[Finding]:
 
 # -- 2. the scheduler process ---------------------------------------------------------
 
+#: Said instead of a check that only makes sense on a primary: the standby itself is
+#: reported once, by server.primary, with its fix.
+ON_STANDBY = "Not checked on a standby: {what} (see server.primary)."
+
+
 def _scheduler(ctx: _Context) -> Finding:
     facts, server = ctx.facts, ctx.server
     name = "scheduler.running"
+    if facts.in_recovery:
+        return Finding(name, OK, ON_STANDBY.format(
+            what="pg_cron's launcher starts only on the primary"))
     if server is None:
         return Finding(name, UNKNOWN, f"Could not look: {ctx.server_error}.")
     pid = server.get("launcher_pid")
@@ -332,9 +343,12 @@ def _scheduler(ctx: _Context) -> Finding:
 
 def _primary(ctx: _Context) -> Finding:
     if ctx.facts.in_recovery:
+        primary = ctx.facts.primary_address
+        where = f" ({primary}, from this standby's settings)" if primary else ""
         return Finding("server.primary", WARNING,
-                       "This server is a standby (in recovery): pg_cron runs no jobs here.",
-                       "connect to the primary to see and manage the jobs that run")
+                       "This server is a standby (in recovery): pg_cron runs no jobs here, "
+                       "and nothing can be changed here.",
+                       f"connect to the primary{where} to see and manage the jobs that run")
     return Finding("server.primary", OK, "This server is a primary, where pg_cron runs jobs.")
 
 
@@ -404,7 +418,7 @@ def _stuck(ctx: _Context) -> Finding:
 # -- 4. missed runs ------------------------------------------------------------------------
 
 def _missed(ctx: _Context) -> Finding:
-    from tui.cron import next_runs, parse
+    from tui.cron import UnknownZone, next_runs, parse, resolve_zone
 
     name = "runs.missed"
     if blocked := _blocked(ctx, name):
@@ -422,11 +436,11 @@ def _missed(ctx: _Context) -> Finding:
                        "the schedules fire at are unknown.",
                        f"as a superuser: grant pg_read_all_settings to {facts.current_user};")
     try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return Finding(name, UNKNOWN, f"cron.timezone {zone_name!r} is not a zone this "
-                                      "machine knows, so fire times are unknown.")
-    version = facts.pg_cron_minor or "1.6"
+        zone = resolve_zone(zone_name)
+    except UnknownZone as exc:
+        return Finding(name, UNKNOWN, f"cron.timezone is an {exc}, so fire times are "
+                                      "unknown.")
+    version = facts.pg_cron_grammar or "1.6"
     now = facts.now
     upper = now - timedelta(seconds=limits.missed_tolerance_s)
     # Runs missed while the server was down are never caught up: count only fire times after
@@ -531,6 +545,93 @@ def _failing(ctx: _Context) -> Finding:
                    tuple(details))
 
 
+# -- 5b. jobs that cannot succeed as written ---------------------------------------------
+
+#: Schemas that only an extension creates: the fix is the extension, not `create schema`.
+EXTENSION_SCHEMAS = {"net": "pg_net", "vault": "supabase_vault", "cron": "pg_cron",
+                     "pgmq": "pgmq", "partman": "pg_partman", "graphql": "pg_graphql"}
+
+#: PostgreSQL's words (lc_messages English) for "this does not exist", and what is missing.
+_MISSING = [
+    (re.compile(r'schema "([^"]+)" does not exist'), "schema"),
+    (re.compile(r'function (\S+?\(.*?\)) does not exist'), "function"),
+    (re.compile(r'relation "([^"]+)" does not exist'), "table"),
+    (re.compile(r'type "([^"]+)" does not exist'), "type"),
+    (re.compile(r'extension "([^"]+)" (?:is not available|does not exist)'), "extension"),
+    (re.compile(r'role "([^"]+)" does not exist'), "role"),
+    (re.compile(r'database "([^"]+)" does not exist'), "database"),
+]
+
+
+def _missing(message: str | None) -> tuple[str, str] | None:
+    """(what, name) when a run failed because something the command needs is absent."""
+    for pattern, what in _MISSING:
+        found = pattern.search(message or "")
+        if found:
+            return what, found.group(1)
+    return None
+
+
+def _fix_for(job: dict[str, Any], what: str, name: str) -> str:
+    jobid, label = job["jobid"], _label(job)
+    change = f"or change the job: select cron.alter_job({jobid}, command := '...');"
+    if what == "schema" and name in EXTENSION_SCHEMAS:
+        ext = EXTENSION_SCHEMAS[name]
+        preload = (" (and add it to shared_preload_libraries, then restart)"
+                   if ext == "pg_net" else "")
+        return (f"-- {label}: schema {name!r} belongs to the extension {ext}: install it on "
+                f"the server{preload}, then in database {job['database']!r}:\n"
+                f"create extension {ext};   {change}")
+    if what == "extension":
+        return (f"-- {label}: install the package that provides {name!r} on the server, "
+                f"then: create extension {name};   {change}")
+    if what == "role":
+        return (f"-- {label}: create role {name} login;   or run it as another role: "
+                f"select cron.alter_job({jobid}, username := {_q(job['username'])});")
+    if what == "database":
+        return (f"-- {label}: create database {name};   or run it elsewhere: "
+                f"select cron.alter_job({jobid}, database := 'postgres');")
+    return (f"-- {label}: create the {what} {name} in database {job['database']!r} (or "
+            f"install what provides it), {change}")
+
+
+def _broken(ctx: _Context) -> Finding:
+    from tui.http import is_http_job
+
+    name = "jobs.broken"
+    if blocked := _blocked(ctx, name):
+        return blocked
+    assert ctx.jobs is not None
+    details, fixes = [], []
+    for job in ctx.jobs:
+        if job.get("database_exists") is False:
+            found: tuple[str, str] | None = ("database", job["database"])
+            why = f"its database {job['database']!r} does not exist"
+        elif job.get("pg_net_here") is False and is_http_job(job.get("command")):
+            # Known before any run: the weekly job would otherwise look fine for a week.
+            found = ("schema", "net")
+            why = (f"it calls pg_net's net.http_* but pg_net is not installed in database "
+                   f"{job['database']!r}: every run fails with schema \"net\" does not exist")
+        else:
+            finished = _finished(ctx.runs.get(job["jobid"], []))
+            latest = finished[-1] if finished else None
+            found = _missing(latest.message) if latest and latest.status == "failed" else None
+            why = f"its latest run failed: {_first_line(latest.message)}" if found and latest \
+                else ""
+        if found is None:
+            continue
+        details.append(f"{_label(job)}: {why}")
+        fixes.append(_fix_for(job, *found))
+    if not details:
+        return Finding(name, OK, "No job's latest run failed for want of a schema, function, "
+                                 "table, extension, role or database "
+                                 f"({ctx.runs_scope}){_scope(ctx)}.")
+    return Finding(name, WARNING,
+                   f"{len(details)} job(s) cannot succeed as written: they need something "
+                   "that does not exist, and will fail at every run until it does.",
+                   "\n".join(fixes), tuple(details))
+
+
 # -- 6. jobs of roles that no longer exist -------------------------------------------------
 
 def _owners(ctx: _Context) -> Finding:
@@ -562,6 +663,10 @@ def _owners(ctx: _Context) -> Finding:
 
 def _node(ctx: _Context) -> Finding:
     name = "jobs.node"
+    if ctx.facts.in_recovery:
+        # The jobs carry the primary's port and host: this server's are not the measure.
+        return Finding(name, OK, ON_STANDBY.format(
+            what="the jobs' stored host and port are the primary's, as they should be"))
     if blocked := _blocked(ctx, name):
         return blocked
     assert ctx.jobs is not None
@@ -636,9 +741,14 @@ async def _history(db: Database, ctx: _Context) -> list[Finding]:
     rows_estimate: int | None = None
     if rows:
         rows_estimate = rows[0]["rows_estimate"]
-        count = (f"about {rows_estimate:,} rows" if rows_estimate is not None
-                 else "a row count not estimated yet (never vacuumed or analyzed)")
-        summary = f"cron.job_run_details holds {count} in {rows[0]['total_pretty']}"
+        if rows_estimate is not None:
+            summary = (f"cron.job_run_details holds about {rows_estimate:,} rows in "
+                       f"{rows[0]['total_pretty']}")
+        else:
+            # reltuples is -1 until the first VACUUM or ANALYZE: say what that means.
+            summary = (f"cron.job_run_details takes {rows[0]['total_pretty']}; how many rows "
+                       "it holds is unknown until PostgreSQL first analyzes it (autovacuum "
+                       "does as it grows; or run: analyze cron.job_run_details)")
         if rows_estimate is not None and rows_estimate > limits.size_warn_rows:
             size = Finding("history.size", WARNING,
                            f"{summary}, over {limits.size_warn_rows:,}: pg_cron never deletes "
@@ -663,7 +773,40 @@ async def _history(db: Database, ctx: _Context) -> list[Finding]:
                         "cron.job_run_details has no (jobid, runid) index, which is fine while "
                         f"it is below {limits.index_warn_rows:,} rows; create it as it grows.",
                         INDEX)
-    return [size, index]
+    return [size, index, await _last_runs(db, ctx)]
+
+
+async def _last_runs(db: Database, ctx: _Context) -> Finding:
+    """Jobs whose last run the TUI and `jobs` cannot tell: without the index they search the
+    newest LOOKBACK_RUNS runs only, and a job with none there may have run before."""
+    name, facts = "history.last_runs", ctx.facts
+    if facts.has_run_index:
+        return Finding(name, OK, "The (jobid, runid) index finds every job's last run.")
+    try:
+        jobs = await db.jobs(indexed=False)
+    except DatabaseError as exc:
+        if exc.lost:
+            raise
+        return Finding(name, UNKNOWN, f"Could not look: {_why(exc, facts)}.")
+    unknown = [j for j in jobs if not j.last_run_known]
+    if not unknown:
+        return Finding(name, OK, "Every job's last run is known: each has a run among the "
+                                 "newest runs searched, or the search covered the whole "
+                                 f"history{_scope(ctx)}.")
+    searched = unknown[0].last_run_lookback or 0
+    shown = 20
+    details = tuple(f"{_label({'jobid': j.jobid, 'jobname': j.jobname})}: {j.schedule}"
+                    + ("" if j.active else ", paused") for j in unknown[:shown])
+    if len(unknown) > shown:
+        details += (f"... and {len(unknown) - shown} more",)
+    return Finding(
+        name, WARNING,
+        f"{len(unknown)} job(s) have no run among the newest {searched:,} runs, the only ones "
+        "searched for last runs without a (jobid, runid) index: their last run is unknown "
+        f"(shown as '{not_in_lookback(searched)}', and \"last_run_known\": false in "
+        f"jobs --json), though they may have run before{_scope(ctx)}.",
+        "in the TUI: m (maintenance), then Create index; or as a superuser:\n" + INDEX,
+        details)
 
 
 # -- the subcommand ----------------------------------------------------------------------
@@ -671,18 +814,31 @@ async def _history(db: Database, ctx: _Context) -> list[Finding]:
 MARKERS = {OK: "ok", WARNING: "WARNING", PROBLEM: "PROBLEM", UNKNOWN: "unknown"}
 
 
-def render(findings: Sequence[Finding]) -> str:
-    """Human output: one line per check, its details and its fix indented; all inert."""
-    width = max(len(c) for c in CHECKS)
-    lines = []
+def render(findings: Sequence[Finding], width: int | None = None) -> str:
+    """Human output: one line per check, its details and its fix indented; all inert. Given
+    a `width` (a terminal's), long lines wrap under their own start, not at column 0."""
+    import textwrap
+
+    name_width = max(len(c) for c in CHECKS)
+    lines: list[str] = []
+
+    def put(first: str, text: str, indent: int) -> None:
+        if width is None or len(first) + len(text) <= width:
+            lines.append(first + text)
+            return
+        lines.extend(textwrap.wrap(text, width=max(width, indent + 20), initial_indent=first,
+                                   subsequent_indent=" " * indent, break_on_hyphens=False))
+
     for f in findings:
-        lines.append(f"{MARKERS[f.status]:<8} {f.check:<{width}}  {one_line(f.summary)}")
+        first = f"{MARKERS[f.status]:<8} {f.check:<{name_width}}  "
+        put(first, one_line(f.summary), len(first))
         for detail in f.details:
-            lines.append(f"{'':<10}- {one_line(detail)}")
+            put(f"{'':<10}- ", one_line(detail), 12)
         if f.fix and f.status != OK:
             fix_lines = inert(f.fix).splitlines()
-            lines.append(f"{'':<10}fix: {fix_lines[0]}")
-            lines.extend(f"{'':<15}{line}" for line in fix_lines[1:])
+            put(f"{'':<10}fix: ", fix_lines[0], 15)
+            for line in fix_lines[1:]:
+                put(" " * 15, line, 15)
     return "\n".join(lines)
 
 
@@ -698,7 +854,13 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"ok": code == 0, "findings": [f.as_dict() for f in findings]})
     else:
-        print(render(findings))
+        import shutil
+        import sys
+
+        # Wrapped by us to the terminal's width, so continuation lines keep their indent;
+        # piped output keeps one line per item for grep.
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        print(render(findings, width))
     return code
 
 

@@ -48,6 +48,7 @@ class Status:
     drift_error: str | None = None
     error: str | None = None
     checked_at: datetime | None = None
+    timezone: str | None = None  # the scheduler's, for next runs as the jobs table shows them
 
     @property
     def reachable(self) -> bool:
@@ -99,6 +100,7 @@ async def _probe(db: Database, settings: Settings, base: Status) -> Status:
     facts = await db.facts()
     status = replace(base, state="error", server=_server(facts),
                      pg_cron=facts.pg_cron_minor, checked_at=facts.now,
+                     timezone=facts.scheduler_timezone,
                      scheduler_alive=facts.scheduler_alive)
     try:
         require_pg_cron(facts)

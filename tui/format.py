@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, timezone, tzinfo
+
+from tui.cron import UnknownZone, resolve_zone
 
 STATUS_STYLE = {
     "succeeded": "green",
@@ -13,6 +14,19 @@ STATUS_STYLE = {
     "connecting": "cyan",
     "sending": "cyan",
 }
+
+
+def _zone(tz: str) -> tzinfo:
+    # A zone unknown here is named on screen where it is shown (tui.schedules.zone_note); a
+    # time must still print rather than fail the screen, so it reads in UTC then.
+    try:
+        return resolve_zone(tz)
+    except UnknownZone:
+        return timezone.utc
+
+
+def _local(when: datetime, tz: str | None) -> datetime:
+    return when.astimezone(_zone(tz)) if tz else when
 
 
 def span(seconds: float) -> str:
@@ -46,15 +60,14 @@ def absolute(when: datetime | None, tz: str | None) -> str:
     """'Sun 29 Nov 03:00' in the given zone (the scheduler's)."""
     if when is None:
         return "-"
-    local = when.astimezone(ZoneInfo(tz)) if tz else when
-    return local.strftime("%a %d %b %H:%M")
+    return _local(when, tz).strftime("%a %d %b %H:%M")
 
 
 def short_absolute(when: datetime | None, tz: str | None, now: datetime) -> str:
     """'Sun 03:00' within the coming week, '12 Jan 03:00' beyond it."""
     if when is None:
         return "-"
-    local = when.astimezone(ZoneInfo(tz)) if tz else when
+    local = _local(when, tz)
     if (when - now).total_seconds() < 6 * 86400:
         return local.strftime("%a %H:%M")
     return local.strftime("%d %b %H:%M")
@@ -77,3 +90,17 @@ def duration(seconds: float | None) -> str:
     if seconds < 10:
         return f"{seconds:.2f} s"
     return span(seconds)
+
+
+def count(n: int) -> str:
+    """10000 -> '10k', 2500000 -> '2.5M': a count that fits a narrow cell."""
+    for size, unit in ((1_000_000, "M"), (1_000, "k")):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + unit
+    return str(n)
+
+
+def not_in_lookback(lookback: int, *, short: bool = False) -> str:
+    """The last run of a job none of whose runs was among the newest `lookback` searched:
+    not "never", which it may well not be (the README and the help explain the text)."""
+    return f"not in {count(lookback)}" if short else f"not in newest {count(lookback)}"

@@ -32,7 +32,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from tui.db.client import Database, DatabaseError, explain
-from tui.db.connect import APPLICATION_NAME, open_connection
+from tui.db.connect import APPLICATION_NAME, open_connection, transaction
 from tui.db.queries import query
 from tui.models import Job
 from tui.secrets import MASK, mask
@@ -560,13 +560,24 @@ async def evaluate(db: Database, job: Job, call: HttpCall | None = None, *,
 
 async def _evaluate_on(conn: psycopg.AsyncConnection, job: Job, call: HttpCall, *,
                        as_self: bool, refused: str | None, timeout_ms: int) -> Request:
+    # All in one read-only transaction that is rolled back, the role taken with SET LOCAL:
+    # nothing of it outlives the transaction (a pooler hands the connection on after it).
+    async with transaction(conn, None, timeout_ms=timeout_ms, read_only=True,
+                           force_rollback=True):
+        return await _evaluate_in(conn, job, call, as_self=as_self, refused=refused)
+
+
+async def _evaluate_in(conn: psycopg.AsyncConnection, job: Job, call: HttpCall, *,
+                       as_self: bool, refused: str | None) -> Request:
     cur = await conn.execute("select current_user")
     row = await cur.fetchone()
     user = str(row[0]) if row else "this login"
     role = user
     if user != job.username:
         try:
-            await conn.execute(sql.SQL("set role {}").format(sql.Identifier(job.username)))
+            async with conn.transaction():  # a savepoint: a refusal leaves the outer one usable
+                await conn.execute(sql.SQL("set local role {}").format(
+                    sql.Identifier(job.username)))
             can_set_role = True
         except psycopg.errors.InsufficientPrivilege:
             can_set_role = False
@@ -589,14 +600,11 @@ async def _evaluate_on(conn: psycopg.AsyncConnection, job: Job, call: HttpCall, 
         params=sql.SQL(call.expr("params")),  # type: ignore[arg-type]
         timeout=sql.SQL(call.expr("timeout_milliseconds")),  # type: ignore[arg-type]
     )
-    async with conn.transaction(force_rollback=True):
-        await conn.execute("set transaction read only")
-        await conn.execute("select set_config('statement_timeout', %s, true)",
-                           [str(timeout_ms)])
-        async with conn.cursor(row_factory=dict_row) as cur2:
-            await cur2.execute(evaluation, binary=True)
-            values = await cur2.fetchone()
+    async with conn.cursor(row_factory=dict_row) as cur2:
+        await cur2.execute(evaluation, binary=True)
+        values = await cur2.fetchone()
     assert values is not None
+    vault_values = await _vault_secrets(conn, call)
     if values["url"] is None:
         raise DatabaseError(f"the URL of job {job.label}'s HTTP call evaluates to null")
     headers = values["headers"] or {}
@@ -604,8 +612,9 @@ async def _evaluate_on(conn: psycopg.AsyncConnection, job: Job, call: HttpCall, 
     if not isinstance(headers, dict) or not isinstance(params, dict):
         raise DatabaseError(f"the headers and params of job {job.label}'s HTTP call must be "
                             "JSON objects")
-    # Values from Vault (or any other expression) inside the headers are secrets too.
-    vaulted = _vault_values(call, headers)
+    # Values from Vault (or any other expression) inside the headers are secrets too, and
+    # so is every Vault value the call reads, wherever it lands (URL, params, body).
+    vaulted = _vault_values(call, headers) + vault_values
     return Request(
         method=call.method, url=values["url"],
         headers={str(k): _stringify(v) for k, v in headers.items()},
@@ -615,6 +624,32 @@ async def _evaluate_on(conn: psycopg.AsyncConnection, job: Job, call: HttpCall, 
         secret_values=vaulted,
         source=f"evaluated in database {job.database} as {role}",
     )
+
+
+_VAULT_NAME = re.compile(
+    r"(?is)decrypted_secrets\b.{0,400}?\bname\s*=\s*'((?:[^']|''){1,200})'")
+
+
+def _call_sql(call: HttpCall) -> str:
+    return "\n".join(e for e in (call.url_expr, call.headers_expr, call.body_expr,
+                                 call.params_expr, call.timeout_expr) if e)
+
+
+async def _vault_secrets(conn: psycopg.AsyncConnection, call: HttpCall) -> tuple[str, ...]:
+    """The values of the Vault secrets the call reads (by the names it looks up; all this
+    role may read when it names none), to be cut out of everything shown. Read in a
+    savepoint: a role that may not read them leaves the evaluation as it was."""
+    text = _call_sql(call)
+    if not re.search(r"(?i)\bvault\s*\.", text):
+        return ()
+    names = sorted({m.group(1).replace("''", "'") for m in _VAULT_NAME.finditer(text)})
+    try:
+        async with conn.transaction():
+            cur = await conn.execute(query("http_vault_values"), {"names": names})
+            rows = await cur.fetchall()
+    except psycopg.Error:
+        return ()
+    return tuple(str(row[0]) for row in rows if row[0])
 
 
 def _vault_values(call: HttpCall, headers: dict[str, Any]) -> tuple[str, ...]:
@@ -814,7 +849,8 @@ async def pg_net_state(conn: psycopg.AsyncConnection, *, since: Any = None,
     if not presence or not presence["has_responses"]:
         return PgNetState(False, None, note=PG_NET_MISSING)
     try:
-        async with conn.cursor(row_factory=dict_row) as cur:
+        # A savepoint: a refusal leaves the caller's transaction usable.
+        async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query("http_responses"), {"since": since, "limit": limit})
             rows = await cur.fetchall()
     except psycopg.errors.InsufficientPrivilege:
@@ -842,9 +878,14 @@ async def job_pg_net_state(db: Database, job: Job, *, current_database: str | No
     if current_database == job.database:
         return await db.with_connection(work)
     try:
-        conn = await open_connection(db.opts.for_database(job.database))
+        opts = db.opts.for_database(job.database)
+        conn = await open_connection(opts)
         try:
-            return await asyncio.wait_for(work(conn), db.deadline_s)
+            async def limited(conn: psycopg.AsyncConnection) -> PgNetState:
+                async with transaction(conn, opts):
+                    return await work(conn)
+
+            return await asyncio.wait_for(limited(conn), db.deadline_s)
         finally:
             await conn.close()
     except (psycopg.Error, TimeoutError, asyncio.TimeoutError) as exc:

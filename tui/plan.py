@@ -22,10 +22,11 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from tui.cron import describe, next_runs
+from tui.cron import describe, next_runs, zone_problem
 from tui.db import Database, DatabaseError, actions
 from tui.db.client import explain, require_pg_cron
 from tui.db.queries import query
+from tui.db.release import crash_refusal, may_crash
 from tui.jobs_file import JobsFile
 from tui.models import Job, ServerFacts
 from tui.secrets import mask
@@ -87,10 +88,10 @@ class Plan:
 # -- planning ----------------------------------------------------------------------
 
 def _when(schedule: str, active: bool, facts: ServerFacts) -> tuple[str, datetime | None]:
-    version = facts.pg_cron_minor or "1.6"
+    version = facts.pg_cron_grammar or "1.6"
     text = describe(schedule, version)
     tz = facts.scheduler_timezone
-    if not active or tz is None:
+    if not active or tz is None or zone_problem(tz) is not None:
         return text, None
     runs = next_runs(schedule, facts.now, tz, 1, version=version)
     return text, runs[0] if runs else None
@@ -249,6 +250,9 @@ async def _judge_schedules(conn: psycopg.AsyncConnection, plan: Plan) -> None:
     for item in plan.items:
         if item.action == "delete" or (item.action != "create"
                                        and "schedule" not in item.fields):
+            continue
+        if may_crash(item.schedule, plan.facts.pg_cron_release):
+            refused.append(f"job {item.label!r}: {crash_refusal(item.schedule)}")
             continue
         try:
             async with conn.transaction(force_rollback=True):  # a savepoint

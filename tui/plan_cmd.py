@@ -118,8 +118,11 @@ def _confirm(question: str) -> bool:
         print(f"{question} (no terminal to ask on: pass --yes to apply from a script)",
               file=sys.stderr)
         return False
+    from tui.text import one_line
+
     try:
-        answer = input(f"{question} [y/N] ")
+        # input() may write its prompt straight to the terminal, past sys.stdout
+        answer = input(f"{one_line(question)} [y/N] ")
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")

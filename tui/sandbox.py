@@ -2,7 +2,11 @@
 
 One class serves both: the demo keeps its data directory between runs, tests use
 throwaway ones. The server listens on 127.0.0.1 only, on a free port, with its
-socket inside the data directory. As root it runs as the ``postgres`` OS user
+socket inside the data directory. Only its owner gets in: over TCP every role needs a
+password (scram-sha-256), and the superuser's is generated and kept in a 0600 passfile next
+to the data directory, named in the conninfo the sandbox hands out; the socket (trusted, for
+pg_cron's own connections) sits in the 0700 data directory, out of other OS users' reach.
+As root it runs as the ``postgres`` OS user
 (initdb and postgres refuse root). It can also run from another Debian release's
 root file system (a debootstrap chroot), which is how the suite reaches a second
 pg_cron version on one machine.
@@ -13,18 +17,36 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 #: Where the project's set-up script puts other Debian releases' root file systems.
 ROOTFS_DIR = Path("/var/cache/cronjobs-tui/rootfs")
+#: Where .ci/build-vendor puts copies of the host's PostgreSQL, one per pg_cron release built.
+BUILDS_DIR = Path("/var/cache/cronjobs-tui/builds")
 
 SETUP_HINT = "bash .ci/setup    (as root, from the cronjobs-tui checkout)"
+
+#: The superuser the sandbox creates and the one role its passfile logs in.
+OWNER = "postgres"
+
+HBA = """\
+# written by cronjobs-tui's sandbox at every start.
+# The socket lives in the data directory (mode 0700): only the cluster's OS user and root reach
+# it, and pg_cron's own connections use it (cron.host).
+local all all trust
+local replication all trust
+# Over TCP every role needs a password: any local OS user can reach 127.0.0.1.
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+host replication all 127.0.0.1/32 scram-sha-256
+"""
 
 
 class SandboxError(RuntimeError):
@@ -38,11 +60,21 @@ class Installation:
     bindir: str  # as seen from inside `root`
     major: int
     root: str = "/"  # "/" for the host, else a chroot directory
+    release: str = ""  # the pg_cron release of a vendor build ('1.6.4', 'master'), else ""
 
     @property
     def label(self) -> str:
         where = "host" if self.root == "/" else Path(self.root).name
-        return f"pg{self.major}-{where}"
+        return f"pg{self.major}-{self.release or where}"
+
+    def has_extension(self, name: str) -> bool:
+        """Whether the extension's files are installed (share dir found from the binaries,
+        as PostgreSQL itself finds it: bindir/../../../share/postgresql/N)."""
+        parents = Path(self.bindir).parents
+        if len(parents) < 4:  # an odd CRONJOBS_TUI_PG_BINDIR: not laid out as Debian's
+            return False
+        share = parents[3] / "share/postgresql" / str(self.major)
+        return self.host_path(share / "extension" / f"{name}.control").exists()
 
     def host_path(self, inner: str | Path) -> Path:
         """The host's path of a path seen from inside the installation."""
@@ -90,6 +122,18 @@ def chroot_installations() -> list[Installation]:
         for root in sorted(ROOTFS_DIR.iterdir()):
             if (root / ".complete").exists():
                 found.extend(_installations_under(str(root))[:1])
+    return found
+
+
+def vendor_installations() -> list[Installation]:
+    """The pg_cron releases .ci/build-vendor built from ../shared/vendor (none elsewhere)."""
+    found: list[Installation] = []
+    if BUILDS_DIR.is_dir():
+        for prefix in sorted(BUILDS_DIR.iterdir()):
+            if (prefix / ".complete").exists():
+                found.extend(replace(i, root="/", bindir=str(prefix) + i.bindir,
+                                     release=prefix.name)
+                             for i in _installations_under(str(prefix))[:1])
     return found
 
 
@@ -169,9 +213,56 @@ class Sandbox:
             if not mode & 0o001:
                 parent.chmod(mode | 0o711)
 
+    @property
+    def passfile(self) -> Path:
+        """The owner's password, in libpq's passfile format, mode 0600, beside the data
+        directory (host path: the operator's process reads it, not the server)."""
+        return self.host_datadir.parent / f"{self.host_datadir.name}.pgpass"
+
+    @property
+    def password(self) -> str:
+        """The superuser's password, generated at the first start and kept in `passfile`."""
+        path = self.passfile
+        if path.exists():
+            for line in path.read_text().splitlines():
+                fields = line.split(":")
+                if len(fields) == 5 and fields[3] == OWNER and fields[4]:
+                    return fields[4]
+        password = secrets.token_urlsafe(24)  # no ':' or '\\', which passfiles escape
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 from the start: never readable by others, not even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("# cronjobs-tui sandbox: the cluster's superuser password\n"
+                      f"127.0.0.1:*:*:{OWNER}:{password}\nlocalhost:*:*:{OWNER}:{password}\n")
+        return password
+
+    def _write_hba(self) -> None:
+        # Rewritten in place, so it keeps initdb's owner and mode.
+        (self.host_datadir / "pg_hba.conf").write_text(HBA)
+
+    def _set_password(self) -> None:
+        """Give the superuser the passfile's password, through the owner-only socket. Skipped
+        on a standby, which cannot write and has the primary's roles anyway."""
+        if (self.host_datadir / "standby.signal").exists():
+            return
+        import psycopg
+        from psycopg import sql
+
+        password = self.password
+        with psycopg.connect(host=str(self.host_datadir), port=self.port, user=OWNER,
+                             dbname="postgres", connect_timeout=10, autocommit=True) as conn:
+            # Sent as a verifier, so the password itself reaches no server log. ALTER ROLE
+            # takes no bound parameters: the verifier is quoted as a literal by psycopg.
+            verifier = conn.pgconn.encrypt_password(password.encode(), OWNER.encode(),
+                                                    b"scram-sha-256").decode()
+            conn.execute(sql.SQL("alter role {} password {}").format(
+                sql.Identifier(OWNER), sql.Literal(verifier)))
+
     def _conf(self) -> dict[str, str]:
         conf = {
             "listen_addresses": "'127.0.0.1'",
+            "password_encryption": "'scram-sha-256'",
             "port": str(self.port),
             "unix_socket_directories": f"'{self.datadir}'",
             "shared_preload_libraries": "'pg_cron'",
@@ -242,8 +333,11 @@ class Sandbox:
         if not self.port:
             self.port = self._previous_port() or free_port()
         self._write_conf()
+        self._write_hba()
+        self.password  # noqa: B018  # generated before the server takes TCP logins
         log = f"{self.datadir}/server.log"
         self._run(["pg_ctl", "-D", str(self.datadir), "-l", log, "-w", "-t", "60", "start"])
+        self._set_password()
         return self
 
     def stop(self) -> None:
@@ -258,6 +352,7 @@ class Sandbox:
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.host_datadir, ignore_errors=True)
+        self.passfile.unlink(missing_ok=True)
 
     def wait_ready(self, timeout: float = 30) -> None:
         import psycopg
@@ -273,14 +368,32 @@ class Sandbox:
                 time.sleep(0.2)
 
     # -- connecting ---------------------------------------------------------
-    def conninfo(self, dbname: str | None = None, user: str = "postgres") -> str:
-        return (
-            f"host=127.0.0.1 port={self.port} dbname={dbname or self.dbname} user={user} "
-            "application_name=cronjobs-tui"
-        )
+    def conninfo(self, dbname: str | None = None, user: str = OWNER) -> str:
+        """The owner over TCP, with the passfile; another role (made by a test, without a
+        password) through the owner-only socket."""
+        from psycopg.conninfo import make_conninfo
 
-    def uri(self, dbname: str | None = None, user: str = "postgres") -> str:
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname or self.dbname}"
+        params = {"port": str(self.port), "dbname": dbname or self.dbname, "user": user,
+                  "application_name": "cronjobs-tui"}
+        if user == OWNER:
+            params.update(host="127.0.0.1", passfile=str(self.passfile))
+        else:
+            params.update(host=str(self.host_datadir))
+        return make_conninfo(**params)
+
+    def socket_conninfo(self, dbname: str | None = None, user: str = OWNER) -> str:
+        """Any role through the socket (trusted; only this cluster's owner reaches it)."""
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(host=str(self.host_datadir), port=str(self.port),
+                             dbname=dbname or self.dbname, user=user,
+                             application_name="cronjobs-tui")
+
+    def uri(self, dbname: str | None = None, user: str = OWNER) -> str:
+        from urllib.parse import quote
+
+        return (f"postgresql://{user}@127.0.0.1:{self.port}/{dbname or self.dbname}"
+                f"?passfile={quote(str(self.passfile), safe='/')}")
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -12,11 +12,19 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tui.cron import check, describe, next_runs, parse
+from tui.cron import (
+    UnknownZone,
+    check,
+    describe,
+    is_version,
+    next_runs,
+    parse,
+    parse_version,
+    resolve_zone,
+)
 from tui.text import inert
 
 VERSIONS = ("1.4", "1.5", "1.6")
@@ -54,9 +62,9 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
     p.add_argument("expr", metavar="EXPR",
                    help="the schedule, e.g. '*/5 * * * *', '@daily' or '30 seconds' "
                         "(put -- before it if it starts with '-')")
-    p.add_argument("--pg-cron", choices=VERSIONS, default=None, metavar="VERSION",
-                   help="offline: the pg_cron version to judge for, one of 1.4, 1.5, 1.6 "
-                        "(default 1.6)")
+    p.add_argument("--pg-cron", type=_version, default=None, metavar="VERSION",
+                   help="offline: the pg_cron line (1.4, 1.5, 1.6) or release (1.6.4, 1.6.5) "
+                        "to judge for (default 1.6, judged as its newest release)")
     p.add_argument("--timezone", metavar="TZ", default=None,
                    help="offline: the scheduler's zone, as cron.timezone (default UTC; pg_cron "
                         "1.4 always uses UTC, and the runs are then only shown in TZ)")
@@ -71,6 +79,13 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
     p.add_argument("--json", action="store_true", help="a JSON object")
     p.add_argument("--help", action="help", help="show this help and exit")
     p.set_defaults(handler=run)
+
+
+def _version(text: str) -> str:
+    if not is_version(text) or ".".join(text.split(".")[:2]) not in VERSIONS:
+        raise argparse.ArgumentTypeError(
+            f"not a pg_cron line ('1.4', '1.5', '1.6') or release (e.g. '1.6.4'): {text!r}")
+    return text
 
 
 def _count(text: str) -> int:
@@ -118,12 +133,15 @@ def server_mode(args: argparse.Namespace) -> bool:
 
 
 def _zone(name: str) -> tzinfo:
-    if name.upper() == "UTC":
-        return timezone.utc
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"unknown time zone: {shown(name)}") from exc
+        return resolve_zone(name)
+    except UnknownZone as exc:
+        raise UsageError(shown(str(exc))) from exc
+
+
+def _always_utc(zone: tzinfo) -> bool:
+    return all(datetime(2026, month, 1, tzinfo=timezone.utc).astimezone(zone).utcoffset()
+               == timedelta(0) for month in (1, 7))
 
 
 def _instant(text: str, zone: tzinfo) -> datetime:
@@ -152,7 +170,7 @@ def _runs(expr: str, version: str, zone_name: str, start: datetime, count: int,
     """Next runs as pg_cron `version` evaluates them, shown in `zone_name`."""
     shown_zone = _zone(zone_name)
     evaluated = shown_zone
-    if version == "1.4" and shown_zone is not timezone.utc:
+    if parse_version(version) == "1.4" and not _always_utc(shown_zone):
         evaluated = timezone.utc
         warnings.append("pg_cron 1.4 evaluates schedules in UTC (cron.timezone needs 1.5): "
                         f"the runs are UTC schedule times shown in {zone_name}.")
@@ -212,7 +230,7 @@ async def online(args: argparse.Namespace) -> Answer:
     finally:
         await db.close()
 
-    version = facts.pg_cron_minor or DEFAULT_VERSION
+    version = facts.pg_cron_grammar or DEFAULT_VERSION
     where = f"{facts.server_addr}:{facts.server_port}" if facts.server_port else facts.server_addr
     verdict = check(args.expr, version)
     valid = server_error is None if asked else verdict.valid

@@ -5,18 +5,43 @@ from __future__ import annotations
 import heapq
 from datetime import datetime
 
-from tui.cron import NextRunCache
+from tui.cron import NextRunCache, can_fire, check, parse, zone_problem
 from tui.models import Job, ServerFacts
 
 
 def next_run(job: Job, facts: ServerFacts, cache: NextRunCache) -> datetime | None:
-    """When pg_cron will next start this job; None when paused, at server start only,
-    or when this role may not read the scheduler's time zone (never guessed)."""
+    """When pg_cron will next start this job; None when paused, at server start only, never,
+    or when the scheduler's time zone is unknown: unreadable by this role or unknown to this
+    machine (never guessed, and no reason to fail the refresh: see zone_note)."""
     tz = facts.scheduler_timezone
-    if not job.active or tz is None:
+    if not job.active or tz is None or zone_problem(tz) is not None:
         return None
     return cache.next_run(job.jobid, job.schedule, facts.now, tz,
-                          version=facts.pg_cron_minor or "1.6", last_start=job.last_start)
+                          version=facts.pg_cron_grammar or "1.6", last_start=job.last_start)
+
+
+def no_next_run(job: Job, facts: ServerFacts) -> str:
+    """A word for an active job that has no next run: why."""
+    tz = facts.scheduler_timezone
+    if tz is None or zone_problem(tz) is not None:
+        return "unknown"
+    schedule = parse(job.schedule, facts.pg_cron_grammar or "1.6")
+    if schedule is None:
+        return "invalid"
+    if schedule.kind == "reboot":
+        return "at server start"
+    if schedule.kind == "cron" and not can_fire(schedule):
+        return "never"
+    return "unknown"
+
+
+def zone_note(facts: ServerFacts) -> str:
+    """The scheduler's zone as a title or header names it, or why it is unknown."""
+    tz = facts.scheduler_timezone
+    if tz is None:
+        return "an unknown zone (not readable by this role)"
+    problem = zone_problem(tz)
+    return tz if problem is None else f"an {problem}"
 
 
 class NextRuns:
@@ -76,3 +101,13 @@ class NextRuns:
         if when is not None:
             heapq.heappush(self._due, (when, job.jobid))
         return True
+
+
+def schedule_warnings(job: Job, facts: ServerFacts) -> list[str]:
+    """What an operator should know about a job's schedule on this server (e.g. @yearly on
+    pg_cron 1.6 never fires), and why its next run is unknown when the zone is."""
+    warnings = list(check(job.schedule, facts.pg_cron_grammar or "1.6").warnings)
+    tz = facts.scheduler_timezone
+    if tz is not None and (problem := zone_problem(tz)) is not None:
+        warnings.append(f"No next run: cron.timezone is an {problem}.")
+    return warnings

@@ -38,7 +38,7 @@ from tui.cron import describe
         ("@hourly", "every hour, on the hour"),
         ("@weekly", "every Sunday at 00:00"),
         ("@monthly", "at 00:00 on the first day of every month"),
-        ("@yearly", "every year on 1 January at 00:00"),
+        ("@yearly", "never (pg_cron 1.6 bug): use 0 0 1 1 * for 1 January"),
         ("0 0 * * SAT-SUN", "never (no date matches)"),
         ("0 0 30 2 *", "never (no date matches)"),
         ("5/15 * * * *", "invalid schedule"),
@@ -51,6 +51,9 @@ def test_describe(expr: str, text: str) -> None:
 
 
 def test_describe_follows_the_version() -> None:
+    assert describe("@yearly", "1.5") == "every year on 1 January at 00:00"
+    assert describe("@annually", "1.4") == "every year on 1 January at 00:00"
+    assert describe("@annually", "1.6.4") == describe("@yearly", "1.6")
     assert describe("0 0 $ * *", "1.4") == "invalid schedule"
     # On 1.4 a step wider than the field selects only its first value.
     assert describe("*/60 * * * *", "1.4") == describe("0 * * * *")

@@ -123,7 +123,12 @@ def test_invalid_verdict_is_worded_like_pg_cron() -> None:
 @pytest.mark.parametrize(
     ("expr", "version", "hint"),
     [
-        ("*/60 * * * *", "1.6", "pg_cron 1.6 rejects a step larger than 59 in the minute field."),
+        (
+            "*/60 * * * *",
+            "1.6",
+            "pg_cron 1.6.5 and later reject a step larger than 59 in the minute field "
+            "(1.6.4 and older accept it and fire only at 0).",
+        ),
         ("@DAILY", "1.6", "Macros are lowercase: use @daily."),
         ("30 seconds", "1.4", "'N seconds' schedules need pg_cron 1.5 or newer."),
         ("0 0 $ * *", "1.5", "'$' (last day of the month) needs pg_cron 1.6 or newer."),
@@ -163,7 +168,8 @@ def test_warnings_for_surprises() -> None:
         "This schedule never fires.",
     )
     assert check("*/60 * * * *", "1.4").warnings == (
-        "'*/60' in the minute field selects only 0, not every 60; pg_cron 1.6 rejects it.",
+        "'*/60' in the minute field selects only 0, not every 60; pg_cron 1.6.5 and later "
+        "reject it.",
     )
     assert check("0 9 1 * MON").warnings == (
         "Both day-of-month and day-of-week are restricted, so it runs on days matching "

@@ -30,6 +30,11 @@ from tui.cron import next_runs
 from tui.db import ConnectOptions, Database
 
 BERLIN = "Europe/Berlin"
+# As an operator may write it: PostgreSQL (and so pg_cron) finds zone names in any case.
+BERLIN_SETTING = "europe/BERLIN"
+# A whole number of hours: pg_tzset reads it as a POSIX offset, so '-3' is three hours ahead.
+OFFSET_SETTING = "-3"
+OFFSET = timezone(timedelta(hours=3))
 SLACK = timedelta(seconds=5)  # pg_cron records start_time when the run starts, not at :00
 
 
@@ -95,9 +100,34 @@ def minute_job(cluster: Cluster) -> Iterator[Planted]:
 def berlin(cluster: Cluster) -> Iterator[Cluster]:
     if cluster.pg_cron == "1.4":
         pytest.skip("pg_cron 1.4 has no cron.timezone: it always evaluates schedules in UTC")
-    c = start_cluster(cluster.sandbox.install, **{"cron.timezone": f"'{BERLIN}'"})
+    c = start_cluster(cluster.sandbox.install, **{"cron.timezone": f"'{BERLIN_SETTING}'"})
     yield c
     c.sandbox.destroy()
+
+
+@pytest.fixture(scope="module")
+def offset_cluster(cluster: Cluster) -> Iterator[Cluster]:
+    if cluster.pg_cron == "1.4":
+        pytest.skip("pg_cron 1.4 has no cron.timezone: it always evaluates schedules in UTC")
+    c = start_cluster(cluster.sandbox.install, **{"cron.timezone": f"'{OFFSET_SETTING}'"})
+    yield c
+    c.sandbox.destroy()
+
+
+@pytest.fixture(scope="module")
+def offset_jobs(offset_cluster: Cluster) -> Iterator[tuple[Planted, Planted]]:
+    """The same minute read as UTC+3 (pg_tzset's POSIX reading of '-3', ours) and as UTC-3
+    (what `SET timezone = '-3'` means): only the first may fire."""
+    now = offset_cluster.value("select now()")
+    target = (now + timedelta(seconds=75)).astimezone(OFFSET).replace(second=0, microsecond=0)
+    other = target.astimezone(timezone(timedelta(hours=-3)))
+    ours = _plant(offset_cluster, "timing-offset", f"{target.minute} {target.hour} * * *", 1)
+    theirs = _plant(offset_cluster, "timing-offset-sql-sign", f"{other.minute} {other.hour} * * *",
+                    1)
+    assert ours.zone == OFFSET_SETTING and ours.predicted == [target]
+    yield ours, theirs
+    _remove(ours)
+    _remove(theirs)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +139,7 @@ def berlin_job(berlin: Cluster) -> Iterator[Planted]:
     target = (now + timedelta(seconds=75)).astimezone(ZoneInfo(BERLIN))
     target = target.replace(second=0, microsecond=0)
     p = _plant(berlin, "timing-berlin", f"{target.minute} {target.hour} * * *", count=1)
-    assert p.zone == BERLIN
+    assert p.zone == BERLIN_SETTING
     assert p.predicted == [target]
     yield p
     _remove(p)
@@ -121,6 +151,7 @@ def test_jobs_are_planted(minute_job: Planted, request: pytest.FixtureRequest) -
     assert minute_job.predicted[0] - minute_job.created <= timedelta(minutes=1)
     if minute_job.cluster.pg_cron != "1.4":
         request.getfixturevalue("berlin_job")
+        request.getfixturevalue("offset_jobs")
 
 
 def test_interval_job_runs_every_n_seconds(cluster: Cluster) -> None:
@@ -151,7 +182,7 @@ def test_berlin_server_reports_its_zone(berlin: Cluster) -> None:
             await db.close()
 
     zone, _ = asyncio.run(facts())
-    assert zone == BERLIN
+    assert zone == BERLIN_SETTING
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -173,7 +204,7 @@ def test_schedule_command_in_berlin(berlin: Cluster) -> None:
     # Default --from: the server's now; the human output names the zone.
     done = _cli("* * * * *", "-d", berlin.conninfo, "--count", "1")
     assert done.returncode == 0, done.stderr
-    assert f"next runs ({BERLIN}):" in done.stdout
+    assert f"next runs ({BERLIN_SETTING}):" in done.stdout
     (line,) = [x for x in done.stdout.splitlines() if x.startswith("  20")]
     run = datetime.fromisoformat(line.split()[0])
     now = berlin.value("select now()")
@@ -203,3 +234,13 @@ def test_berlin_job_starts_at_the_berlin_minute(berlin_job: Planted) -> None:
     start = starts[0].astimezone(ZoneInfo(BERLIN))
     assert target <= start <= target + SLACK, (start, target)
     assert start.replace(second=0, microsecond=0) == target
+
+
+def test_offset_job_starts_three_hours_ahead_of_utc(
+        offset_jobs: tuple[Planted, Planted]) -> None:
+    ours, theirs = offset_jobs
+    (target,) = ours.predicted
+    starts = _starts(ours, 1, target + timedelta(seconds=40))
+    assert starts, f"no run of '{ours.expr}' (cron.timezone '-3' read as UTC+3) by {target}"
+    assert target <= starts[0] <= target + SLACK, (starts[0], target)
+    assert _starts(theirs, 1, target + timedelta(seconds=5)) == []

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import Cluster
 from tui.db import ConnectOptions, Database, DatabaseError, RunStream
 from tui.db.client import explain, require_pg_cron
-from tui.db.connect import open_connection
+from tui.db.connect import open_connection, transaction
 
 
 def db_for(cluster: Cluster, **kw: object) -> Database:
@@ -56,10 +56,15 @@ async def test_read_only_session(cluster: Cluster) -> None:
     opts = ConnectOptions(dbname=cluster.conninfo, read_only=True)
     conn = await open_connection(opts)
     with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-        await conn.execute("select cron.schedule('ro-probe', '* * * * *', 'select 1')")
+        async with transaction(conn, opts):
+            await conn.execute("select cron.schedule('ro-probe', '* * * * *', 'select 1')")
     await conn.close()
     db = Database(opts)
-    assert (await db.facts()).read_only
+    facts = await db.facts()
+    assert facts.read_only and facts.read_only_reason is None  # ours, not the server's
+    with pytest.raises(DatabaseError, match="read-only transaction"):
+        await db.with_connection(lambda c: c.execute(
+            "select cron.schedule('ro-probe', '* * * * *', 'select 1')"))
     await db.close()
     assert cluster.value("select count(*) from cron.job where jobname = 'ro-probe'") == 0
 
@@ -169,16 +174,21 @@ async def test_stream_sees_the_real_scheduler(cluster: Cluster) -> None:
 
 async def test_connection_error_is_explained() -> None:
     db = Database(ConnectOptions(host="127.0.0.1", port="1", connect_timeout_s=2))
-    with pytest.raises(DatabaseError, match="connection lost") as info:
+    # Never connected: "could not connect", naming the server tried (not "connection lost").
+    with pytest.raises(DatabaseError, match=r"could not connect to \S+@127\.0\.0\.1:1/") as info:
         await db.facts()
     assert info.value.lost
 
 
 async def test_statement_timeout(cluster: Cluster) -> None:
-    conn = await open_connection(ConnectOptions(dbname=cluster.conninfo, statement_timeout_ms=300))
+    opts = ConnectOptions(dbname=cluster.conninfo, statement_timeout_ms=300)
+    conn = await open_connection(opts)
     assert (await (await conn.execute("show application_name")).fetchone()) == ("cronjobs-tui",)
     with pytest.raises(psycopg.errors.QueryCanceled) as info:
-        await conn.execute("select pg_sleep(3)")
+        async with transaction(conn, opts):
+            await conn.execute("select pg_sleep(3)")
+    # The limit was the transaction's only: the session keeps the server's default.
+    assert (await (await conn.execute("show statement_timeout")).fetchone()) == ("0",)
     await conn.close()
     error = explain(info.value)
     assert "timed out" in str(error) and "statement timeout" in str(error)

@@ -9,7 +9,7 @@ from textual.widgets import Button, DataTable, Input, TextArea
 
 from tests.conftest import Cluster
 from tests.ui.conftest import NEVER, running_app, select_job, unique, wait_for
-from tui.screens.confirm import ConfirmScreen, TypeNameScreen
+from tui.screens.confirm import ConfirmScreen, RunNowScreen, TypeNameScreen
 from tui.screens.detail import JobDetailScreen
 from tui.screens.form import JobFormScreen
 from tui.screens.help import HelpScreen
@@ -52,6 +52,8 @@ async def test_the_3am_story(cluster: Cluster, make_job: Callable[..., tuple[int
         assert job_row(cluster, jobid) == ("*/5 * * * *", "select 1", True)
         # Trigger it: a real, recorded run appears.
         await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunNowScreen))
+        await pilot.press("tab", "enter")  # Cancel has the focus; Run is next
         await wait_for(pilot, lambda: run_count(cluster, jobid) == 2
                        and not app.manual)
         status, message = cluster.sql(
@@ -87,7 +89,7 @@ async def test_cancel_changes_nothing(cluster: Cluster,
         await pilot.press("enter")  # Cancel has the focus
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, TypeNameScreen))
-        await pilot.press("enter")
+        await pilot.press("tab", "enter")  # the name field has the focus; Cancel is next
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
         app.screen.query_one("#schedule", Input).value = "@hourly"
@@ -105,8 +107,8 @@ async def test_delete_wants_the_name(cluster: Cluster,
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, TypeNameScreen))
         dialog = app.screen
-        assert dialog.focused.id == "cancel"
-        await pilot.press("shift+tab", *name[:-1])
+        assert dialog.focused.id == "typed"
+        await pilot.press(*name[:-1])
         assert dialog.query_one("#confirm", Button).disabled
         await pilot.press(name[-1])
         assert not dialog.query_one("#confirm", Button).disabled

@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from cron_descriptor import ExpressionDescriptor, Options
 
-from .grammar import Schedule, dom_restricted, dow_restricted, parse, uses_or_rule
-from .nextrun import can_fire
+from .grammar import (
+    Schedule,
+    can_fire,
+    dom_restricted,
+    dow_restricted,
+    parse,
+    uses_or_rule,
+    yearly_never_fires,
+)
 
 INVALID = "invalid schedule"
 
@@ -63,6 +70,8 @@ def describe(expr: str, version: str = "1.6") -> str:
         return "every second" if s.seconds == 1 else f"every {s.seconds} seconds"
     if s.kind == "reboot":
         return "at server start"
+    if yearly_never_fires(s.macro, version):
+        return "never (pg_cron 1.6 bug): use 0 0 1 1 * for 1 January"
     if not can_fire(s):
         return "never (no date matches)"
     if s.macro is not None:

@@ -24,10 +24,13 @@ PgCronVersion = Literal["1.4", "1.5", "1.6"]
 ScheduleKind = Literal["cron", "seconds", "reboot"]
 
 VERSIONS: tuple[PgCronVersion, ...] = ("1.4", "1.5", "1.6")
+# A line given without its release ('1.6', or extversion) is judged as its newest release.
+_NEWEST_PATCH = 10**6
 
 # pg_cron's buffer is MAX_FILE_BUFFER_LENGTH (1000) bytes including the NUL terminator; the check
 # applies to the cron parser only, so "5 seconds" padded to 1000 bytes is still accepted by 1.6.
 MAX_CRON_BYTES = 999
+_MAX_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 DOW_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -119,18 +122,24 @@ class _Invalid(Exception):
         self.hint = hint
 
 
-def parse_version(extversion: str) -> PgCronVersion:
-    """Map ``pg_extension.extversion`` ('1.4-1', '1.5', '1.6', '1.6.4') to a grammar version.
-
-    Anything older than 1.5 is treated as 1.4 and anything newer than 1.6 as 1.6.
-    """
-    head = extversion.strip().split("-")[0]
+def _numbers(text: str, count: int) -> list[int]:
+    """The leading numbers of a dotted version ('1.6.4' -> [1, 6, 4]); stops at the first gap."""
     parts: list[int] = []
-    for piece in head.split(".")[:2]:
+    for piece in text.strip().split("-")[0].split(".")[:count]:
         digits = "".join(c for c in piece if c in _ASCII_DIGITS)
         if not digits:
             break
         parts.append(int(digits))
+    return parts
+
+
+def parse_version(extversion: str) -> PgCronVersion:
+    """Map ``pg_extension.extversion`` ('1.4-1', '1.5', '1.6') or a release ('1.6.4') to a
+    grammar line.
+
+    Anything older than 1.5 is treated as 1.4 and anything newer than 1.6 as 1.6.
+    """
+    parts = _numbers(extversion, 2)
     if len(parts) < 2:
         parts = [parts[0] if parts else 0, 0]
     major, minor = parts[0], parts[1]
@@ -139,6 +148,32 @@ def parse_version(extversion: str) -> PgCronVersion:
     if (major, minor) == (1, 5):
         return "1.5"
     return "1.4"
+
+
+def is_version(text: str) -> bool:
+    """Whether ``text`` names a line ('1.6') or a release ('1.6.4') of pg_cron."""
+    pieces = text.split(".")
+    return 2 <= len(pieces) <= 3 and all(p.isascii() and p.isdigit() for p in pieces)
+
+
+def _release(version: str) -> tuple[int, int, int]:
+    """The release a version stands for. A line ('1.6', or extversion, which never names the
+    release) stands for its newest release: what Debian and the upstream releases run."""
+    parts = _numbers(version, 3)
+    line = VERSIONS.index(_normalise_version(version))
+    if len(parts) == 3 and parts[:2] == [1, 4 + line]:
+        return parts[0], parts[1], parts[2]
+    return 1, 4 + line, _NEWEST_PATCH
+
+
+def _checks_steps(version: str) -> bool:
+    """pg_cron 1.6.5 (commit 5c10a8a) rejects a step larger than the field's maximum."""
+    return _release(version) >= (1, 6, 5)
+
+
+def _indexes_from_low(version: str) -> bool:
+    """1.6.0-1.6.4 set ranges with set_range() (absent from 1.5.2; 1.6.5 rejects big steps)."""
+    return (1, 6, 0) <= _release(version) < (1, 6, 5)
 
 
 def _at_least(version: str, wanted: PgCronVersion) -> bool:
@@ -252,11 +287,12 @@ def _get_range(r: _Reader, ch: str, spec: FieldSpec, out: _Field, version: str) 
         ch, step, step_text = _get_number(r, ch, None)
         if step <= 0:
             raise _Invalid("A step must be 1 or more.")
-        # pg_cron 1.6.3+ rejects steps larger than the field's maximum (checked on 1.6.5);
+        # pg_cron 1.6.5+ rejects steps larger than the field's maximum (checked on 1.6.5);
         # older releases accept them and the step then selects only the first value.
-        if step > spec.high and _at_least(version, "1.6"):
+        if step > spec.high and _checks_steps(version):
             raise _Invalid(
-                f"pg_cron 1.6 rejects a step larger than {spec.high} in the {spec.name} field."
+                f"pg_cron 1.6.5 and later reject a step larger than {spec.high} in the "
+                f"{spec.name} field (1.6.4 and older accept it and fire only at {first})."
             )
         text = f"{text}/{step_text}"
     _check_bounds(spec, first)
@@ -268,8 +304,14 @@ def _get_range(r: _Reader, ch: str, spec: FieldSpec, out: _Field, version: str) 
     value = first
     while value <= last:
         out.values.add(value)
+        if _indexes_from_low(version):
+            # 1.6.0-1.6.4's set_range() counts from first - low in a 32-bit int (v1.6.4
+            # src/entry.c:519): an overflow there writes out of bounds, and the server dies of
+            # SIGSEGV (measured on 1.6.4). Never to be sent to such a server.
+            if value - spec.low + step > _INT32_MAX:
+                raise _Invalid("The step is too large: it crashes pg_cron 1.6.0-1.6.4.")
         # The C loop adds in a 32-bit int: overflowing wraps negative and set_element fails.
-        if value + step > _INT32_MAX:
+        elif value + step > _INT32_MAX:
             raise _Invalid("The step is too large.")
         value += step
     # A step wider than its range selects only the first value; describe() reads these items,
@@ -312,7 +354,19 @@ def _skip_comments(r: _Reader) -> None:
             return
 
 
-def _parse_macro(r: _Reader) -> Schedule:
+def yearly_never_fires(macro: str | None, version: str) -> bool:
+    """pg_cron 1.6.0 and later (to 1.6.7 at least) set no month for @yearly/@annually
+    (entry.c: ``set_element(e->month, FIRST_MONTH, LAST_MONTH, FIRST_MINUTE)`` puts 0 below
+    the lowest month), so the job is accepted and never fires; 1.4 and 1.5 set January."""
+    return macro in ("yearly", "annually") and _at_least(version, "1.6")
+
+
+def yearly_warning(macro: str) -> str:
+    return (f"@{macro} never fires on pg_cron 1.6 (a pg_cron bug: it sets no month); "
+            "use '0 0 1 1 *' for every 1 January at 00:00.")
+
+
+def _parse_macro(r: _Reader, version: str) -> Schedule:
     word = ""
     ch = r.get()
     while ch not in (" ", "\t", "\n", _END):
@@ -332,12 +386,16 @@ def _parse_macro(r: _Reader) -> Schedule:
             "@reboot @restart (lowercase)."
         )
     inner = _parse_fields(_Reader(MACROS[word]), "1.6")
+    months = inner.months
+    if yearly_never_fires(word, version):
+        months = frozenset()
+        warnings.append(yearly_warning(word))
     return Schedule(
         kind="cron",
         minutes=inner.minutes,
         hours=inner.hours,
         doms=inner.doms,
-        months=inner.months,
+        months=months,
         dows=inner.dows,
         dom_star=inner.dom_star,
         dow_star=inner.dow_star,
@@ -418,10 +476,10 @@ def _field_warnings(fields: tuple[_Field, ...], extra: str, version: str) -> lis
                 "so it selects nothing."
             )
         for text, first in f.big_steps:
-            # Only reachable before 1.6: 1.6 rejects these outright.
+            # Only reachable before 1.6.5, which rejects these outright.
             warnings.append(
                 f"'{text}' in the {spec.name} field selects only {first}, not every "
-                f"{text.rsplit('/', 1)[1]}; pg_cron 1.6 rejects it."
+                f"{text.rsplit('/', 1)[1]}; pg_cron 1.6.5 and later reject it."
             )
     if extra:
         warnings.append(f"pg_cron reads five fields and ignores the rest: '{extra}' has no effect.")
@@ -443,7 +501,7 @@ def _parse_cron(expr: str, version: str) -> Schedule:
     _skip_comments(r)
     ch = r.get()
     if ch == "@":
-        return _parse_macro(r)
+        return _parse_macro(r, version)
     if ch != _END:
         r.unget()
     return _parse_fields(r, version)
@@ -543,7 +601,6 @@ def _parse_seconds_ignoring_range(expr: str) -> bool:
 
 def check(expr: str, version: str = "1.6") -> Verdict:
     """Would pg_cron ``version`` accept ``expr``? With a hint when not, warnings when so."""
-    version = _normalise_version(version)
     schedule = parse(expr, version)
     if schedule is None:
         return Verdict(
@@ -554,10 +611,7 @@ def check(expr: str, version: str = "1.6") -> Verdict:
     warnings = list(schedule.warnings)
     if schedule.kind == "cron":
         warnings.extend(_day_rule_warnings(schedule))
-        # Imported here: nextrun imports this module for Schedule and parse().
-        from .nextrun import can_fire
-
-        if not can_fire(schedule):
+        if not can_fire(schedule) and not yearly_never_fires(schedule.macro, version):
             warnings.append("This schedule never fires.")
     return Verdict(
         valid=True,
@@ -565,6 +619,19 @@ def check(expr: str, version: str = "1.6") -> Verdict:
         kind=schedule.kind,
         seconds=schedule.seconds,
     )
+
+
+def can_fire(s: Schedule) -> bool:
+    """Whether a cron-kind schedule matches any minute at all (e.g. not '0 0 30 2 *')."""
+    if s.kind != "cron":
+        return False
+    if not (s.minutes and s.hours and s.months):
+        return False
+    # Over a 28-year cycle every (month, day) pair falls on every weekday, Feb 29 included.
+    dom_possible = s.dom_last or any(d <= _MAX_DAYS[m - 1] for m in s.months for d in s.doms)
+    if s.dom_star or s.dow_star:
+        return dom_possible and bool(s.dows)
+    return dom_possible or bool(s.dows)
 
 
 def dom_restricted(s: Schedule) -> bool:

@@ -17,9 +17,9 @@ import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo
 
-from .grammar import Schedule, parse
+from .grammar import Schedule, can_fire, parse
+from .zones import resolve_zone
 
 # The largest UTC offset jump in tzdata is two hours; three leaves room when deciding that no
 # later wall-clock time can still map to an earlier instant.
@@ -27,11 +27,10 @@ _DST_MARGIN = timedelta(hours=3)
 # A schedule that can fire at all fires within 28 years (the calendar repeats); this bounds the
 # search even if can_fire() were wrong.
 _HORIZON_YEARS = 400
-_MAX_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _as_tz(tz: str | tzinfo) -> tzinfo:
-    return ZoneInfo(tz) if isinstance(tz, str) else tz
+    return resolve_zone(tz) if isinstance(tz, str) else tz
 
 
 def _day_matches(s: Schedule, day: date) -> bool:
@@ -42,19 +41,6 @@ def _day_matches(s: Schedule, day: date) -> bool:
     if s.dom_star or s.dow_star:
         return dom_ok and dow_ok
     return dom_ok or dow_ok
-
-
-def can_fire(s: Schedule) -> bool:
-    """Whether a cron-kind schedule matches any minute at all (e.g. not '0 0 30 2 *')."""
-    if s.kind != "cron":
-        return False
-    if not (s.minutes and s.hours and s.months):
-        return False
-    # Over a 28-year cycle every (month, day) pair falls on every weekday, Feb 29 included.
-    dom_possible = s.dom_last or any(d <= _MAX_DAYS[m - 1] for m in s.months for d in s.doms)
-    if s.dom_star or s.dow_star:
-        return dom_possible and bool(s.dows)
-    return dom_possible or bool(s.dows)
 
 
 def _matching_days(s: Schedule, start: date) -> Iterator[date]:
@@ -158,7 +144,8 @@ def next_runs(
     """The next ``count`` runs strictly after ``after`` (aware), as aware datetimes in ``tz``.
 
     Empty for invalid schedules, @reboot/@restart, and schedules that can never fire.
-    ``tz`` is pg_cron's cron.timezone (always 'UTC' on pg_cron 1.4, which the caller passes).
+    ``tz`` is pg_cron's cron.timezone as PostgreSQL reads it (any case, POSIX strings; always
+    'UTC' on pg_cron 1.4, which the caller passes); UnknownZone when it cannot be read here.
     """
     if after.tzinfo is None:
         raise ValueError("after must be timezone-aware (take it from the server's now())")

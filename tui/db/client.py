@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from tui.db.connect import ConnectOptions, open_connection
+from tui.db.connect import ConnectOptions, open_connection, transaction
 from tui.db.queries import query
-from tui.models import Job, Run, ServerFacts
+from tui.models import Job, PgCronRelease, Run, ServerFacts
 
 T = TypeVar("T")
 
@@ -37,7 +37,10 @@ def explain(exc: BaseException) -> DatabaseError:
     if isinstance(exc, psycopg.errors.QueryCanceled):
         return DatabaseError(f"query timed out: {exc.diag.message_primary or exc}",
                              sqlstate=exc.sqlstate)
-    if isinstance(exc, psycopg.OperationalError):
+    # Only a broken session is "lost": a lock timeout (55P03) or a lack of resources (53)
+    # are OperationalErrors too, refused on a session that still works.
+    if isinstance(exc, psycopg.OperationalError) and (
+            exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P"))):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
         return DatabaseError(f"connection lost: {first}", lost=True)
     if isinstance(exc, psycopg.Error):
@@ -52,6 +55,23 @@ def explain(exc: BaseException) -> DatabaseError:
     return DatabaseError(str(exc))
 
 
+def describe_target(opts: ConnectOptions) -> str:
+    """user@host:port/database as libpq would resolve it (options, then PG* variables), so an
+    operator sees which server was tried; a service name stands for what it resolves to."""
+    from psycopg import pq
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = {k: str(v) for k, v in conninfo_to_dict(opts.conninfo()).items() if v}
+    env = {o.keyword.decode(): o.val.decode() for o in pq.Conninfo.get_defaults() if o.val}
+    if "service" in given or ("service" in env and not given.get("host")):
+        return f"service {given.get('service') or env['service']}"
+    user = given.get("user") or env.get("user", "")
+    host = given.get("host") or env.get("host") or "[local]"
+    port = given.get("port") or env.get("port", "5432")
+    dbname = given.get("dbname") or env.get("dbname") or user
+    return f"{user}@{host}:{port}/{dbname}"
+
+
 class Database:
     """One session on one server. Calls queue behind each other; each has a deadline."""
 
@@ -59,6 +79,10 @@ class Database:
         self.opts = opts
         self._conn: psycopg.AsyncConnection | None = None
         self._lock = asyncio.Lock()
+        # Until a first connection works, a failure is "could not connect", not "lost".
+        self._ever_connected = False
+        # The pg_cron release probed on the current connection (tui.db.release): once each.
+        self._release: tuple[psycopg.AsyncConnection, PgCronRelease] | None = None
 
     @property
     def deadline_s(self) -> float:
@@ -71,7 +95,15 @@ class Database:
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = await open_connection(self.opts)
+            try:
+                self._conn = await open_connection(self.opts)
+            except psycopg.OperationalError as exc:
+                if self._ever_connected:
+                    raise
+                first = (str(exc).strip().splitlines() or ["connection failed"])[0]
+                raise DatabaseError(f"could not connect to {describe_target(self.opts)}: "
+                                    f"{first}", lost=True) from exc
+            self._ever_connected = True
         return self._conn
 
     async def close(self) -> None:
@@ -80,19 +112,31 @@ class Database:
             self._conn = None
 
     async def fetch(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run the named .sql query and return its rows as dicts."""
+        """Run the named .sql query, in a transaction of its own with our limits, and return
+        its rows as dicts."""
         async def work(conn: psycopg.AsyncConnection) -> list[dict[str, Any]]:
-            async with conn.cursor(row_factory=dict_row) as cur:
-                await cur.execute(query(name), params or {})
-                return await cur.fetchall()
+            # Pipelined: BEGIN, the limits and the query go in one round trip.
+            async with conn.pipeline(), transaction(conn, self.opts):
+                async with conn.cursor(row_factory=dict_row) as cur:
+                    await cur.execute(query(name), params or {})
+                    return await cur.fetchall()
 
-        return await self.with_connection(work)
+        return await self._on_connection(work)
 
     async def with_connection(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
                               *, deadline_s: float | None = None) -> T:
         """Run `work` on this session's connection as fetch runs a query: queued behind other
-        calls, with a deadline, errors explained. For actions that need several statements in
-        one transaction (`async with conn.transaction(): ...` inside `work`)."""
+        calls, with a deadline, errors explained, inside one transaction that carries our
+        limits (statement timeout, read-only) and commits when `work` returns. A
+        `conn.transaction()` inside `work` is a savepoint."""
+        async def in_transaction(conn: psycopg.AsyncConnection) -> T:
+            async with transaction(conn, self.opts):
+                return await work(conn)
+
+        return await self._on_connection(in_transaction, deadline_s=deadline_s)
+
+    async def _on_connection(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
+                             *, deadline_s: float | None = None) -> T:
         async with self._lock:
             try:
                 conn = await self._connection()
@@ -117,7 +161,32 @@ class Database:
     # -- reads --------------------------------------------------------------
     async def facts(self) -> ServerFacts:
         (row,) = await self.fetch("facts")
-        return ServerFacts(**row)
+        info = self._conn.info if self._conn is not None else None
+        release = await self._probe_release(row["pg_cron_version"])
+        # The address the operator connected to (a pooler's, say), as libpq reports it.
+        return ServerFacts(**row, pg_cron_release=release,
+                           connected_host=info.host if info else None,
+                           connected_port=int(info.port) if info and info.port else None,
+                           connected_hostaddr=(info.hostaddr or None) if info else None)
+
+    async def _probe_release(self, extversion: str | None) -> PgCronRelease | None:
+        if extversion is None:
+            return None
+        if self._release is not None and self._release[0] is self._conn:
+            return self._release[1]
+        from tui.db.release import from_extversion, probe_release
+
+        async def work(conn: psycopg.AsyncConnection) -> tuple[psycopg.AsyncConnection,
+                                                               PgCronRelease]:
+            return conn, await probe_release(conn, self.opts, extversion)
+
+        try:
+            self._release = await self._on_connection(work)
+        except DatabaseError:
+            # The probe must not cost the facts (a timeout, a dropped connection): the line
+            # from extversion stands until the next connection probes again.
+            return from_extversion(extversion)
+        return self._release[1]
 
     async def jobs(self, *, indexed: bool) -> list[Job]:
         if indexed:

@@ -1,11 +1,25 @@
-"""Connection options in psql's manner, and opening a session with our safety settings."""
+"""Connection options in psql's manner, and the one way our limits reach the server.
+
+Nothing we set may outlive our own transaction. Behind a transaction pooler (PgBouncer in
+transaction mode, Supabase's Supavisor on port 6543) a server connection passes from client
+to client between transactions, and a session setting (`SET`, `set_config(..., false)`) stays
+on it for whoever comes next: our statement timeout would cut short the application's own
+queries, and a read-only flag would follow others (and not us). So connections carry no
+settings of ours; `transaction()` opens a transaction and sets the statement timeout and
+read-only in it (SET LOCAL), and every query of ours runs inside one. Startup options
+(`options=-c ...`) are not used: PgBouncer refuses unknown startup parameters.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tui.db.queries import query
 
 APPLICATION_NAME = "cronjobs-tui"
 
@@ -54,16 +68,38 @@ class ConnectOptions:
 
 
 async def open_connection(opts: ConnectOptions, **override: str) -> psycopg.AsyncConnection:
-    conn = await psycopg.AsyncConnection.connect(
+    """A connection in autocommit that carries no setting of ours (see the module's note):
+    run queries on it inside `transaction()`, which applies `opts`' limits."""
+    return await psycopg.AsyncConnection.connect(
         opts.conninfo(**override),
         autocommit=True,
         # Unnamed statements only: generic plans are poor for our "param is null or ..."
         # filters, and poolers (PgBouncer, Supavisor) reject named prepared statements.
         prepare_threshold=None,
     )
-    await conn.execute(
-        "select set_config('statement_timeout', %s, false)", [str(opts.statement_timeout_ms)]
-    )
-    if opts.read_only:
-        await conn.execute("set default_transaction_read_only = on")
-    return conn
+
+
+#: `timeout_ms` default of `transaction()`: the options' statement timeout.
+FROM_OPTIONS = -1
+
+
+@asynccontextmanager
+async def transaction(conn: psycopg.AsyncConnection, opts: ConnectOptions | None, *,
+                      timeout_ms: int | None = FROM_OPTIONS, read_only: bool | None = None,
+                      force_rollback: bool = False) -> AsyncIterator[psycopg.AsyncTransaction]:
+    """A transaction with our limits set in it, and only in it (SET LOCAL).
+
+    `timeout_ms`: the statement timeout (default: the options'; 0: none; None: the server's
+    own). `read_only`: default the options'; True makes the server refuse any write in it.
+    Inside a transaction already, it is a savepoint and the limits last to the outer end.
+    """
+    if opts is None:  # everything given explicitly
+        opts = ConnectOptions(statement_timeout_ms=0)
+    if timeout_ms == FROM_OPTIONS:
+        timeout_ms = opts.statement_timeout_ms
+    ro = opts.read_only if read_only is None else read_only
+    async with conn.transaction(force_rollback=force_rollback) as tx:
+        await conn.execute(query("session_limits"), {
+            "timeout": None if timeout_ms is None else str(max(int(timeout_ms), 0)),
+            "read_only": bool(ro)})
+        yield tx

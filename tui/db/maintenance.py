@@ -1,7 +1,9 @@
 """Upkeep of pg_cron's run history: the (jobid, runid) index and retention.
 
-Both run on connections of their own (autocommit, no statement timeout), never on the app's
-shared session, so the screen keeps refreshing while they work:
+Both run on connections of their own, never on the app's shared session, so the screen keeps
+refreshing while they work. Nothing is set on those sessions (a pooler would hand the setting
+on): each transaction sets its own limits, with no statement timeout for the batches; the
+index build and vacuum cannot run in a transaction and keep the server's own timeout.
 
 * `create_run_index` builds the index CONCURRENTLY (writes to the table go on) while a second
   connection polls pg_stat_progress_create_index; cancelling asks the server to cancel the
@@ -25,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from tui.db.client import explain
-from tui.db.connect import ConnectOptions, open_connection
+from tui.db.connect import ConnectOptions, open_connection, transaction
 from tui.db.queries import query
 
 INDEX_NAME = "job_run_details_jobid_runid_idx"
@@ -94,16 +96,15 @@ class PurgeResult:
 
 
 async def _connect(opts: ConnectOptions) -> psycopg.AsyncConnection:
-    conn = await open_connection(opts)
-    await conn.execute("set statement_timeout = 0")  # a build or a batch may take a while
-    return conn
+    return await open_connection(opts)
 
 
 async def history_size(opts: ConnectOptions) -> HistorySize:
     conn = await open_connection(opts)
     try:
-        cur = await conn.execute(query("maint_history"))
-        rows_estimate, total_bytes, has_index, building = await cur.fetchone()  # type: ignore[misc]
+        async with transaction(conn, opts):
+            cur = await conn.execute(query("maint_history"))
+            rows_estimate, total_bytes, has_index, building = await cur.fetchone()  # type: ignore[misc]
         return HistorySize(rows_estimate, total_bytes or 0, has_index, building)
     except psycopg.Error as exc:
         raise explain(exc) from exc
@@ -122,8 +123,9 @@ async def create_run_index(opts: ConnectOptions, *,
     builder = await _connect(opts)
     watcher = await open_connection(opts)
     try:
-        cur = await builder.execute(query("maint_history"))
-        _rows, _bytes, has_index, building = await cur.fetchone()  # type: ignore[misc]
+        async with transaction(builder, opts):
+            cur = await builder.execute(query("maint_history"))
+            _rows, _bytes, has_index, building = await cur.fetchone()  # type: ignore[misc]
         if has_index and not building:
             return False
         if building:  # an earlier build was interrupted: its invalid index must go first
@@ -134,10 +136,12 @@ async def create_run_index(opts: ConnectOptions, *,
         while not build.done():
             if cancel is not None and cancel.is_set() and not cancelled:
                 cancelled = True
-                await watcher.execute("select pg_cancel_backend(%s)", [pid])
+                async with transaction(watcher, opts, read_only=False):
+                    await watcher.execute("select pg_cancel_backend(%s)", [pid])
             if on_progress is not None:
-                cur = await watcher.execute(query("maint_index_progress"), {"pid": pid})
-                row = await cur.fetchone()
+                async with transaction(watcher, opts):
+                    cur = await watcher.execute(query("maint_index_progress"), {"pid": pid})
+                    row = await cur.fetchone()
                 if row is not None:
                     on_progress(IndexProgress(row[0], row[1] or 0, row[2] or 0))
             await asyncio.wait({build}, timeout=poll_s)
@@ -191,13 +195,16 @@ async def purge_history(opts: ConnectOptions, days: int, *, batch: int = BATCH_R
         raise ValueError("days must be 0 or more")
     conn = await _connect(opts)
     try:
-        row = await (await conn.execute(query("maint_purge_start"), {"days": days})).fetchone()
+        async with transaction(conn, opts, timeout_ms=0):
+            row = await (await conn.execute(query("maint_purge_start"),
+                                            {"days": days})).fetchone()
         cutoff, lo, hi, bytes_before, rows_estimate = row  # type: ignore[misc]
         deleted = batches = 0
         cancelled = False
         if lo is None:
             return PurgeResult(0, bytes_before, bytes_before, False, 0)
-        horizon = await _horizon(conn, cutoff, lo, hi)
+        async with transaction(conn, opts, timeout_ms=0):
+            horizon = await _horizon(conn, cutoff, lo, hi)
         # Rows are spread evenly enough over runids to estimate the share to delete.
         span = max(hi - lo + 1, 1)
         estimate = int((rows_estimate or span) * (horizon - lo) / span)
@@ -210,8 +217,9 @@ async def purge_history(opts: ConnectOptions, days: int, *, batch: int = BATCH_R
                 cancelled = True
                 break
             end = min(start + batch, horizon)
-            cur = await conn.execute(delete, {"a": start, "b": end, "cutoff": cutoff,
-                                              "horizon": horizon})
+            async with transaction(conn, opts, timeout_ms=0):  # each batch its own
+                cur = await conn.execute(delete, {"a": start, "b": end, "cutoff": cutoff,
+                                                  "horizon": horizon})
             deleted += cur.rowcount
             batches += 1
             start = end
@@ -220,8 +228,9 @@ async def purge_history(opts: ConnectOptions, days: int, *, batch: int = BATCH_R
         # Rows past the horizon with no start_time and no end_time are young: kept. Vacuum
         # makes the space reusable (and gives back what is at the end of the file).
         await conn.execute("vacuum cron.job_run_details")
-        row = await (await conn.execute(
-            "select pg_total_relation_size('cron.job_run_details')")).fetchone()
+        async with transaction(conn, opts):
+            row = await (await conn.execute(
+                "select pg_total_relation_size('cron.job_run_details')")).fetchone()
         return PurgeResult(deleted, bytes_before, row[0], cancelled, batches)  # type: ignore[index]
     except psycopg.Error as exc:
         raise explain(exc) from exc

@@ -111,7 +111,7 @@ class JobsTracker:
                 continue  # already known, as it is
             fresh = replace(job, last_runid=row["runid"], last_status=row["status"],
                             last_start=row["start_time"], last_end=row["end_time"],
-                            last_message=row["return_message"])
+                            last_message=row["return_message"], last_run_lookback=None)
             if fresh != job:
                 self.known[job.jobid] = fresh
                 changed = True

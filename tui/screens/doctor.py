@@ -18,18 +18,34 @@ MARK = {OK: ("ok", "green"), WARNING: ("warn", "yellow"), PROBLEM: ("FAIL", "bol
         UNKNOWN: ("?", "dim")}
 
 
-def render(findings: list[Finding]) -> Text:
+def render(findings: list[Finding], width: int | None = None) -> Text:
+    import textwrap
+
+    def hang(text: str, indent: int, first: int) -> str:
+        # The first line follows a label `first` columns wide; the others are indented.
+        if width is None:
+            return text
+        lines = textwrap.wrap(text, width=max(width, indent + 20), break_on_hyphens=False,
+                              initial_indent="x" * first, subsequent_indent=" " * indent)
+        if not lines:
+            return text
+        lines[0] = lines[0][first:]
+        return "\n".join(lines)
+
     out = Text()
     for finding in findings:
         label, style = MARK.get(finding.status, ("?", ""))
         out.append(f"{label:>4} ", style=style)
         out.append(f"{finding.check}  ", style="bold")
-        out.append(inert(finding.summary) + "\n")
+        head = 5 + len(finding.check) + 2
+        out.append(hang(inert(finding.summary), 7, head) + "\n")
         for line in finding.details[:10]:
-            out.append(f"       {one_line(line, 200)}\n", style="dim")
+            out.append("       " + hang(one_line(line, 200), 9, 7) + "\n", style="dim")
         if finding.fix and finding.status != OK:
             out.append("       fix: ", style="bold")
-            out.append(inert(finding.fix) + "\n", style="cyan")
+            fix = "\n".join(hang(part, 12, 12) if i == 0 else " " * 12 + hang(part, 12, 12)
+                            for i, part in enumerate(inert(finding.fix).splitlines()))
+            out.append(fix + "\n", style="cyan")
     return out
 
 
@@ -63,6 +79,8 @@ class DoctorScreen(ModalScreen[None]):
         try:
             findings = await run_checks(self.db)
         except DatabaseError as exc:
-            widget.update(Text(f"The checks could not run: {exc}", style="bold red"))
+            widget.update(Text(f"The checks could not run: {inert(str(exc))}", style="bold red"))
             return
-        widget.update(render(findings))
+        # The findings will not fit without a scrollbar: leave it its room (2 columns).
+        room = self.query_one(VerticalScroll).content_region.width - 2
+        widget.update(render(findings, room if room > 30 else None))

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.config import default_path
+from tui.db.client import LOOKBACK_RUNS
+from tui.format import not_in_lookback
 
 
 class HelpScreen(ModalScreen[None]):
@@ -44,3 +46,11 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table)
             yield Static(Text(f"\nRemap keys in {default_path()}:\n  [keys]\n  trigger = \"T\"",
                               style="dim"))
+            searched = not_in_lookback(LOOKBACK_RUNS)
+            yield Static(Text(
+                f"\nLast run \"{searched}\" (\"{not_in_lookback(LOOKBACK_RUNS, short=True)}\" "
+                f"on narrow screens): without a (jobid, runid) index only the newest "
+                f"{LOOKBACK_RUNS:,} runs are searched for each job's last run, and none of "
+                "that job's runs was among them: it ran before them, or never. Enter on it, "
+                "then b, searches further back; m creates the index. \"never\" is said only "
+                "when the whole history was searched.", style="dim"))

@@ -20,7 +20,7 @@ from tui.db import DatabaseError
 from tui.models import Job
 from tui.screens.confirm import ConfirmScreen
 from tui.secrets import mask
-from tui.text import one_line
+from tui.text import inert, one_line
 
 if TYPE_CHECKING:
     from tui.app import CronJobsApp
@@ -34,7 +34,7 @@ def request_text(view: http.RequestView, title: str = "HTTP request") -> Text:
     """Method, URL, headers (masked), params, body and timeout; every value already masked
     and inert (RequestView holds nothing else)."""
     text = Text(f"{title} ", style="bold")
-    text.append(f"({view.source})\n", style="dim")
+    text.append(f"({one_line(view.source)})\n", style="dim")  # names a database, a role
     text.append(f"{view.method} ", style="bold cyan")
     text.append(view.url + "\n")
     for name, value in view.headers:
@@ -82,10 +82,11 @@ def pg_net_text(state: http.PgNetState | None, error: str | None = None) -> Text
     elif state is None:
         text.append("checking…", style="dim")
     elif not state.installed:
-        text.append(state.note, style="bold yellow")
+        text.append(inert(state.note), style="bold yellow")
     else:
-        text.append(f"{state.version or 'a net._http_response table'}; ", style="dim")
-        text.append(state.note, style="dim")
+        text.append(f"{one_line(state.version, 20) or 'a net._http_response table'}; ",
+                    style="dim")
+        text.append(inert(state.note), style="dim")
         for r in state.responses:
             when = r.created.strftime("%Y-%m-%d %H:%M:%S") if r.created else "?"
             text.append(f"\n  #{r.id} {when}  ")
@@ -228,30 +229,30 @@ class HttpScreen(ModalScreen[None]):
         from tui.db.actions import get_job
 
         app = self.operator
-        self._answer(Text(f"evaluating in database {self.job.database} as "
-                          f"{self.job.username}…", style="dim"))
+        self._answer(Text(f"evaluating in database {one_line(self.job.database, 40)} as "
+                          f"{one_line(self.job.username, 40)}…", style="dim"))
         try:
             self.job = await get_job(app.db, self.job.jobid)  # never trust a stale screen
             call = http.parse_call(self.job.command)
             if call is None:
-                self._answer(Text(f"{self.job.label} no longer makes an HTTP call",
+                self._answer(Text(f"{one_line(self.job.label, 60)} no longer makes an HTTP call",
                                   style="red"))
                 return
             request = await http.evaluate(app.db, self.job, call, as_self=as_self)
         except http.NeedsConfirmation as exc:
             how = f"as {exc.role} via SET ROLE" if exc.can_set_role else f"as {exc.user}"
             question = f"{exc}.\n\nEvaluate the call {how} anyway (read-only, rolled back)?"
-            self._answer(Text(str(exc), style="yellow"))
+            self._answer(Text(inert(str(exc)), style="yellow"))
             if await app.push_screen_wait(ConfirmScreen(question, "Evaluate anyway",
                                                         danger=True)):
                 await self._send(True)
             return
         except DatabaseError as exc:
-            self._answer(Text(f"could not evaluate the call: {mask(str(exc))}",
+            self._answer(Text(f"could not evaluate the call: {inert(mask(str(exc)))}",
                               style="red"))
             return
         self.query_one("#http-request", Static).update(
-            request_text(request.view(), "HTTP request, evaluated"))
+            request_text(request.view()))  # its source says "evaluated in database ..."
         self._answer(Text(f"sending {request.method} (timeout {request.timeout_ms} ms)…",
                           style="dim"))
         self.result = result = await http.send(request)

@@ -7,10 +7,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.widgets import DataTable, Input, Label
 
 from tui.models import Job
 from tui.screens.operator import OperatorScreen
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import ServerHeader
 from tui.widgets.jobs import JobsTable
 from tui.widgets.line import Line
@@ -30,6 +31,7 @@ class MainScreen(OperatorScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter", key_display="/"),
         Binding("o", "sort", "Sort", id="sort", show=False),
+        Binding("p", "problems_first", "Problems", id="problems_first"),
         Binding("f", "status_filter", "Runs: status", id="status_filter", show=False),
         Binding("j", "job_filter", "Runs: this job", id="job_filter", show=False),
         Binding("home", "follow", "Runs: newest", id="follow", show=False),
@@ -51,7 +53,7 @@ class MainScreen(OperatorScreen):
             yield RunsTable(id="runs")
         yield Input(placeholder="filter jobs by name, schedule or command (Esc clears)",
                     id="filter")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(JobsTable).focus()
@@ -85,8 +87,19 @@ class MainScreen(OperatorScreen):
             self.operator.show_jobs()
 
     def action_sort(self) -> None:
+        from tui.widgets.jobs import SORT_NAMES
+
         self.jobs_table.next_sort()
         self.operator.show_jobs()
+        self.notify(f"Sort: {SORT_NAMES[self.jobs_table.sort]}", timeout=3)
+
+    def action_problems_first(self) -> None:
+        from tui.widgets.jobs import SORT_NAMES
+
+        self.jobs_table.toggle_problems()
+        self.operator.show_jobs()
+        self.jobs_table.move_cursor(row=0)
+        self.notify(f"Sort: {SORT_NAMES[self.jobs_table.sort]}", timeout=3)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -120,7 +133,8 @@ class MainScreen(OperatorScreen):
     def action_job_filter(self) -> None:
         table = self.runs_table
         job = self.selected_job()
-        table.job_filter = None if table.job_filter is not None or job is None else job.jobid
+        # On the job already followed, `j` clears; on another, it follows that one instead.
+        table.job_filter = None if job is None or table.job_filter == job.jobid else job.jobid
         self.operator.restart_stream()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

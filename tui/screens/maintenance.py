@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, ProgressBar, Static
 from tui.db import DatabaseError
 from tui.db import maintenance as maint
 from tui.screens.confirm import DIALOG_CSS, ConfirmScreen
-from tui.text import one_line
+from tui.text import one_line, plain
 
 
 def _bytes(n: int) -> str:
@@ -64,6 +64,7 @@ class MaintenanceScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
+        self._working(False)
         self.load()
 
     @property
@@ -71,17 +72,17 @@ class MaintenanceScreen(ModalScreen[None]):
         return self.app.opts  # type: ignore[attr-defined]
 
     def status(self, message: str) -> None:
-        self.query_one("#status", Static).update(message)
+        self.query_one("#status", Static).update(plain(message))  # may hold a server error
 
     @work(group="maintenance.size")
     async def load(self) -> None:
         try:
             size = await maint.history_size(self.opts)
         except DatabaseError as exc:
-            self.query_one("#size", Static).update(f"Could not read the size: {exc}")
+            self.query_one("#size", Static).update(plain(f"Could not read the size: {exc}"))
             return
         rows = f"about {size.rows_estimate:,} runs" if size.rows_estimate is not None \
-            else "an unknown number of runs (never analyzed)"
+            else "a number of runs unknown until PostgreSQL first analyzes the table"
         index = ("a (jobid, runid) index: each job's latest run is cheap" if size.has_index
                  else "an interrupted index build (create it again)" if size.index_building
                  else "NO (jobid, runid) index: latest runs come from the newest 10k only")
@@ -94,7 +95,15 @@ class MaintenanceScreen(ModalScreen[None]):
         self.cancel.clear()
         for button in ("index", "purge", "schedule"):
             self.query_one(f"#{button}", Button).disabled = busy
-        self.query_one("#stop", Button).disabled = not busy
+        # Idle, a bar at --% and a "Cancel work" button would say something runs: they are
+        # shown only while something does.
+        stop = self.query_one("#stop", Button)
+        stop.disabled = not busy
+        stop.display = busy
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = busy
+        if busy:
+            bar.update(total=None, progress=0)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id

@@ -25,13 +25,14 @@ JOB_BINDINGS = [
     Binding("e", "edit", "Edit", id="edit"),
     Binding("n", "new", "New", id="new"),
     Binding("d", "delete", "Delete", id="delete"),
-    Binding("x", "cancel_run", "Cancel manual run", id="cancel_run", show=False),
+    Binding("x", "cancel_run", "Cancel a run", id="cancel_run", show=False),
     Binding("h", "send_http", "Send HTTP", id="send_http"),
     Binding("c", "copy", "Copy command", id="copy", show=False),
     Binding("r", "refresh", "Refresh", id="refresh"),
     Binding("a", "audit", "Audit log", id="audit", show=False),
     Binding("m", "maintenance", "Maintenance", id="maintenance", show=False),
     Binding("exclamation_mark", "doctor", "Doctor", id="doctor", show=False, key_display="!"),
+    Binding("w", "timeline", "What will run", id="timeline", show=False),
     Binding("question_mark", "help", "Help", id="help", key_display="?"),
     Binding("q", "quit", "Quit", id="quit"),
 ]
@@ -106,12 +107,17 @@ class OperatorScreen(Screen):
     def action_audit(self) -> None:
         from tui.screens.audit import AuditScreen
 
-        self.app.push_screen(AuditScreen(self.operator.audit))
+        self.app.push_screen(AuditScreen(self.operator.audit, self.operator.audit_server))
 
     def action_doctor(self) -> None:
         from tui.screens.doctor import DoctorScreen
 
         self.app.push_screen(DoctorScreen(self.operator.db))
+
+    def action_timeline(self) -> None:
+        from tui.screens.timeline import TimelineScreen
+
+        self.app.push_screen(TimelineScreen(self.operator.db))
 
     def action_quit(self) -> None:
         self.app.exit()

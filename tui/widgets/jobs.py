@@ -23,22 +23,59 @@ from tui import format as fmt
 from tui.cron import describe as _describe
 from tui.http import is_http_job
 from tui.models import Job, ServerFacts
-from tui.schedules import NextRuns
+from tui.schedules import NextRuns, no_next_run
 from tui.secrets import mask
 from tui.text import one_line
 from tui.widgets.table import Table
 
 COLUMNS = [("name", "Job"), ("schedule", "Schedule"), ("describe", "Means"),
            ("next", "Next run"), ("at", "At"), ("last", "Last run"), ("took", "Took")]
-#: Below this width the plain-English column and the duration make way (80x24 terminals).
+#: Below this width the plain-English column, the next run's date and the duration make way
+#: (80x24 terminals), so that the last run fits whole: "in 5 h" says when, the detail the date.
 WIDE = 110
-NARROW_HIDDEN = {"describe", "took"}
-SORTS = ["id", "name", "next", "last", "state"]
+NARROW_HIDDEN = {"describe", "at", "took"}
+SORTS = ["id", "problems", "name", "next", "last", "state"]
+#: What each order is called where it is shown (`o` names it, the title keeps it).
+SORT_NAMES = {"id": "by id", "problems": "problems first (failing, stuck, paused)",
+              "name": "by name", "next": "next run first", "last": "last run, failures first",
+              "state": "paused first"}
+#: A latest run unfinished for this long counts as stuck at a glance (the doctor's floor;
+#: the doctor also weighs the job's usual duration).
+STUCK_AFTER_S = 600
+_UNFINISHED = ("starting", "connecting", "sending", "running")
 _FAR = datetime.max.replace(tzinfo=timezone.utc)
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
-def _sort_key(sort: str, job: Job, upcoming: datetime | None) -> tuple:
+def is_stuck(job: Job, now: datetime) -> bool:
+    return (job.last_status in _UNFINISHED and job.last_start is not None
+            and (now - job.last_start).total_seconds() > STUCK_AFTER_S)
+
+
+def problem_rank(job: Job, now: datetime) -> int:
+    """0 failing, 1 stuck, 2 paused, 3 nothing to look at."""
+    if job.last_status == "failed":
+        return 0
+    if is_stuck(job, now):
+        return 1
+    return 2 if not job.active else 3
+
+
+def problems_summary(jobs: list[Job], now: datetime) -> str:
+    """How many jobs need a look, for the title: "2 failing, 1 stuck, 1 paused"."""
+    failing = sum(j.last_status == "failed" for j in jobs)
+    stuck = sum(is_stuck(j, now) for j in jobs)
+    paused = sum(not j.active for j in jobs)
+    if not (failing or stuck or paused):
+        return "none failing"
+    return ", ".join(f"{n} {what}" for n, what in ((failing, "failing"), (stuck, "stuck"),
+                                                   (paused, "paused")) if n)
+
+
+def _sort_key(sort: str, job: Job, upcoming: datetime | None,
+              now: datetime = _NEVER) -> tuple:
+    if sort == "problems":
+        return (problem_rank(job, now), -(job.last_start or _NEVER).timestamp(), job.jobid)
     if sort == "name":
         return (job.label.lower(),)
     if sort == "next":
@@ -56,9 +93,9 @@ CLOCKED = ("next", "at", "last")
 
 
 @lru_cache(maxsize=4096)
-def describe(schedule: str) -> str:
+def describe(schedule: str, version: str = "1.6") -> str:
     """The plain-English column, computed once per distinct schedule (it is slow)."""
-    return one_line(_describe(schedule), 20)
+    return one_line(_describe(schedule, version), 20)
 
 
 def matches(job: Job, needle: str) -> bool:
@@ -73,12 +110,18 @@ class JobsTable(Table):
     sort = "id"
     filter_text = ""
     wide = True
+    #: A job the cursor goes to as soon as it is shown (set when one is created here).
+    wanted: int | None = None
 
     def sort_by(self, column: str) -> None:
         self.sort = "id" if self.sort == column or column not in SORTS else column
 
     def next_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+
+    def toggle_problems(self) -> None:
+        """Problems first, or back to the plain order."""
+        self.sort = "id" if self.sort == "problems" else "problems"
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -147,20 +190,25 @@ class JobsTable(Table):
             self._patch(order, {j.jobid: j for j in jobs}, next_runs, facts)
         self._inputs = inputs
         self._refresh_visible()
+        if self.wanted is not None and self.wanted in self._shown:
+            selected, self.wanted = self.wanted, None  # a job just created: the cursor to it
         if selected is not None and selected in self._shown:
             row = self._order.index(selected)
             if row != self.cursor_row:
                 self.move_cursor(row=row)
 
     def _ordered(self, jobs: list[Job], upcoming: NextRuns) -> list[int]:
+        now = self._facts.now if self._facts is not None else _NEVER
         inputs = (id(jobs), len(jobs), self.sort, self.filter_text,
-                  upcoming.version if self.sort == "next" else None)
+                  upcoming.version if self.sort == "next" else None,
+                  # stuck is a matter of time: reorder at most once a minute for it
+                  now.replace(second=0, microsecond=0) if self.sort == "problems" else None)
         if inputs == self._order_inputs:
             return self._order
         self._order_inputs = inputs
         shown = [j for j in jobs if not self.filter_text or matches(j, self.filter_text)]
         if self.sort != "id":
-            shown.sort(key=lambda j: _sort_key(self.sort, j, upcoming.at.get(j.jobid)))
+            shown.sort(key=lambda j: _sort_key(self.sort, j, upcoming.at.get(j.jobid), now))
         return [j.jobid for j in shown]
 
     def _fill(self, order: list[int], by_id: dict[int, Job],
@@ -258,7 +306,8 @@ class JobsTable(Table):
         if facts is None or not self._order:
             return
         first = max(int(self.scroll_y), 0)
-        last = min(first + max(self.size.height, 1) + 1, len(self._order))
+        # row_count: while clear() empties the table (scroll_y reset) _order still holds rows
+        last = min(first + max(self.size.height, 1) + 1, len(self._order), self.row_count)
         tz = facts.scheduler_timezone
         for index in range(first, last):
             jobid = int(self._row_locations.get_key(index).value)  # type: ignore[union-attr]
@@ -281,20 +330,19 @@ class JobsTable(Table):
         name = Text(one_line(job.label, 24 if self.wide else 18))
         extra = []
         if job.database != facts.database:
-            extra.append(f"db {job.database}")
+            extra.append(f"db {one_line(job.database, 20)}")
         if job.username != facts.current_user:
-            extra.append(f"as {job.username}")
+            extra.append(f"as {one_line(job.username, 20)}")
         if extra:
             name.append(f" ({', '.join(extra)})", style="dim")
         if is_http_job(job.command):
             name.append(" http", style="cyan")
         if job.jobid in self.marks:
-            name.append(f" {self.marks[job.jobid]}", style="bold magenta")
+            name.append(f" {one_line(self.marks[job.jobid], 40)}", style="bold magenta")
         if not job.active:
             when, at = Text("paused", style="bold yellow"), Text("")
         elif upcoming is None:
-            when = Text("at server start" if job.schedule.startswith("@re") else "unknown",
-                        style="dim")
+            when = Text(no_next_run(job, facts), style="dim")
             at = Text("")
         else:
             when = Text(fmt.relative(upcoming, facts.now, to_the_minute=True))
@@ -302,16 +350,23 @@ class JobsTable(Table):
         last = Text()
         took = Text("")
         if job.last_status:
-            last.append(job.last_status, style=fmt.STATUS_STYLE.get(job.last_status, ""))
+            last.append(one_line(job.last_status, 12),
+                        style=fmt.STATUS_STYLE.get(job.last_status, ""))
             if job.last_start is not None:  # a run that never started has no "when"
                 ago = fmt.compact_ago(job.last_start, facts.now)
                 last.append(f" {ago} ago" if self.wide else f" {ago}", style="dim")
             if job.last_start and job.last_end:
                 took = Text(fmt.duration((job.last_end - job.last_start).total_seconds()))
-        else:
+        elif job.last_run_known:
             last.append("never", style="dim")
-        schedule = Text(one_line(job.schedule, 24), style="bold", justify="left")
+        else:  # no run among the runs searched (no index): older ones may exist
+            last.append(fmt.not_in_lookback(job.last_run_lookback or 0, short=not self.wide),
+                        style="italic")
+        # At 80 columns a long schedule would push the last run off the right edge.
+        schedule = Text(one_line(job.schedule, 24 if self.wide else 16), style="bold",
+                        justify="left")
         cells = {"name": name, "schedule": schedule,
-                 "describe": Text(describe(job.schedule), style="dim"),
+                 "describe": Text(describe(job.schedule, facts.pg_cron_minor or "1.6"),
+                                  style="dim"),
                  "next": when, "at": at, "last": last, "took": took}
         return {key: cells[key] for key, _ in COLUMNS if self.wide or key not in NARROW_HIDDEN}

@@ -5,10 +5,15 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.text import plain
+
 
 class Line(Static):
     """Static.update re-lays out the whole screen each time it is called, which repaints both
-    tables; titles and the header are set every refresh, mostly to the same text."""
+    tables; titles and the header are set every refresh, mostly to the same text.
+
+    A str given here is shown as data (tui/text.py): titles hold job names and server
+    messages. A Text is shown as built (its parts made inert by whoever built it)."""
 
     _text: Text | str | None = None
 
@@ -17,4 +22,4 @@ class Line(Static):
         if text == self._text:
             return
         self._text = text
-        self.update(text, layout=layout)
+        self.update(plain(text) if isinstance(text, str) else text, layout=layout)

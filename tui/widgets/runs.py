@@ -62,6 +62,12 @@ class RunsTable(Table):
         for run in changed:
             if run.runid in self.runs:
                 self._update_row(run)
+        if changed and self.pending:
+            # A run that arrived while the stream was held waits here, and the stream reports
+            # its end only once: keep the waiting copy current, or it would be shown as it
+            # started (`running`) for good.
+            latest = {run.runid: run for run in changed}
+            self.pending = [latest.get(run.runid, run) for run in self.pending]
         if not new:
             return
         self.pending.extend(new)
@@ -129,7 +135,7 @@ class RunsTable(Table):
         return [
             Text(started, style="dim"),
             Text(one_line(run.job_label, 28)),
-            Text(status, style=fmt.STATUS_STYLE.get(status, "")),
+            Text(one_line(status, 12), style=fmt.STATUS_STYLE.get(status, "")),
             Text(fmt.duration(run.duration)),
             Text(one_line(mask(run.return_message), room)),
         ]

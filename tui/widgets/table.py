@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import overload
 
+from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets._data_table import Row, RowKey
 
@@ -58,6 +59,10 @@ class _LineOffsets(Sequence[tuple[RowKey, int]]):
 
 class Table(DataTable):
     """Rows are added with the default height of one line, always."""
+
+    # DataTable's Home/End scroll sideways; an operator expects the first and last row.
+    BINDINGS = [Binding("home", "scroll_top", "First row", id="table.first", show=False),
+                Binding("end", "scroll_bottom", "Last row", id="table.last", show=False)]
 
     @property
     def ordered_rows(self) -> Sequence[Row]:  # type: ignore[override]

@@ -26,7 +26,16 @@ select
     exists (select 1 from pg_namespace
             where nspname = 'cron' and has_schema_privilege(oid, 'usage')) as cron_usage,
     pg_is_in_recovery() as in_recovery,
-    current_setting('default_transaction_read_only') = 'on' as read_only,
+    -- This transaction's: on in our read-only mode (set per transaction) or by the server's say.
+    current_setting('transaction_read_only') = 'on' as read_only,
+    -- The server's say alone (the role's or database's default: we never set it).
+    current_setting('default_transaction_read_only') = 'on' as server_read_only,
+    -- A standby's primary: the WAL receiver's address needs pg_read_all_stats, the setting
+    -- superuser (or pg_read_all_settings); both stay null otherwise, and on a primary.
+    (select sender_host from pg_stat_wal_receiver) as primary_host,
+    (select sender_port from pg_stat_wal_receiver) as primary_port,
+    (select nullif(setting, '') from pg_settings
+     where name = 'primary_conninfo' and pg_is_in_recovery()) as primary_conninfo,
     -- Found through the catalogs by name: to_regclass() would need USAGE on schema cron.
     exists (
         select 1

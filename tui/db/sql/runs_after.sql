@@ -1,7 +1,8 @@
 -- Runs newer than the last one seen, oldest first, so a stream can resume where it stopped.
 select
     d.runid, d.jobid, j.jobname, d.database, d.username, d.status, d.return_message,
-    d.start_time, d.end_time
+    d.start_time, d.end_time,
+    j.jobid is not null as job_exists  -- runs outlive their job: pg_cron never purges them
 from cron.job_run_details d
 left join cron.job j on j.jobid = d.jobid
 where d.runid > %(after)s::bigint

@@ -1,7 +1,8 @@
 -- The current state of runs we saw unfinished (starting, connecting, sending, running).
 select
     d.runid, d.jobid, j.jobname, d.database, d.username, d.status, d.return_message,
-    d.start_time, d.end_time
+    d.start_time, d.end_time,
+    j.jobid is not null as job_exists  -- runs outlive their job: pg_cron never purges them
 from cron.job_run_details d
 left join cron.job j on j.jobid = d.jobid
 where d.runid = any(%(ids)s::bigint[])

@@ -1,7 +1,8 @@
 -- A page of runs, newest first, keyset-paged on runid (never OFFSET).
 select
     d.runid, d.jobid, j.jobname, d.database, d.username, d.status, d.return_message,
-    d.start_time, d.end_time
+    d.start_time, d.end_time,
+    j.jobid is not null as job_exists  -- runs outlive their job: pg_cron never purges them
 from cron.job_run_details d
 left join cron.job j on j.jobid = d.jobid
 where (%(before)s::bigint is null or d.runid < %(before)s::bigint)

@@ -1,0 +1,62 @@
+"""A real streaming standby (pg_basebackup -R of the test cluster, on a port of its own)."""
+
+from __future__ import annotations
+
+from tests.conftest import Cluster, Standby
+from tui.app import CronJobsApp
+from tui.config import Settings
+from tui.db import ConnectOptions, Database
+from tui.doctor import OK, PROBLEM, run_checks
+from tui.screens.operator import MUTATING
+
+
+async def test_facts_know_a_standby_and_its_primary(standby: Standby, cluster: Cluster) -> None:
+    db = Database(ConnectOptions(dbname=standby.conninfo))
+    try:
+        facts = await db.facts()
+    finally:
+        await db.close()
+    assert facts.in_recovery and facts.read_only
+    assert facts.read_only_reason and "standby" in facts.read_only_reason
+    # The primary's address, never the password pg_basebackup -R wrote into primary_conninfo.
+    assert facts.primary_address == f"127.0.0.1:{cluster.sandbox.port}"
+    assert cluster.sandbox.password not in (facts.primary_address or "")
+
+
+async def test_the_app_on_a_standby_is_read_only_and_says_standby(standby: Standby,
+                                                                  cluster: Cluster) -> None:
+    app = CronJobsApp(ConnectOptions(dbname=standby.conninfo), Settings(refresh_interval=0.5))
+    async with app.run_test(size=(200, 40)) as pilot:
+        for _ in range(300):
+            if app.facts is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        assert app.read_only  # by the server's say: no --read-only was given
+        footer = {b.action for b in app.main.active_bindings_list()}
+        assert not footer & MUTATING
+        header = str(app.main.query_one("ServerHeader").render())
+        password = cluster.sandbox.password
+    assert "READ-ONLY: standby" in header
+    assert f"STANDBY of 127.0.0.1:{cluster.sandbox.port}" in header
+    assert "NOT RUNNING" not in header
+    assert password not in header
+
+
+async def test_doctor_on_a_standby_gives_only_standby_advice(standby: Standby,
+                                                             cluster: Cluster) -> None:
+    db = Database(ConnectOptions(dbname=standby.conninfo))
+    try:
+        findings = {f.check: f for f in await run_checks(db)}
+    finally:
+        await db.close()
+    primary = findings["server.primary"]
+    assert primary.status != OK and "connect to the primary" in (primary.fix or "")
+    assert f"127.0.0.1:{cluster.sandbox.port}" in (primary.fix or "")
+    # Reported once: the launcher's absence is no problem here, the ports no mismatch.
+    assert findings["scheduler.running"].status == OK
+    assert findings["jobs.node"].status == OK
+    assert not [f for f in findings.values() if f.status == PROBLEM]
+    advice = " ".join(f.fix or "" for f in findings.values())
+    assert "nodeport" not in advice and "restart PostgreSQL" not in advice
+    assert cluster.sandbox.password not in advice

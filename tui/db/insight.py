@@ -1,0 +1,89 @@
+"""Reads behind explain, timeline and watch: bounded, keyset on runid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tui.db.client import Database
+
+#: Runs are read back in pages of this many runids...
+PAGE = 5_000
+#: ...and never more than this many in all (a week of ~20 every-minute jobs).
+MAX_RUNS = 250_000
+#: Usual durations come from this many newest runs (a primary-key range scan).
+DURATION_LOOKBACK = 10_000
+#: A run may start this long after the window's first time and still belong to it (queued).
+QUEUE_SLACK = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SchedulerFacts:
+    launcher_start: datetime | None
+    launcher_known: bool
+    postmaster_start: datetime | None
+    in_recovery: bool
+    max_running_jobs: int | None
+    oldest_start: datetime | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Usual:
+    runs: int
+    median_s: float
+    p95_s: float
+
+
+async def scheduler(db: Database) -> SchedulerFacts:
+    (row,) = await db.fetch("insight_scheduler")
+    return SchedulerFacts(**row)
+
+
+async def runs_since(db: Database, since: datetime, *, jobid: int | None = None,
+                     max_runs: int = MAX_RUNS) -> tuple[list[dict[str, Any]], datetime | None]:
+    """Every run (all jobs: concurrency needs them) that started after `since`, newest pages
+    first until a page starts before it; also where reading stopped short when the bound was
+    hit (None: everything since `since` was read)."""
+    rows: list[dict[str, Any]] = []
+    before = 2**63 - 1
+    while True:
+        page = await db.fetch("insight_runs_page", {"before": before, "limit": PAGE,
+                                                    "jobid": jobid})
+        rows += page
+        if len(page) < PAGE:
+            return rows, None
+        before = page[-1]["runid"]
+        starts = [r["start_time"] for r in page if r["start_time"] is not None]
+        # runids are taken as runs are queued, so an older page starts earlier: one page past
+        # the window is enough, give or take the runs queued behind a long one.
+        if starts and min(starts) < since - QUEUE_SLACK:
+            return rows, None
+        if len(rows) >= max_runs:
+            oldest = min(starts) if starts else None
+            return rows, oldest
+
+
+async def usual_durations(db: Database, lookback: int = DURATION_LOOKBACK) -> dict[int, Usual]:
+    rows = await db.fetch("insight_durations", {"lookback": lookback})
+    return {r["jobid"]: Usual(r["runs"], float(r["median_s"]), float(r["p95_s"]))
+            for r in rows if r["median_s"] is not None}
+
+
+async def unfinished(db: Database, lookback: int = DURATION_LOOKBACK) -> list[dict[str, Any]]:
+    return await db.fetch("insight_unfinished", {"lookback": lookback})
+
+
+async def max_runid(db: Database) -> int:
+    (row,) = await db.fetch("insight_max_runid")
+    return int(row["max_runid"])
+
+
+async def http_errors(db: Database, after: int, limit: int = 200) -> list[dict[str, Any]] | None:
+    """pg_net's error responses newer than id `after`; None when pg_net's table is absent or
+    unreadable here."""
+    (probe,) = await db.fetch("insight_pg_net")
+    if not probe["present"] or not probe["readable"]:
+        return None
+    return await db.fetch("insight_http_errors", {"after": after, "limit": limit})
