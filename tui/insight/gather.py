@@ -67,10 +67,13 @@ def zone_of(facts: ServerFacts) -> str:
 async def explain_job(db: Database, facts: ServerFacts, job: Job, since: datetime | None,
                       audit_entries: list[dict[str, Any]] | None = None,
                       days: float = 7, settle: timedelta = SETTLE,
-                      max_runs: int = reads.MAX_RUNS) -> Explained:
+                      max_runs: int = reads.MAX_RUNS,
+                      now: datetime | None = None) -> Explained:
+    """`now`: the clock the caller shows (the app's, which snapshot tests pin); by default
+    the server's."""
     tz = zone_of(facts)
     sched = await reads.scheduler(db)
-    now = sched.now
+    now = now or sched.now
     start = since or now - timedelta(days=days)
     until = now - settle
     version = facts.pg_cron_grammar or "1.6"

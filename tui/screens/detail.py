@@ -334,7 +334,7 @@ class JobDetailScreen(OperatorScreen):
         try:
             result = await explain_job(self.operator.db, facts, self.job, None,
                                        audit.tail(20_000) if audit else [], days=1,
-                                       max_runs=50_000)
+                                       max_runs=50_000, now=facts.now)
         except DatabaseError:
             return  # a bonus line: the zone or history it needs is shown as unknown elsewhere
         last = last_trouble(result.outcomes)
