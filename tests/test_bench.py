@@ -17,6 +17,7 @@ def test_bench_quick_prints_the_whole_table() -> None:
     for label in ["load (s) / index build (s)", "ours: facts (ms)", "ours: jobs_changes (ms)",
                   "ours: runs_after (ms)", "ours: runs_by_ids (ms)", "OURS: steady refresh (ms)",
                   "ours: jobs full, indexed (ms)", "ours: refresh amortized (ms)",
+                  "ours: usual lag/duration, once a minute (ms)",
                   "ours, no index: steady refresh (ms)",
                   "ours, no index: jobs full look-back (ms)",
                   "naive: recent 100 by start_time (ms)",

@@ -63,7 +63,9 @@ def test_runs_json_filters(cluster: Cluster) -> None:
                "--status", "failed", "--limit", "1")
     assert done.returncode == 0, done.stderr
     (run,) = json.loads(done.stdout)
-    assert set(run) == RUN_KEYS
+    # pg_net's answer (tui/outcome) and the start lag (tui/insight/lag) come with --json.
+    assert set(run) == RUN_KEYS | {"http_status", "http_error", "http_note", "lag_s"}
+    assert (run["http_status"], run["http_error"], run["http_note"]) == (None, None, None)
     assert run["jobname"] == "daily-usage-rollup" and run["status"] == "failed"
     assert "hunter2" not in done.stdout and "\x1b" not in done.stdout
     assert run["return_message"].startswith("ERROR: \x1b[31mred")  # escaped in JSON, intact

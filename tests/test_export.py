@@ -55,7 +55,9 @@ def test_runs_json_and_the_alias(cluster: Cluster, failed_run: tuple[str, int]) 
         assert done.returncode == 0, done.stderr
         assert SECRET not in done.stdout
         (run,) = json.loads(done.stdout)
-        assert list(run) == KEYS and run["runid"] == runid
+        # --json adds pg_net's answer (tui/outcome) and the start lag (tui/insight/lag).
+        assert list(run) == [*KEYS, "http_status", "http_error", "http_note", "lag_s"]
+        assert run["runid"] == runid
         assert run["return_message"].endswith(f"password={MASK}")
     assert outputs[0].stdout == outputs[1].stdout
 

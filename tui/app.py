@@ -9,6 +9,7 @@ Errors from any worker reach one handler, which shows the server's message.
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from tui.db import ConnectOptions, Database, DatabaseError, RunStream, actions
 from tui.db.client import require_pg_cron
 from tui.db.stream import JobsTracker
 from tui.format import count
+from tui.insight import lag
 from tui.jobs_file import JobsFile, JobsFileError
 from tui.jobs_file import load as load_jobs_file
 from tui.models import Job, Run, ServerFacts
@@ -95,6 +97,9 @@ class CronJobsApp(App):
         self.failures = 0
         self.facts: ServerFacts | None = None
         self.jobs: list[Job] = []
+        self.usual: lag.Usuals | None = None  # each job's usual lag and duration
+        self._usual_at = float("-inf")  # when it was last asked for (monotonic)
+        self._http_at = 0.0  # when pg_net's answers were last matched to runs (tui/outcome)
         # Manual runs in progress from here, by a number of their own (a job may have two).
         self.manual: dict[int, actions.TriggerRun] = {}
         self._manual_ids = 0
@@ -138,6 +143,7 @@ class CronJobsApp(App):
             self.jobs_tracker = type(self.jobs_tracker)(self.db)
         self.next_runs = NextRuns()
         self.failures, self.facts, self.jobs = 0, None, []
+        self.usual, self._usual_at = None, float("-inf")
         self.sub_title = name
         self.push_screen(MainScreen())
 
@@ -278,6 +284,7 @@ class CronJobsApp(App):
             self.failures = 0
             self.facts, self.jobs = facts, jobs
             self.honour_server_read_only(facts)
+            self.flag_outliers(jobs)
             self.main.jobs_table.set_marks(self.marks(jobs, facts))
             self.main.banner(None)
             self.show_header("connected")
@@ -286,6 +293,72 @@ class CronJobsApp(App):
             for screen in self.screen_stack:
                 if isinstance(screen, JobDetailScreen):
                     screen.on_data_refreshed()
+            if self._usual_at == float("-inf"):
+                # Not while the first screen is being drawn: a couple of seconds later.
+                self._usual_at = time.monotonic() - lag.REFRESH_S + lag.FIRST_AFTER_S
+            elif time.monotonic() - self._usual_at >= lag.REFRESH_S:
+                self._usual_at = time.monotonic()
+                self.read_usual(facts, jobs)
+            if time.monotonic() - self._http_at >= lag.REFRESH_S:
+                self._http_at = time.monotonic()
+                self.read_http(facts, jobs)
+
+    @work(exclusive=True, group="usual")
+    async def read_usual(self, facts: ServerFacts, jobs: list[Job]) -> None:
+        """Each job's usual lag and duration (tui/insight/lag): read once a minute, apart
+        from the refresh, so the first screen does not wait for it."""
+        try:
+            usual = await lag.read(self.db, jobs, facts.scheduler_timezone,
+                                   facts.pg_cron_grammar or "1.6")
+        except DatabaseError:
+            return  # a bonus: a lost connection shows in the banner at the next refresh
+        self.usual = usual
+        with contextlib.suppress(NoMatches):  # the screens are gone: the app is closing
+            self.main.runs_table.set_usual(usual)
+            self.flag_outliers(self.jobs)
+            self.show_jobs()
+
+    @work(exclusive=True, group="http")
+    async def read_http(self, facts: ServerFacts, jobs: list[Job]) -> None:
+        """pg_net's answers to HTTP runs (the stream's, and each job's last; tui/outcome):
+        once a minute, apart from the refresh, for runs of the last day (pg_net keeps its
+        answers for pg_net.ttl, 6 h by default)."""
+        from datetime import timedelta
+
+        from tui.http import is_http_job
+        from tui.outcome import http_outcomes, last_run
+
+        http_jobs = {j.jobid for j in jobs if is_http_job(j.command)}
+        if not http_jobs:
+            return
+        since = facts.now - timedelta(days=1)
+        runs: list[Run] = []
+        with contextlib.suppress(NoMatches):
+            runs = [r for r in self.main.runs_table.runs.values()
+                    if r.jobid in http_jobs and r.start_time and r.start_time >= since]
+        lasts = {j.jobid: run for j in jobs if j.jobid in http_jobs
+                 and (run := last_run(j)) is not None
+                 and run.start_time is not None and run.start_time >= since}
+        wanted = {r.runid: r for r in [*runs, *lasts.values()]}
+        try:
+            outcomes = await http_outcomes(self.db, list(wanted.values()), jobs,
+                                           current_database=facts.database, now=facts.now)
+        except DatabaseError:
+            return  # a bonus: a lost connection shows in the banner at the next refresh
+        with contextlib.suppress(NoMatches):  # the screens are gone: the app is closing
+            self.main.runs_table.set_http(outcomes)
+            self.main.jobs_table.set_http_errors({
+                jobid: got.short() for jobid, run in lasts.items()
+                if (got := outcomes.get(run.runid)) is not None and got.is_error})
+            self.show_jobs()
+
+    def flag_outliers(self, jobs: list[Job]) -> None:
+        """Jobs whose last run was far outside their usual (memoised: cheap each refresh)."""
+        if self.usual is not None:
+            self.main.jobs_table.set_outliers({
+                j.jobid: flag for j in jobs
+                if (flag := self.usual.flag(j.jobid, j.last_runid, j.last_start, j.last_end,
+                                            j.last_message))})
 
     def observe(self, facts: ServerFacts) -> ServerFacts:
         """The facts as the screen will use them; snapshot tests pin the clock here."""

@@ -190,6 +190,12 @@ def steady_state(conn: psycopg.Connection, *, indexed: bool, runs: int) -> dict[
                                   "status": None}, runs=runs),
         "runs_by_ids": explain_ms(conn, query("runs_by_ids"), {"ids": unfinished}, runs=runs),
     }
+    from tui.insight import lag
+
+    # Read once a minute, not at each refresh: shown apart, not in the refresh's sum.
+    out["usual lag/duration"] = explain_ms(conn, query("insight_recent_runs"),
+                                           {"lookback": lag.LOOKBACK, "per_job": lag.PER_JOB},
+                                           runs=runs)
     if indexed:
         out["jobs (full)"] = explain_ms(conn, query("jobs_indexed"), runs=runs)
     else:
@@ -438,6 +444,8 @@ def report(jobs: int, stages: list[Stage], app: AppFigures | None) -> str:
     row("ours: jobs full, indexed (ms)",
         [_fmt_ms(s.ours_indexed["jobs (full)"].median_ms) for s in stages])
     row("ours: refresh amortized (ms)", [_fmt_ms(amortized_ms(s.ours_indexed)) for s in stages])
+    row("ours: usual lag/duration, once a minute (ms)",
+        [_fmt_ms(s.ours_indexed["usual lag/duration"].median_ms) for s in stages])
     row("ours, no index: steady refresh (ms)",
         [_fmt_ms(refresh_ms(s.ours_lookback)) for s in stages])
     row("ours, no index: jobs full look-back (ms)",

@@ -183,26 +183,58 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status_cell(record: dict[str, Any]) -> str:
+    """pg_cron's status, then pg_net's answer for HTTP runs: `succeeded → HTTP 500`."""
+    status = record["status"] or "-"
+    if "http_status" not in record or record.get("http_note") is None:
+        return status
+    if record["http_status"] is not None:
+        return f"{status} → HTTP {record['http_status']}"
+    if record["http_error"] is not None:
+        return f"{status} → {one_line(record['http_error'], 30)}"
+    return f"{status} → HTTP ?"
+
+
 async def cmd_runs(args: argparse.Namespace) -> int:
     db = Database(options_from(args))
     try:
-        await _facts(db)
+        facts = await _facts(db)
         jobid = None
         if args.job:
             jobid = _find_job(args.job, await db.jobs(indexed=False))
         runs = await db.runs_recent(limit=args.limit, jobid=jobid, status=args.status)
+        fmt = "json" if args.json else (args.format or "table")
+        outcomes = None
+        if fmt in ("json", "table"):
+            from tui.outcome import http_outcomes
+
+            outcomes = await http_outcomes(db, runs, await db.jobs(indexed=False),
+                                           current_database=facts.database, now=facts.now)
+        lags = await _run_lags(db, facts, runs) if fmt == "json" else None
     finally:
         await db.close()
-    out = run_records(runs)
-    fmt = "json" if args.json else (args.format or "table")
+    out = run_records(runs, outcomes)
     if fmt != "table":
-        write_runs(runs, fmt, sys.stdout)
+        write_runs(runs, fmt, sys.stdout, outcomes, lags=lags)
         return 0
     print_table([[str(o["runid"]), one_line(o["jobname"] or f"#{o['jobid']}", 30),
-                  o["status"] or "-", o["start_time"] or "-",
+                  _status_cell(o), o["start_time"] or "-",
                   one_line(o["return_message"], 60)] for o in out],
                 ["RUNID", "JOB", "STATUS", "START", "MESSAGE"])
     return 0
+
+
+async def _run_lags(db: Database, facts: ServerFacts, runs: Sequence[Any],
+                    ) -> dict[int, float | None]:
+    """Each run's start lag (tui/insight/lag), from its job's schedule in the scheduler's zone."""
+    from tui.insight.lag import is_manual, lag_of
+
+    schedules = {j.jobid: j.schedule for j in await db.jobs(indexed=False)}
+    version = facts.pg_cron_grammar or "1.6"
+    return {r.runid: lag_of(schedules[r.jobid], r.start_time, facts.scheduler_timezone,
+                            version)
+            if r.jobid in schedules and not is_manual(r.return_message) else None
+            for r in runs}
 
 
 RUN_FORMATS = ("table", "csv", "json")
@@ -222,13 +254,26 @@ def _positive(text: str) -> int:
 RUN_KEYS = ("runid", "jobid", "jobname", "status", "return_message", "start_time", "end_time")
 
 
-def run_records(runs: Sequence[Any]) -> list[dict[str, Any]]:
-    """Runs as plain records for export: messages masked, times in ISO 8601."""
-    return [{
+def run_records(runs: Sequence[Any], outcomes: dict[int, Any] | None = None,
+                lags: dict[int, float | None] | None = None) -> list[dict[str, Any]]:
+    """Runs as plain records for export: messages masked, times in ISO 8601. With `outcomes`
+    (tui.outcome), also pg_net's answer to HTTP runs: http_status, http_error (masked, inert)
+    and http_note (null for runs that are not HTTP runs, "" when matched, else why not)."""
+    records = [{
         "runid": r.runid, "jobid": r.jobid, "jobname": r.jobname, "status": r.status,
         "return_message": mask(r.return_message), "start_time": _iso(r.start_time),
         "end_time": _iso(r.end_time),
     } for r in runs]
+    if outcomes is not None:
+        for record in records:
+            got = outcomes.get(record["runid"])
+            record["http_status"] = got.status if got else None
+            record["http_error"] = inert(mask(got.error)) if got and got.error else None
+            record["http_note"] = got.note if got else None
+    if lags is not None:  # start lag in seconds; null: no scheduled minute (interval job)
+        for record in records:
+            record["lag_s"] = lags.get(record["runid"])
+    return records
 
 
 #: A spreadsheet opening the CSV runs a cell that starts with one of these as a formula.
@@ -246,10 +291,15 @@ def inert_cell(value: Any) -> Any:
     return value
 
 
-def write_runs(runs: Sequence[Any], fmt: str, out: Any) -> None:
+def write_runs(runs: Sequence[Any], fmt: str, out: Any,
+               outcomes: dict[int, Any] | None = None,
+               lags: dict[int, float | None] | None = None) -> None:
     """Runs to `out` (a text stream) as CSV (a header row, then one row a run) or as a
     JSON array; every message masked. Used by `runs --format` and the TUI's export."""
-    records = run_records(runs)
+    if fmt == "json":
+        records = run_records(runs, outcomes, lags)
+    else:
+        records = run_records(runs)
     if fmt == "json":
         out.write(json.dumps(records, indent=2, ensure_ascii=True) + "\n")
     elif fmt == "csv":

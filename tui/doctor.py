@@ -43,6 +43,7 @@ CHECKS = (
     "history.size",
     "history.index",
     "history.last_runs",
+    "http.ttl",
 )
 
 
@@ -189,6 +190,7 @@ async def run_checks(db: Database, limits: Limits | None = None) -> list[Finding
     findings += [_scheduler(ctx), _primary(ctx)]
     findings += [_stuck(ctx), _missed(ctx), _failing(ctx), _broken(ctx), _owners(ctx), _node(ctx)]
     findings += await _history(db, ctx)
+    findings.append(await _pg_net_ttl(db, ctx))
     if not facts.cron_usage:
         # One cause behind every "could not read": say the one fix on each of them.
         grant = f"as a superuser: grant usage on schema cron to {facts.current_user};"
@@ -807,6 +809,63 @@ async def _last_runs(db: Database, ctx: _Context) -> Finding:
         f"jobs --json), though they may have run before{_scope(ctx)}.",
         "in the TUI: m (maintenance), then Create index; or as a superuser:\n" + INDEX,
         details)
+
+
+def _every_s(schedule: str, version: str, now: datetime) -> float | None:
+    """The longest gap between a schedule's next few fire times (UTC: a DST hour is noise
+    here), or None when it does not fire regularly."""
+    from tui.cron import next_runs, parse
+
+    parsed = parse(schedule, version)
+    if parsed is None:
+        return None
+    if parsed.kind == "seconds":
+        return float(parsed.seconds)
+    fires = next_runs(schedule, now, "UTC", 4, version=version)
+    if len(fires) < 2:
+        return None
+    return max((b - a).total_seconds() for a, b in zip(fires, fires[1:]))
+
+
+async def _pg_net_ttl(db: Database, ctx: _Context) -> Finding:
+    """pg_net deletes its answers after pg_net.ttl: for an HTTP job that runs less often, the
+    last run's answer (the only sign the endpoint failed) is gone before the next run, and
+    usually before anyone looks."""
+    from tui.http import is_http_job
+
+    name = "http.ttl"
+    http_jobs = [j for j in ctx.jobs or [] if j["active"] and is_http_job(j.get("command"))]
+    if ctx.jobs is None:
+        return Finding(name, UNKNOWN, f"Could not read cron.job: {ctx.jobs_error}.")
+    if not http_jobs:
+        return Finding(name, OK, f"No active job calls pg_net{_scope(ctx)}.")
+    rows, error = await _try(db, "doctor_pg_net_ttl")
+    if rows is None:
+        return Finding(name, UNKNOWN, "Could not read pg_net.ttl: "
+                                      f"{_why(error, ctx.facts) if error else 'no answer'}.")
+    ttl, ttl_s = rows[0]["ttl"], rows[0]["ttl_s"]
+    if ttl_s is None:
+        return Finding(name, UNKNOWN, "pg_net.ttl is not defined here: pg_net's library is "
+                                      "not loaded in this server.")
+    version = ctx.facts.pg_cron_grammar or "1.6"
+    details, longest = [], 0.0
+    for job in http_jobs:
+        every = _every_s(job["schedule"], version, ctx.facts.now)
+        if every is not None and every > ttl_s:
+            longest = max(longest, every)
+            details.append(f"{_label(job)}: runs every ~{_duration(every)} ({job['schedule']})")
+    if not details:
+        return Finding(name, OK, f"pg_net keeps its answers ({ttl}) longer than any HTTP job's "
+                                 f"interval{_scope(ctx)}.")
+    keep = f"{int(longest // 86400) + 1} days"
+    return Finding(
+        name, WARNING,
+        f"pg_net deletes its answers after pg_net.ttl = {ttl}, before the next run of "
+        f"{len(details)} HTTP job(s): what their endpoint answered (a 500, a timeout) is gone "
+        "long before anyone could read it, and pg_cron's 'succeeded' only means the request "
+        "was queued.",
+        f"as a superuser: alter system set pg_net.ttl = {_q(keep)}; select pg_reload_conf();",
+        tuple(details))
 
 
 # -- the subcommand ----------------------------------------------------------------------

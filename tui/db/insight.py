@@ -71,6 +71,12 @@ async def usual_durations(db: Database, lookback: int = DURATION_LOOKBACK) -> di
             for r in rows if r["median_s"] is not None}
 
 
+async def recent_finished(db: Database, lookback: int = DURATION_LOOKBACK,
+                          per_job: int = 50) -> list[dict[str, Any]]:
+    """Each job's newest finished runs (at most `per_job`) among the newest `lookback`."""
+    return await db.fetch("insight_recent_runs", {"lookback": lookback, "per_job": per_job})
+
+
 async def unfinished(db: Database, lookback: int = DURATION_LOOKBACK) -> list[dict[str, Any]]:
     return await db.fetch("insight_unfinished", {"lookback": lookback})
 

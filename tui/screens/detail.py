@@ -196,6 +196,13 @@ class JobDetailScreen(OperatorScreen):
                 shortest, longest = fmt.duration(min(durations)), fmt.duration(max(durations))
                 stats.append(f"\n took {shortest} every time" if shortest == longest
                              else f"\n took {shortest} to {longest}", style="dim")
+        usual = getattr(self.app, "usual", None)
+        mine = usual.by_job.get(self.job.jobid) if usual is not None else None
+        for label, values in (("duration", mine.duration if mine else None),
+                              ("start lag", mine.lag if mine else None)):
+            if values is not None:  # the app's once-a-minute read (tui/insight/lag)
+                stats.append(f"\n {label} median {fmt.duration(values[0])}, "
+                             f"p95 {fmt.duration(values[1])}", style="dim")
         self.query_one("#stats", Static).update(stats)
         series = [r.duration or 0.0 for r in reversed(finished)]
         sparkline = self.query_one("#durations", Sparkline)

@@ -54,3 +54,7 @@ class HelpScreen(ModalScreen[None]):
                 "that job's runs was among them: it ran before them, or never. Enter on it, "
                 "then b, searches further back; m creates the index. \"never\" is said only "
                 "when the whole history was searched.", style="dim"))
+            from tui.insight.lag import RULE
+
+            yield Static(Text(f"\n{RULE} Start lag: start minus the time the schedule gave, "
+                              "in the scheduler's zone.", style="dim"))

@@ -160,6 +160,36 @@ class JobsTable(Table):
         self.marks = marks
         for jobid in changed & set(self._shown):
             self._shown[jobid] = (None, None)  # type: ignore[assignment]  # forces an update
+        self._inputs = ()  # ...which only _patch makes: show() skips it when nothing else changed
+
+    #: Jobs whose last run was far outside their usual lag or duration (tui/insight/lag).
+    outliers: dict[int, str] = {}
+
+    def set_outliers(self, outliers: dict[int, str]) -> None:
+        if outliers == self.outliers:
+            return
+        changed = {jobid for jobid, _ in set(outliers.items()) ^ set(self.outliers.items())}
+        self.outliers = outliers
+        facts = self._facts
+        for jobid in changed & set(self._shown):
+            job, upcoming = self._shown[jobid]
+            if job is not None and facts is not None:  # only its Took cell changes
+                cells = self._cells(job, upcoming, facts, facts.scheduler_timezone)
+                if "took" in cells:
+                    self._update(jobid, {"took": cells["took"]})
+
+    #: HTTP jobs whose last run succeeded but whose endpoint answered an error (tui/outcome).
+    http_errors: dict[int, str] = {}
+
+    def set_http_errors(self, errors: dict[int, str]) -> None:
+        if errors == self.http_errors:
+            return
+        changed = {jobid for jobid, _ in set(errors.items()) ^ set(self.http_errors.items())}
+        self.http_errors = errors
+        for jobid in changed & set(self._shown):
+            self._shown[jobid] = (None, None)  # type: ignore[assignment]  # forces an update
+        # ...which only _patch makes: show() would skip it when nothing else changed.
+        self._inputs = ()
 
     def _forget(self) -> None:
         self._order, self._shown, self._clock, self._order_inputs = [], {}, {}, ()
@@ -314,6 +344,8 @@ class JobsTable(Table):
             if self._clock.get(jobid) == facts.now or jobid not in self._shown:
                 continue
             job, upcoming = self._shown[jobid]
+            if job is None:  # marked for a full update by the next show()
+                continue
             cells = self._cells(job, upcoming, facts, tz)
             self._update(jobid, {k: cells[k] for k in CLOCKED if k in cells})
             self._clock[jobid] = facts.now
@@ -352,11 +384,15 @@ class JobsTable(Table):
         if job.last_status:
             last.append(one_line(job.last_status, 12),
                         style=fmt.STATUS_STYLE.get(job.last_status, ""))
+            if job.jobid in self.http_errors:  # "succeeded", yet the endpoint said no
+                last.append(f" → {self.http_errors[job.jobid]}", style="bold red")
             if job.last_start is not None:  # a run that never started has no "when"
                 ago = fmt.compact_ago(job.last_start, facts.now)
                 last.append(f" {ago} ago" if self.wide else f" {ago}", style="dim")
             if job.last_start and job.last_end:
                 took = Text(fmt.duration((job.last_end - job.last_start).total_seconds()))
+                if job.jobid in self.outliers:
+                    took.append(f" {self.outliers[job.jobid]}", style="bold red")
         elif job.last_run_known:
             last.append("never", style="dim")
         else:  # no run among the runs searched (no index): older ones may exist

@@ -7,6 +7,7 @@ refresh that brings a few runs costs a few rows, not five hundred.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
@@ -17,6 +18,9 @@ from tui.models import Run
 from tui.secrets import mask
 from tui.text import one_line
 from tui.widgets.table import Table
+
+if TYPE_CHECKING:
+    from tui.insight.lag import Usuals
 
 #: The stream keeps this many runs; older ones fall off (memory stays bounded).
 KEEP = 500
@@ -122,6 +126,51 @@ class RunsTable(Table):
             for key, cell in zip(("status", "took", "message"), self._cells(run)[2:]):
                 self.update_cell(str(run.runid), key, cell)
 
+    #: Each job's usual lag and duration (tui/insight/lag), set by the app once a minute.
+    usual: Usuals | None = None
+
+    def set_usual(self, usual: Usuals) -> None:
+        """New usual values: the Took cells whose flag they change are redrawn."""
+        self.usual = usual
+        for run in self.runs.values():
+            key = str(run.runid)
+            if key in self.rows:
+                took = self._took(run)
+                if self.get_cell(key, "took") != took:
+                    self.update_cell(key, "took", took)
+
+    def _took(self, run: Run) -> Text:
+        took = Text(fmt.duration(run.duration))
+        flag = self.usual.flag(run.jobid, run.runid, run.start_time, run.end_time,
+                               run.return_message) if self.usual is not None else None
+        if flag:
+            took.append(f" {flag}", style="bold red")
+        return took
+
+    #: pg_net's answers to HTTP runs, by runid (tui/outcome), set by the app once a minute.
+    http: dict = {}  # type: ignore[type-arg]
+
+    def set_http(self, outcomes) -> None:  # type: ignore[no-untyped-def]
+        """New answers: the Status cells they change are redrawn."""
+        kept = set(self.runs) | {run.runid for run in self.pending}
+        self.http = {runid: got for runid, got in {**self.http, **outcomes}.items()
+                     if runid in kept}  # bounded like the stream itself
+        for runid in outcomes:
+            key = str(runid)
+            if runid in self.runs and key in self.rows:
+                cell = self._status(self.runs[runid])
+                if self.get_cell(key, "status") != cell:
+                    self.update_cell(key, "status", cell)
+
+    def _status(self, run: Run) -> Text:
+        """pg_cron's status, then what the endpoint answered: `succeeded → HTTP 500`."""
+        status = run.status or "?"
+        cell = Text(one_line(status, 12), style=fmt.STATUS_STYLE.get(status, ""))
+        got = self.http.get(run.runid) if run.status == "succeeded" else None
+        if got is not None:
+            cell.append(f" → {got.short()}", style="bold red" if got.is_error else "dim")
+        return cell
+
     def _rebuild(self) -> None:
         self.clear()
         for run in self.runs.values():
@@ -129,13 +178,12 @@ class RunsTable(Table):
         self.move_cursor(row=0)
 
     def _cells(self, run: Run) -> list[Text]:
-        status = run.status or "?"
         started = run.start_time.strftime("%a %H:%M:%S") if run.start_time else "queued"
         room = max(self.size.width - 58, 20)  # the message takes what the other columns leave
         return [
             Text(started, style="dim"),
             Text(one_line(run.job_label, 28)),
-            Text(one_line(status, 12), style=fmt.STATUS_STYLE.get(status, "")),
-            Text(fmt.duration(run.duration)),
+            self._status(run),
+            self._took(run),
             Text(one_line(mask(run.return_message), room)),
         ]

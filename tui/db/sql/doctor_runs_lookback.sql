@@ -13,9 +13,11 @@ select
          order by n.runid limit 1)
     end as seen_after
 from cron.job_run_details d
-where d.runid > coalesce(
+-- A scalar subquery, computed once: pg_sequence_last_value() is volatile, and in the condition
+-- itself it would be evaluated per row, turning the primary-key range scan into a full scan.
+where d.runid > (select coalesce(
     case when has_sequence_privilege('cron.runid_seq', 'select')
          then pg_sequence_last_value('cron.runid_seq') end,
     (select max(m.runid) from cron.job_run_details m),
-    0) - %(lookback)s
+    0) - %(lookback)s)
 order by d.jobid, d.runid

@@ -8,10 +8,12 @@ select
     percentile_cont(0.95) within group (
         order by extract(epoch from d.end_time - d.start_time)) as p95_s
 from cron.job_run_details d
-where d.runid > coalesce(
+-- The bound is a scalar subquery (computed once): pg_sequence_last_value() is volatile, and
+-- written in the condition itself it would be evaluated for every row of a full scan.
+where d.runid > (select coalesce(
     case when has_sequence_privilege('cron.runid_seq', 'select')
          then pg_sequence_last_value('cron.runid_seq') end,
     (select max(m.runid) from cron.job_run_details m),
-    0) - %(lookback)s
+    0) - %(lookback)s)
   and d.status = 'succeeded' and d.end_time is not null and d.start_time is not null
 group by d.jobid
