@@ -119,8 +119,17 @@ def jobs_file(path: Path, tag: str) -> Path:
     return path
 
 
-def cli(cluster: Cluster | None, *args: str) -> subprocess.CompletedProcess[bytes]:
-    conn = ["-d", cluster.conninfo] if cluster is not None else []
+@pytest.fixture(params=["direct", "pooler"])
+def dsn(request: pytest.FixtureRequest, cluster: Cluster) -> str:
+    """The server as the operator reaches it: directly, or through PgBouncer in transaction
+    mode (as Supabase's port 6543 is)."""
+    if request.param == "direct":
+        return cluster.conninfo
+    return request.getfixturevalue("pooler").conninfo()
+
+
+def cli(dsn: str | None, *args: str) -> subprocess.CompletedProcess[bytes]:
+    conn = ["-d", dsn] if dsn is not None else []
     return subprocess.run([sys.executable, "-m", "tui", *args, *conn], capture_output=True,
                           timeout=180, stdin=subprocess.DEVNULL)
 
@@ -136,55 +145,55 @@ def assert_inert(done: subprocess.CompletedProcess[bytes], *codes: int) -> str:
 
 
 def test_every_subcommand_prints_hostile_text_inert(cluster: Cluster, corpus: hostile.Corpus,
-                                                     tmp_path: Path) -> None:
+                                                     dsn: str, tmp_path: Path) -> None:
     failing, owned = corpus.failing, corpus.owned
     http = f"#{corpus.jobs[corpus.http]}"
     tail = hostile.NEVER + " " + hostile.CONTROL[5] + hostile.MARKUP[3]
     spec = jobs_file(tmp_path / "jobs.toml", corpus.tag)
 
-    out = assert_inert(cli(cluster, "jobs"), 0)
+    out = assert_inert(cli(dsn, "jobs"), 0)
     assert "\\x1b[6nZq2" in out  # shown, not dropped
-    assert "\\x1b[6nZq2" in assert_inert(cli(cluster, "jobs", "--json"), 0).replace(
+    assert "\\x1b[6nZq2" in assert_inert(cli(dsn, "jobs", "--json"), 0).replace(
         "\\u001b", "\\x1b")
     for args in (["--limit", "500"], ["--format", "csv", "--limit", "500"],
                  ["--format", "json", "--limit", "500"], ["--json", "--job", failing],
                  ["--job", owned, "--format", "csv"], ["--status", "failed"]):
-        out = assert_inert(cli(cluster, "runs", *args), 0)
+        out = assert_inert(cli(dsn, "runs", *args), 0)
         assert out.strip()
-    csv = assert_inert(cli(cluster, "runs", "--format", "csv", "--job", failing), 0)
+    csv = assert_inert(cli(dsn, "runs", "--format", "csv", "--job", failing), 0)
     assert "\\x1b]52;c;" in csv
 
-    assert_inert(cli(cluster, "plan", str(spec)), 1)
-    assert_inert(cli(cluster, "plan", str(spec), "--json"), 1)
-    out = assert_inert(cli(cluster, "apply", str(spec), "--yes"), 0)
+    assert_inert(cli(dsn, "plan", str(spec)), 1)
+    assert_inert(cli(dsn, "plan", str(spec), "--json"), 1)
+    out = assert_inert(cli(dsn, "apply", str(spec), "--yes"), 0)
     assert "\\x1b[2J" in out
     assert cluster.value("select count(*) from cron.job where jobname like %s",
                          [f"{corpus.tag}-file-%"]) == len(hostile.CONTROL) + 8
-    assert_inert(cli(cluster, "plan", str(spec)), 0)  # what was written is what was asked
+    assert_inert(cli(dsn, "plan", str(spec)), 0)  # what was written is what was asked
 
-    assert_inert(cli(cluster, "doctor"), 0, 1)
-    assert_inert(cli(cluster, "doctor", "--json"), 0, 1)
-    out = assert_inert(cli(cluster, "http", http), 0)
+    assert_inert(cli(dsn, "doctor"), 0, 1)
+    assert_inert(cli(dsn, "doctor", "--json"), 0, 1)
+    out = assert_inert(cli(dsn, "http", http), 0)
     assert "\\x1b[2J" in out  # the endpoint's answer, escaped
-    assert_inert(cli(cluster, "http", http, "--json"), 0)
+    assert_inert(cli(dsn, "http", http, "--json"), 0)
     assert_inert(cli(None, "schedule", tail), 0)
     assert_inert(cli(None, "schedule", tail, "--json"), 0)
-    assert_inert(cli(cluster, "schedule", tail), 0)
+    assert_inert(cli(dsn, "schedule", tail), 0)
 
-    assert_inert(cli(cluster, "run", failing, "--yes"), 0, 1)
+    assert_inert(cli(dsn, "run", failing, "--yes"), 0, 1)
     # The hostile role may not log in (the test clusters want a password): refused, said
     # in one inert sentence; then run by SET ROLE as the operator allows.
-    assert_inert(cli(cluster, "run", owned, "--yes"), 0, 1, 2)
-    assert_inert(cli(cluster, "run", owned, "--yes", "--as-self"), 0, 1)
-    assert_inert(cli(cluster, "pause", owned, "--yes"), 0)
-    assert_inert(cli(cluster, "resume", owned, "--yes"), 0)
-    assert_inert(cli(cluster, "explain", failing), 0, 1)
-    assert_inert(cli(cluster, "explain", failing, "--json"), 0, 1)
-    assert_inert(cli(cluster, "timeline"), 0, 1)
-    assert_inert(cli(cluster, "timeline", "--json"), 0, 1)
-    assert_inert(cli(cluster, "watch", "--once"), 0, 1)
+    assert_inert(cli(dsn, "run", owned, "--yes"), 0, 1, 2)
+    assert_inert(cli(dsn, "run", owned, "--yes", "--as-self"), 0, 1)
+    assert_inert(cli(dsn, "pause", owned, "--yes"), 0)
+    assert_inert(cli(dsn, "resume", owned, "--yes"), 0)
+    assert_inert(cli(dsn, "explain", failing), 0, 1)
+    assert_inert(cli(dsn, "explain", failing, "--json"), 0, 1)
+    assert_inert(cli(dsn, "timeline"), 0, 1)
+    assert_inert(cli(dsn, "timeline", "--json"), 0, 1)
+    assert_inert(cli(dsn, "watch", "--once"), 0, 1)
     # An error that quotes the database's text: a job that is not there.
-    assert_inert(cli(cluster, "runs", "--job", hostile.CONTROL[5] + "nope"), 2)
+    assert_inert(cli(dsn, "runs", "--job", hostile.CONTROL[5] + "nope"), 2)
 
 
 # -- the app in a real terminal -------------------------------------------------------------
