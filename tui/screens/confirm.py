@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Static
 if TYPE_CHECKING:
     from tui.db.actions import RunPlan
 
-from tui.text import as_text, one_line
+from tui.text import as_text, inert, one_line
 
 DIALOG_CSS = """
 {name} { align: center middle; }
@@ -155,6 +155,10 @@ class RunChoice:
     timeout_ms: int | None
 
 
+#: How much of a command the "run now" confirmation shows.
+COMMAND_LINES = 6
+
+
 class RunNowScreen(ModalScreen["RunChoice | None"]):
     """Before a manual run: the job as it is now, any run of it in progress, where it runs,
     and the time limit, chosen here (empty: none beyond the server's own). Cancel focused."""
@@ -180,7 +184,13 @@ class RunNowScreen(ModalScreen["RunChoice | None"]):
         job = self.plan.job
         text = Text()
         text.append(f"Run {one_line(job.label, 60)} now?\n", style="bold")
-        text.append(f"{one_line(mask(job.command), 200)}\n")
+        # The command as it reads, a few lines of it: inert keeps its newlines and escapes the
+        # rest, and `Text` keeps markup out.
+        lines = inert(mask(job.command)).expandtabs(4).splitlines() or [""]
+        for line in lines[:COMMAND_LINES]:
+            text.append(f"  {line[:200]}{'…' if len(line) > 200 else ''}\n", style="dim")
+        if len(lines) > COMMAND_LINES:
+            text.append(f"  … {len(lines) - COMMAND_LINES} more line(s)\n", style="dim")
         text.append(f"as {one_line(job.username, 40)} in database {one_line(job.database, 40)}"
                     f", on {one_line(self.plan.target.where, 120)}; recorded in "
                     "cron.job_run_details when this role may write there.\n")
