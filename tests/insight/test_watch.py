@@ -18,7 +18,7 @@ from tests.conftest import Cluster
 from tests.insight.test_explain import insert_run
 from tui.db import ConnectOptions, Database
 from tui.insight.metrics import Metrics
-from tui.insight.watch import Options, State, Watcher, Webhook
+from tui.insight.watch import Event, Options, State, Watcher, Webhook
 from tui.sandbox import free_port
 
 SECRET = "Zq8vTt3pLw1x"
@@ -286,3 +286,16 @@ def test_unreadable_state_is_refused(tmp_path: Path) -> None:
                           check=False)
     assert done.returncode == 2
     assert "cannot be read" in done.stderr and done.stdout == ""
+
+
+def test_slack_reads_no_mention_or_link_from_job_text() -> None:
+    """Job names like these are ordinary text to pg_cron; in Slack they would page a channel
+    or draw a link that says something else. The generic format keeps the text exact."""
+    event = Event(key="k", kind="failed", at="2026-11-29T03:00:00+00:00",
+                  message="ERROR: <https://evil.example|click> & more",
+                  job="nightly <!channel> <@U024BE7LH> report")
+    text = Webhook("http://127.0.0.1:9/hook").body(event)["text"]
+    assert "<" not in text and ">" not in text
+    assert "&lt;!channel&gt;" in text and "&amp; more" in text
+    generic = Webhook("http://127.0.0.1:9/hook", fmt="generic").body(event)
+    assert generic["job"] == "nightly <!channel> <@U024BE7LH> report"

@@ -106,6 +106,12 @@ class State:
 
 # -- webhooks -------------------------------------------------------------------------------
 
+def slack_escaped(text: str) -> str:
+    """Slack reads `<!channel>`, `<@U123>` and `<url|label>` in a message as mentions and links:
+    a job named so would page a whole channel. Its own escapes make them plain characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _url_id(url: str) -> str:
     # The state file names a webhook by a hash: Slack's URLs are secrets.
     return hashlib.sha256(url.encode()).hexdigest()[:16]
@@ -130,7 +136,7 @@ class Webhook:
     def body(self, event: Event) -> dict[str, Any]:
         if self.fmt == "generic":
             return event.as_dict()
-        return {"text": event.text()}
+        return {"text": slack_escaped(event.text())}
 
     async def send(self, client: Any, event: Event) -> str | None:
         """None when delivered; else the last error (masked)."""
