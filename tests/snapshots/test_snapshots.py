@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from tests.snapshots.conftest import pinned_app
 from tui.screens.confirm import ConfirmScreen
@@ -45,6 +47,21 @@ async def on_screen(pilot: Pilot[Any], kind: type, ready: str | None = None) -> 
     await pilot.pause(0.5)
 
 
+async def settled(pilot: Pilot[Any]) -> None:
+    """Every worker done (history page, stats, the once-a-minute reads that follow the first
+    screen) and the history table's widths measured: DataTable measures new rows when it
+    next goes idle, and a picture taken before that shows every column cut to its label."""
+    await pilot.pause(2.5)  # the app's first "usual durations" read starts ~2 s after start
+    await pilot.app.workers.wait_for_complete()
+    table = pilot.app.screen.query_one("#history", DataTable)
+    started = table.columns[ColumnKey("start")]
+    for _ in range(200):
+        if not table.row_count or started.content_width >= len("2026-11-22 03:00:00"):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_main(snap_compare: Any, snap_conninfo: str, size: tuple[int, int]) -> None:
     assert snap_compare(pinned_app(snap_conninfo), terminal_size=size, run_before=loaded)
@@ -62,6 +79,7 @@ def test_detail(snap_compare: Any, snap_conninfo: str, size: tuple[int, int]) ->
         await loaded(pilot)
         await pilot.press("enter")  # the first job: weekly-adapter-check, key masked
         await on_screen(pilot, JobDetailScreen)
+        await settled(pilot)
 
     assert snap_compare(pinned_app(snap_conninfo), terminal_size=size, run_before=run_before)
 
