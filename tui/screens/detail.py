@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
@@ -9,6 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Sparkline, Static
 
 from tui import format as fmt
@@ -41,6 +44,10 @@ def zero_based(series: list[float], width: int) -> list[float]:
         return []
     repeat = -(-2 * max(width, 1) // len(series))  # ceil: at least two values per column
     return [0.0, *(value for value in series for _ in range(repeat))]
+
+
+HISTORY_COLUMNS = [("runid", "Run"), ("start", "Started"), ("status", "Status"),
+                   ("took", "Took"), ("message", "Message")]
 
 
 class JobDetailScreen(OperatorScreen):
@@ -92,8 +99,7 @@ class JobDetailScreen(OperatorScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#history", DataTable)
-        for key, label in [("runid", "Run"), ("start", "Started"), ("status", "Status"),
-                           ("took", "Took"), ("message", "Message")]:
+        for key, label in HISTORY_COLUMNS:
             table.add_column(label, key=key)
         table.focus()
         self.show_job(self.job)
@@ -214,17 +220,25 @@ class JobDetailScreen(OperatorScreen):
 
     def _show_page(self, runs: list[Run]) -> None:
         table = self.query_one("#history", DataTable)
-        table.clear()
+        rows = []
         for run in runs:
             status = run.status or "?"
-            table.add_row(
+            rows.append((run.runid, (
                 Text(str(run.runid), style="dim"),
                 Text(run.start_time.strftime("%Y-%m-%d %H:%M:%S") if run.start_time
                      else "queued"),
                 Text(one_line(status, 12), style=fmt.STATUS_STYLE.get(status, "")),
                 Text(fmt.duration(run.duration)),
-                Text(one_line(mask(run.return_message), 300)),
-                key=str(run.runid))
+                Text(one_line(mask(run.return_message), 300)))))
+        # Widths from this page's cells, set with the columns: DataTable would otherwise
+        # measure new rows only when it next goes idle, and until then draws every column
+        # cut to its label.
+        table.clear(columns=True)
+        for index, (key, label) in enumerate(HISTORY_COLUMNS):
+            width = max([len(label), *(cells[index].cell_len for _, cells in rows)])
+            table.add_column(label, key=key, width=width)
+        for runid, cells in rows:
+            table.add_row(*cells, key=str(runid))
         page = len(self.pages)
         more = "  > older" if len(runs) == PAGE else ""
         newer = "  < newer" if page > 1 else ""
@@ -262,6 +276,10 @@ class JobDetailScreen(OperatorScreen):
     async def search_back(self) -> None:
         """Down the history in slices until a run of this job, the whole history, the
         budget of one press, or the operator's b; progress after each slice."""
+        with contextlib.suppress(NoMatches):  # the view closed while a slice was read
+            await self._search_back()
+
+    async def _search_back(self) -> None:
         if self.search is None:
             self.search = BackSearch(self.operator.db, self.job.jobid, limit=PAGE)
         search = self.search
@@ -316,7 +334,8 @@ class JobDetailScreen(OperatorScreen):
         except DatabaseError as exc:
             self.notify(f"history: {exc}", severity="error")
             return
-        self._show_page(runs)
+        with contextlib.suppress(NoMatches):  # closed while the query ran
+            self._show_page(runs)
 
     @work(exclusive=True, group="detail-stats")
     async def load_stats(self) -> None:
@@ -325,7 +344,8 @@ class JobDetailScreen(OperatorScreen):
         except DatabaseError as exc:
             self.notify(f"statistics: {exc}", severity="error")
             return
-        self._show_stats(runs)
+        with contextlib.suppress(NoMatches):  # closed while the query ran
+            self._show_stats(runs)
 
     @work(exclusive=True, group="detail-insight")
     async def load_insight(self) -> None:
@@ -345,7 +365,10 @@ class JobDetailScreen(OperatorScreen):
         except DatabaseError:
             return  # a bonus line: the zone or history it needs is shown as unknown elsewhere
         last = last_trouble(result.outcomes)
-        widget = self.query_one("#insight", Static)
+        try:
+            widget = self.query_one("#insight", Static)
+        except NoMatches:  # closed while the query ran
+            return
         widget.display = last is not None
         if last is not None:
             widget.update(plain(one_line(mask(sentence(last, result.zone)), 300),
