@@ -17,10 +17,10 @@ from pathlib import Path
 
 import psycopg
 
-from tui import demo
-from tui.app import CronJobsApp
 from tui.config import Settings
 from tui.db import ConnectOptions
+from tui.lab import demo
+from tui.ui.app import CronJobsApp
 
 HERE = Path(__file__).resolve().parent
 SIZE = (120, 40)

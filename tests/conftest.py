@@ -12,16 +12,17 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import psycopg
 import pytest
 
-from tui import seed
-from tui.sandbox import (
+from tui.lab import seed
+from tui.lab.sandbox import (
     Installation,
     Sandbox,
     chroot_installations,
@@ -32,6 +33,11 @@ from tui.sandbox import (
 
 FUNCTIONS_URL = "http://127.0.0.1:9/functions/v1"
 
+# Hypothesis fails an example that takes over 200 ms by default: a check on elapsed time, which
+# tests here never make, and one that parallel workers sharing two cores would trip.
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
+
 
 def _installations() -> list[Installation]:
     found = [host_installation(), *chroot_installations()]
@@ -41,6 +47,30 @@ def _installations() -> list[Installation]:
 
 
 INSTALLATIONS = _installations()
+
+# Files that spend minutes waiting on real servers (the scheduler's minutes) or walking the
+# TUI, longest first. With `-n` (pytest-xdist, --dist loadfile) they start first, so that the
+# short files fill the other workers meanwhile instead of waiting for them at the end.
+LONGEST_FIRST = (  # as measured with -n 3: 270 s down to 75 s each
+    "tests/ui/test_hostile.py",
+    "tests/insight/test_live.py",
+    "tests/cron/test_differential.py",
+    "tests/cron/test_scheduler_timing.py",
+    "tests/cron/test_dom_and_dow.py",
+    "tests/db/test_actions.py",
+    "tests/test_hostile_cli.py",
+    "tests/test_doctor.py",
+    "tests/ui/test_refusals.py",
+    "tests/ui/test_night.py",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by version
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):  # a serial run keeps pytest's order
+        return
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 @dataclass
@@ -68,24 +98,67 @@ class Cluster:
 
 def start_cluster(install: Installation, **settings: str) -> Cluster:
     sb = throwaway(install, settings=settings)
-    sb.start()
-    sb.wait_ready()
     key = seed.fake_service_key()
-    with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
-        seed.install(conn, functions_url=FUNCTIONS_URL, service_key=key)
-        extversion = conn.execute(
-            "select extversion from pg_extension where extname = 'pg_cron'").fetchone()[0]
+    try:
+        sb.start()
+        sb.wait_ready()
+        with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
+            seed.install(conn, functions_url=FUNCTIONS_URL, service_key=key)
+            extversion = conn.execute(
+                "select extversion from pg_extension where extname = 'pg_cron'").fetchone()[0]
+    except BaseException:
+        sb.destroy()  # a server left running would hold its port and memory past the session
+        raise
     from tui.cron import parse_version
 
     return Cluster(sandbox=sb, service_key=key, pg_cron=parse_version(extversion))
 
 
+class Kept:
+    """Servers, and what lives on them, kept for the whole session and stopped at its end
+    (the last started first).
+
+    Under pytest-xdist (`--dist loadfile`) a worker runs one file at a time, each file with
+    every version, so the session-scoped `cluster` switches version at every file and pytest
+    would stop and start it again each time. Kept here, each version's cluster (pooler,
+    standby, roles) starts once per worker, as it does once per serial run."""
+
+    def __init__(self) -> None:
+        self.things: dict[tuple[str, str], Any] = {}
+        self.stops: list[Callable[[], None]] = []
+
+    def get(self, kind: str, label: str, start: Callable[[], Any],
+            stop: Callable[[Any], None]) -> Any:
+        key = (kind, label)
+        if key not in self.things:
+            thing = self.things[key] = start()
+            self.stops.append(lambda: stop(thing))
+        return self.things[key]
+
+    def stop_all(self) -> None:
+        errors = []
+        for stop in reversed(self.stops):
+            try:
+                stop()
+            except Exception as exc:  # stop the others anyway
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture(scope="session")
+def _kept() -> Iterator[Kept]:
+    kept = Kept()
+    yield kept
+    kept.stop_all()
+
+
 @pytest.fixture(scope="session", params=INSTALLATIONS, ids=lambda i: i.label)
-def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+def cluster(request: pytest.FixtureRequest, _kept: Kept) -> Cluster:
     """A running cluster with the seed's system, shared by the tests of one version."""
-    c = start_cluster(request.param)
-    yield c
-    c.sandbox.destroy()
+    install = request.param
+    return _kept.get("cluster", install.label, lambda: start_cluster(install),
+                     lambda c: c.sandbox.destroy())
 
 
 @pytest.fixture
@@ -267,13 +340,16 @@ def start_pooler(cluster: Cluster, *, pool_size: int = 2) -> Pooler:
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-def pooler(cluster: Cluster) -> Iterator[Pooler]:
-    """PgBouncer in transaction mode in front of `cluster` (pool of 2 server connections)."""
-    p = start_pooler(cluster)
-    yield p
+def _stop_pooler(p: Pooler) -> None:
     p.stop()
     shutil.rmtree(p.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pooler(cluster: Cluster, _kept: Kept) -> Pooler:
+    """PgBouncer in transaction mode in front of `cluster` (pool of 2 server connections)."""
+    return _kept.get("pooler", cluster.sandbox.install.label,
+                     lambda: start_pooler(cluster), _stop_pooler)
 
 
 def _make_role(cluster: Cluster, name: str, setup: list[str]) -> Role:
@@ -301,22 +377,22 @@ SUPABASE_GRANTS = [
 
 
 @pytest.fixture(scope="session")
-def supabase_role(cluster: Cluster) -> Iterator[Role]:
+def supabase_role(cluster: Cluster, _kept: Kept) -> Role:
     """A role shaped like Supabase's `postgres`: no superuser, BYPASSRLS, every privilege on
     pg_cron's schema, tables, sequences and functions. Jobs it creates are its own."""
-    role = _make_role(cluster, "supabase_admin_like", SUPABASE_GRANTS)
-    yield role
-    _drop_role(cluster, role.name)
+    return _kept.get("supabase_role", cluster.sandbox.install.label,
+                     lambda: _make_role(cluster, "supabase_admin_like", SUPABASE_GRANTS),
+                     lambda role: _drop_role(cluster, role.name))
 
 
 @pytest.fixture(scope="session")
-def read_only_role(cluster: Cluster) -> Iterator[Role]:
+def read_only_role(cluster: Cluster, _kept: Kept) -> Role:
     """"Look, don't touch", as a DBA hands it out: Supabase-like grants (so privileges are
     not what stops it) and `alter role ... set default_transaction_read_only = on`."""
-    role = _make_role(cluster, "ops_readonly", [
-        *SUPABASE_GRANTS, "alter role {role} set default_transaction_read_only = on"])
-    yield role
-    _drop_role(cluster, role.name)
+    setup = [*SUPABASE_GRANTS, "alter role {role} set default_transaction_read_only = on"]
+    return _kept.get("read_only_role", cluster.sandbox.install.label,
+                     lambda: _make_role(cluster, "ops_readonly", setup),
+                     lambda role: _drop_role(cluster, role.name))
 
 
 def _drop_role(cluster: Cluster, name: str) -> None:
@@ -380,8 +456,7 @@ def start_standby(primary: Cluster) -> Standby:
 
 
 @pytest.fixture(scope="session")
-def standby(cluster: Cluster) -> Iterator[Standby]:
+def standby(cluster: Cluster, _kept: Kept) -> Standby:
     """A streaming standby of `cluster`: read-only, in recovery, no pg_cron launcher."""
-    s = start_standby(cluster)
-    yield s
-    s.sandbox.destroy()
+    return _kept.get("standby", cluster.sandbox.install.label,
+                     lambda: start_standby(cluster), lambda s: s.sandbox.destroy())

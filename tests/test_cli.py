@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from tests.conftest import Cluster
-from tui.secrets import MASK
+from tui.masking import MASK
 
 JOB_KEYS = {"jobid", "jobname", "schedule", "command", "database", "username", "active",
             "next_run", "last_status", "last_start", "last_run_known", "warnings"}

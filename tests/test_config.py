@@ -152,7 +152,7 @@ def test_profile_on_the_command_line(cluster: Cluster, tmp_path: Path) -> None:
                   CRONJOBS_TUI_PROFILE="sandbox-prod")
     assert via_env.returncode == 0, via_env.stderr
     # A prod profile is read-only: apply refuses before writing.
-    from tui.jobs_file import example_path
+    from tui.plan.jobs_file import example_path
 
     refused = cli("apply", str(example_path()), "--yes", "--config", str(path),
                   "--profile", "sandbox-prod")

@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import Cluster, start_cluster
 from tui.db import ConnectOptions, Database
 from tui.doctor import CHECKS, INDEX, PURGE, Finding, Limits, exit_code, run_checks
-from tui.sandbox import free_port
-from tui.secrets import MASK
+from tui.lab.sandbox import free_port
+from tui.masking import MASK
 
 FINDING_KEYS = {"check", "status", "summary", "fix", "details"}
 

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import Cluster
 from tests.test_cli import cli
 from tests.ui.conftest import running_app, wait_for
-from tui.secrets import MASK
+from tui.masking import MASK
 
 KEYS = ["runid", "jobid", "jobname", "status", "return_message", "start_time", "end_time"]
 SECRET = "hunter2-" + "x" * 12

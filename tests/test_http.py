@@ -22,12 +22,13 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from tests.conftest import FUNCTIONS_URL, Cluster
-from tui import http, seed
+from tui import http_jobs as http
 from tui.db import ConnectOptions, Database, DatabaseError
 from tui.db.actions import get_job
-from tui.demo_http import AdapterHealth
+from tui.lab import seed
+from tui.lab.demo_http import AdapterHealth
+from tui.masking import MASK
 from tui.models import Job
-from tui.secrets import MASK
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2VjcmV0LXNpZ25hdHVyZS12YWx1ZQ"
@@ -459,8 +460,8 @@ async def test_detail_and_send_on_screen(cluster: Cluster, server: str) -> None:
     from textual.widgets import Static
 
     from tests.ui.conftest import running_app, select_job, wait_for
-    from tui.screens.detail import JobDetailScreen
-    from tui.screens.http import HttpScreen
+    from tui.ui.screens.detail import JobDetailScreen
+    from tui.ui.screens.http import HttpScreen
 
     with psycopg.connect(cluster.conninfo) as conn:
         command = seed.weekly_command(conn, f"{server}/x", cluster.service_key)

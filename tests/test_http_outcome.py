@@ -24,10 +24,11 @@ from tests.conftest import INSTALLATIONS
 # Importing it skips this module too, in one line, where pg_net is not built.
 from tests.test_pg_net import NetCluster, start_net_cluster
 from tests.ui.conftest import running_app, wait_for
-from tui import outcome, seed
 from tui.db import ConnectOptions, Database
 from tui.db.actions import get_job, trigger
-from tui.sandbox import Installation
+from tui.http_jobs import outcome
+from tui.lab import seed
+from tui.lab.sandbox import Installation
 
 #: The slow endpoint answers after this long; its job gives pg_net 1 s.
 SLOW_S = 4

@@ -27,7 +27,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.conftest import Cluster
 from tui import version
-from tui.sandbox import chroot_installations
+from tui.lab.sandbox import chroot_installations
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600  # installing from the index: seconds, most of it the first download

@@ -1,41 +1,216 @@
-"""The shape of the code: nothing below the UI imports textual; tui/cron imports nothing of ours."""
+"""The shape of the code, held by tests: imports only point down the layers.
+
+    tui/cli/   entry point and subcommands      (may import everything below, and tui/lab)
+    tui/lab/   demo, sandbox, seed, benchmarks  (off the runtime path)
+    tui/ui/    the Textual app                  (the only place textual is imported)
+    the rest   capabilities, tui/db/ (the only place with SQL), tui/cron/ (pure)
+"""
 
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import textual
+
 TUI = Path(__file__).resolve().parent.parent / "tui"
-UI = {"app.py", "screens", "widgets"}
 
 
-def imports(path: Path) -> set[str]:
-    names: set[str] = set()
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(TUI.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(TUI.rglob("*.py"))}
+
+
+MODULES = modules()
+
+
+def imported(path: Path) -> Iterator[tuple[str, int]]:
+    """Every module this file imports, at any depth (imports inside functions count), resolved
+    to our modules where `from package import submodule` names one."""
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
+            for alias in node.names:
+                yield alias.name, node.lineno
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+            yield node.module, node.lineno
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in MODULES:
+                    yield f"{node.module}.{alias.name}", node.lineno
 
 
-def modules(below: Path) -> list[Path]:
-    return sorted(below.rglob("*.py"))
+def ours(name: str) -> str | None:
+    """The module of ours an import name lands in (the longest known prefix)."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in MODULES:
+            return candidate
+    return None
 
 
-def test_nothing_below_the_ui_imports_textual() -> None:
-    offenders = [str(p.relative_to(TUI)) for p in modules(TUI)
-                 if p.relative_to(TUI).parts[0] not in UI
-                 and any(n == "textual" or n.startswith("textual.") for n in imports(p))]
-    assert offenders == []
+def layer(name: str) -> str:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in {"cli", "ui", "lab", "db", "cron"} else "core"
+
+
+def graph() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {m: set() for m in MODULES}
+    for mod, path in MODULES.items():
+        for name, _ in imported(path):
+            target = ours(name)
+            # a package's __init__ importing from its own submodules is how packages re-export
+            if target and target != mod and not target.startswith(mod + "."):
+                edges[mod].add(target)
+    return edges
+
+
+def test_no_import_loops() -> None:
+    edges = graph()
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    loops: list[list[str]] = []
+    counter = 0
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        nonlocal counter
+        index[node] = low[node] = counter
+        counter += 1
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in edges[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                loops.append(sorted(component))
+
+    for mod in sorted(edges):
+        if mod not in index:
+            visit(mod)
+    assert loops == []
+
+
+def offenders(rule) -> list[str]:
+    found = []
+    for mod, path in MODULES.items():
+        for name, line in imported(path):
+            if rule(mod, name):
+                found.append(f"{path.relative_to(TUI.parent)}:{line} imports {name}")
+    return found
+
+
+def test_only_the_entry_point_imports_the_cli() -> None:
+    assert offenders(lambda mod, name: (name == "tui.cli" or name.startswith("tui.cli."))
+                     and layer(mod) != "cli" and mod != "tui.__main__") == []
+
+
+def test_nothing_below_the_ui_imports_textual_or_the_ui() -> None:
+    def rule(mod: str, name: str) -> bool:
+        if layer(mod) in {"ui", "cli", "lab"}:
+            return False
+        return (name.split(".")[0] == "textual" or name == "tui.ui"
+                or name.startswith("tui.ui."))
+
+    assert offenders(rule) == []
+
+
+def test_the_runtime_path_does_not_import_the_lab() -> None:
+    assert offenders(lambda mod, name: layer(mod) not in {"cli", "lab"}
+                     and (name == "tui.lab" or name.startswith("tui.lab."))) == []
 
 
 def test_cron_is_pure() -> None:
-    allowed_prefixes = ("tui.cron", "croniter", "cron_descriptor")
-    stdlib_io = {"socket", "subprocess", "psycopg", "httpx", "os", "pathlib"}
-    for path in modules(TUI / "cron"):
-        for name in imports(path):
-            top = name.split(".")[0]
-            assert top not in stdlib_io, f"{path.name} imports {name}"
-            if name.startswith("tui"):
-                assert name.startswith(allowed_prefixes), f"{path.name} imports {name}"
+    allowed = ("tui.cron", "croniter", "cron_descriptor")
+    io = {"socket", "subprocess", "psycopg", "httpx", "os", "pathlib"}
+    assert offenders(lambda mod, name: layer(mod) == "cron" and (
+        name.split(".")[0] in io or (name.startswith("tui") and not name.startswith(allowed)))
+    ) == []
+
+
+# Statement shapes, not single words: "select a job first" is a message, "select x from y" is SQL.
+SQL = re.compile(
+    r"(?is)^\s*(select\s.+\sfrom\s|with\s+\w+\s+as\s*\(|insert\s+into\s|update\s+[\w.\"]+\s+set\s"
+    r"|delete\s+from\s|alter\s+(table|system|role|extension)\s|create\s+(table|index|extension"
+    r"|role|function)\s|drop\s+(table|index|extension)\s|set\s+(local\s+)?[\w.]+\s*(=|to)\s"
+    r"|show\s+[\w.]+\s*;?\s*$|(begin|commit|rollback)\s*;?\s*$)")
+
+
+def test_sql_text_lives_only_in_db() -> None:
+    found = []
+    for mod, path in MODULES.items():
+        if layer(mod) in {"db", "lab"}:  # the lab builds clusters: its SQL is set-up, not queries
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef,
+                                        ast.ClassDef))
+                      and n.body and isinstance(n.body[0], ast.Expr)
+                      and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and id(node) not in docstrings and SQL.match(node.value)):
+                found.append(f"{path.relative_to(TUI.parent)}:{node.lineno}")
+            if isinstance(node, ast.Attribute) and node.attr in {"SQL", "Identifier", "Literal"} \
+                    and isinstance(node.value, ast.Name) and node.value.id == "sql":
+                found.append(f"{path.relative_to(TUI.parent)}:{node.lineno} composes SQL")
+    assert found == []
+
+
+def test_modules_stay_small() -> None:
+    big = {str(p.relative_to(TUI.parent)): n for p in MODULES.values()
+           if (n := len(p.read_text().splitlines())) > 500}
+    assert big == {}
+
+
+def textual_private_names() -> set[str]:
+    """Underscore names Textual defines on its objects (attributes and methods)."""
+    names: set[str] = set()
+    pattern = re.compile(r"(?:self\.|def )(_[a-z]\w*)")
+    for path in Path(textual.__file__).parent.rglob("*.py"):
+        names.update(pattern.findall(path.read_text(encoding="utf-8")))
+    return names
+
+
+def test_no_private_textual_names() -> None:
+    ui = [p for m, p in MODULES.items() if layer(m) in {"ui", "lab"}]
+    ours_defined: set[str] = set()
+    used: list[tuple[str, str]] = []
+    for path in ui:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                ours_defined.add(node.name)
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                    and not node.attr.startswith("__"):
+                if isinstance(node.ctx, ast.Store):
+                    ours_defined.add(node.attr)
+                used.append((node.attr, f"{path.relative_to(TUI.parent)}:{node.lineno}"))
+            elif isinstance(node, ast.ImportFrom) and node.module and (
+                    node.module.startswith("textual._") or ".textual._" in node.module
+                    or any(a.name.startswith("_") for a in node.names)
+                    and node.module.startswith("textual")):
+                used.append((node.module, f"{path.relative_to(TUI.parent)}:{node.lineno}"))
+    private = textual_private_names() - ours_defined
+    found = sorted(f"{where} {name}" for name, where in used
+                   if name in private or name.startswith("textual"))
+    assert found == []

@@ -17,12 +17,13 @@ import psycopg
 import pytest
 
 from tests.conftest import INSTALLATIONS, Cluster
-from tui import demo, http, seed
+from tui import http_jobs as http
 from tui.cron import parse_version
 from tui.db import ConnectOptions, Database
 from tui.db.actions import get_job, trigger
-from tui.demo_http import PATH, AdapterHealth
-from tui.sandbox import Installation, host_installation, throwaway
+from tui.lab import demo, seed
+from tui.lab.demo_http import PATH, AdapterHealth
+from tui.lab.sandbox import Installation, host_installation, throwaway
 
 PRELOAD = "'pg_cron,pg_net'"
 NOT_BUILT = ("pg_net is not built here: .ci/build-vendor builds it where ../shared/vendor "

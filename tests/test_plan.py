@@ -12,10 +12,10 @@ import psycopg
 import pytest
 
 from tests.conftest import INSTALLATIONS
-from tui import jobs_file
-from tui.jobs_file import JobsFileError
-from tui.sandbox import Installation, Sandbox, throwaway
-from tui.secrets import MASK
+from tui.lab.sandbox import Installation, Sandbox, throwaway
+from tui.masking import MASK
+from tui.plan import jobs_file
+from tui.plan.jobs_file import JobsFileError
 
 EXAMPLE = jobs_file.example_path()
 SECRET = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZSJ9.c2VjcmV0LXNpZ25hdHVyZS14eXo"

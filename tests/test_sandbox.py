@@ -7,7 +7,7 @@ import os
 import psycopg
 
 from tests.conftest import Cluster
-from tui.sandbox import Sandbox
+from tui.lab.sandbox import Sandbox
 
 
 def test_cluster_is_private(cluster: Cluster) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import Cluster
 
-KEYS = {"valid", "error", "description", "next_runs", "warnings"}
+KEYS = {"valid", "error", "description", "next_runs", "warnings", "standard_cron"}
 UTC = timezone.utc
 
 
@@ -39,6 +39,9 @@ def test_valid_json_has_exact_keys_and_offsets() -> None:
         "next_runs": ["2026-11-29T03:00:00+00:00", "2026-12-06T03:00:00+00:00",
                       "2026-12-13T03:00:00+00:00"],
         "warnings": [],
+        # ordinary cron reads it alike (tests/cron/test_standard.py covers where it does not)
+        "standard_cron": {"differs": False, "reasons": [], "error": None,
+                          "next_runs": out["next_runs"]},
     }
     assert "Sunday" in str(out["description"])
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from tui.models import Job, ServerFacts
-from tui.schedules import NextRuns
+from tui.upcoming import NextRuns
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 28, 12, 0, 30, tzinfo=UTC)
@@ -38,7 +38,7 @@ def test_first_update_computes_every_job() -> None:
 
 def test_nothing_moves_until_a_next_run_passes() -> None:
     runs, jobs = NextRuns(), [job(1, "*/5 * * * *"), job(2, "0 * * * *")]
-    runs.update(jobs, facts())
+    dict(runs.update(jobs, facts()))  # read, as the table reads the rows it draws
     runs.update(jobs, facts(NOW + timedelta(minutes=4)))
     assert runs.version == 1
     at = runs.update(jobs, facts(NOW + timedelta(minutes=5)))
@@ -95,4 +95,27 @@ def test_a_thousand_refreshes_look_only_at_what_came_due() -> None:
     for step in range(1000):
         now = NOW + timedelta(seconds=37 * step)
         assert kept.update(jobs, facts(now)) == NextRuns().update(jobs, facts(now))
+    assert len(kept._due) <= len(jobs)
+
+
+def test_answers_read_a_few_at_a_time_are_never_stale() -> None:
+    """The table asks only for the rows it draws, a different few at each refresh: every
+    answer read, whenever it was first computed, is the one a fresh computation gives then."""
+    schedules = ["* * * * *", "*/7 * * * *", "0 * * * *", "30 2 * * *", "@reboot",
+                 "15 seconds", "0 9 * * MON-FRI", "*/3 * * * *"]
+    jobs = [job(i, schedules[i % len(schedules)]) for i in range(1, 41)]
+    kept = NextRuns()
+    kept.update(jobs, facts())
+    assert not kept._from  # nothing computed before it is asked for
+    assert not kept.fill(len(jobs)) and len(kept._from) == len(jobs)  # ...or filled in
+    for step in range(400):
+        now = NOW + timedelta(seconds=23 * step)
+        if step % 50 == 49:  # a job edited now and then: a new object, a new answer
+            jobs = list(jobs)
+            jobs[step % 40] = replace(jobs[step % 40], schedule="*/2 * * * *")
+        shown = kept.update(jobs, facts(now))
+        kept.fill(3)  # between key presses: a few of those not asked for
+        fresh = NextRuns().update(jobs, facts(now))
+        for j in jobs[step % 40: step % 40 + 6]:  # the rows on screen this time
+            assert shown.of(j) == fresh[j.jobid], (step, j.schedule)
     assert len(kept._due) <= len(jobs)

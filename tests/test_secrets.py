@@ -34,7 +34,7 @@ from textual.widgets import DataTable, Static
 from tests.conftest import Cluster
 from tests.corpus.secrets import READABLE, SECRETS, Secret, fake
 from tui import audit
-from tui.secrets import MASK, mask, mask_uncached
+from tui.masking import MASK, mask, mask_uncached
 
 ROOT = Path(__file__).resolve().parents[1]
 NEVER = "0 0 31 2 *"
@@ -308,11 +308,11 @@ def terminal_driver(sink: list[str]) -> type[HeadlessDriver]:
 
 async def test_the_tui_shows_no_secret(cluster: Cluster, placed: Placed) -> None:
     from tests.ui.conftest import select_job, wait_for
-    from tui.app import CronJobsApp
     from tui.config import Settings
     from tui.db import ConnectOptions
-    from tui.screens.detail import JobDetailScreen
-    from tui.screens.http import HttpScreen
+    from tui.ui.app import CronJobsApp
+    from tui.ui.screens.detail import JobDetailScreen
+    from tui.ui.screens.http import HttpScreen
 
     sink: list[str] = []
     app = CronJobsApp(ConnectOptions(dbname=cluster.conninfo), Settings(refresh_interval=0.5))
@@ -358,7 +358,7 @@ async def test_the_tui_shows_no_secret(cluster: Cluster, placed: Placed) -> None
 
 def test_the_mask_benchmark_runs() -> None:
     """`bench --mask` measures (it asserts nothing on time; this only keeps it working)."""
-    from tui.bench_mask import CASES, old_mask, run
+    from tui.lab.bench_mask import CASES, old_mask, run
 
     table = run((2_000,), old=True, repeat=1)
     assert all(name in table for name in CASES)

@@ -214,7 +214,7 @@ def test_seed_indexes_and_jobs(cluster: Cluster) -> None:
 
 def test_demo_usage_has_other_event_types_and_the_rollup_counts_speech_only(
         cluster: Cluster) -> None:
-    from tui.seed import _sql
+    from tui.lab.seed import _sql
 
     with psycopg.connect(cluster.conninfo) as conn:  # rolled back: the shared cluster stays
         conn.execute("delete from public.usage_events")

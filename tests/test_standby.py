@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from tests.conftest import Cluster, Standby
-from tui.app import CronJobsApp
 from tui.config import Settings
 from tui.db import ConnectOptions, Database
 from tui.doctor import OK, PROBLEM, run_checks
-from tui.screens.operator import MUTATING
+from tui.ui.app import CronJobsApp
+from tui.ui.screens.operator import MUTATING
 
 
 async def test_facts_know_a_standby_and_its_primary(standby: Standby, cluster: Cluster) -> None:

@@ -34,10 +34,10 @@ from tests.test_pg_net import (
 )
 from tests.test_release import crashes_1_6_0_to_1_6_4, facts_of
 from tests.ui.conftest import running_app, wait_for
-from tui import seed
 from tui.db import ConnectOptions, Database, DatabaseError
 from tui.db.actions import check_schedule, create_job
-from tui.sandbox import Installation, vendor_installations
+from tui.lab import seed
+from tui.lab.sandbox import Installation, vendor_installations
 
 ROOT = Path(__file__).resolve().parents[1]
 VENDOR = vendor_installations()

@@ -17,8 +17,8 @@ from typing import Any
 
 from platformdirs import user_state_dir
 
+from tui.masking import mask
 from tui.models import Job
-from tui.secrets import mask
 
 
 def default_path() -> Path:

@@ -11,24 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import psycopg
-from psycopg import sql
-
 from tui import config
 from tui.config import ConfigError, Settings
 from tui.cron import NextRunCache
 from tui.db import ConnectOptions, Database, DatabaseError
 from tui.db.client import LOOKBACK_RUNS, require_pg_cron
+from tui.format import server_label
+from tui.masking import mask
 from tui.models import Job, ServerFacts
-from tui.schedules import next_run
-from tui.secrets import mask
-
-#: Failures in the last 24 hours, among the newest LOOKBACK_RUNS runs: a walk down the
-#: primary key on runid, never a scan of the whole history.
-FAILURES = sql.SQL(
-    "select count(*) as failures from ("
-    "  select status, start_time from cron.job_run_details order by runid desc limit %s"
-    ") r where r.status = 'failed' and r.start_time > now() - interval '24 hours'")
+from tui.plan import diff, jobs_file
+from tui.upcoming import next_run
 
 
 @dataclass(frozen=True)
@@ -98,7 +90,7 @@ async def probe(settings: Settings, name: str, timeout: float | None = None) -> 
 
 async def _probe(db: Database, settings: Settings, base: Status) -> Status:
     facts = await db.facts()
-    status = replace(base, state="error", server=_server(facts),
+    status = replace(base, state="error", server=server_label(facts),
                      pg_cron=facts.pg_cron_minor, checked_at=facts.now,
                      timezone=facts.scheduler_timezone,
                      scheduler_alive=facts.scheduler_alive)
@@ -107,22 +99,13 @@ async def _probe(db: Database, settings: Settings, base: Status) -> Status:
     except DatabaseError as exc:
         return replace(status, error=str(exc))
     jobs = await db.jobs(indexed=facts.has_run_index)
-
-    async def failures(conn: psycopg.AsyncConnection) -> int:
-        cur = await conn.execute(FAILURES, [LOOKBACK_RUNS])
-        row = await cur.fetchone()
-        return int(row[0]) if row else 0
-
-    status = replace(status, state="up", jobs=len(jobs), failures_24h=await db.with_connection(
-        failures))
+    # Failures in the last 24 hours among the newest LOOKBACK_RUNS runs only: bounded.
+    (row,) = await db.fetch("fleet_failures", {"lookback": LOOKBACK_RUNS})
+    status = replace(status, state="up", jobs=len(jobs), failures_24h=int(row["failures"]))
     status = replace(status, **_next(jobs, facts))
     if settings.jobs_file is not None:
         status = replace(status, **_drift(settings, jobs, facts))
     return status
-
-
-def _server(facts: ServerFacts) -> str:
-    return f"{facts.server_addr}:{facts.server_port}/{facts.database}"
 
 
 def _next(jobs: Sequence[Job], facts: ServerFacts) -> dict[str, object]:
@@ -136,9 +119,6 @@ def _next(jobs: Sequence[Job], facts: ServerFacts) -> dict[str, object]:
 
 
 def _drift(settings: Settings, jobs: Sequence[Job], facts: ServerFacts) -> dict[str, object]:
-    from tui import jobs_file
-    from tui.plan import diff
-
     assert settings.jobs_file is not None
     try:
         spec = jobs_file.load(settings.jobs_file)

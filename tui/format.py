@@ -1,10 +1,14 @@
-"""How times, durations and statuses read on screen. Pure functions."""
+"""How times, durations, statuses and servers read on screen and in output. Pure functions."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo
+from typing import TYPE_CHECKING
 
 from tui.cron import UnknownZone, resolve_zone
+
+if TYPE_CHECKING:
+    from tui.models import ServerFacts
 
 STATUS_STYLE = {
     "succeeded": "green",
@@ -17,7 +21,7 @@ STATUS_STYLE = {
 
 
 def _zone(tz: str) -> tzinfo:
-    # A zone unknown here is named on screen where it is shown (tui.schedules.zone_note); a
+    # A zone unknown here is named on screen where it is shown (tui.upcoming.zone_note); a
     # time must still print rather than fail the screen, so it reads in UTC then.
     try:
         return resolve_zone(tz)
@@ -104,3 +108,13 @@ def not_in_lookback(lookback: int, *, short: bool = False) -> str:
     """The last run of a job none of whose runs was among the newest `lookback` searched:
     not "never", which it may well not be (the README and the help explain the text)."""
     return f"not in {count(lookback)}" if short else f"not in newest {count(lookback)}"
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 for JSON output; None stays None (null)."""
+    return value.isoformat() if value is not None else None
+
+
+def server_label(facts: ServerFacts) -> str:
+    """The server as the audit log, the plan and the fleet name it: `addr:port/database`."""
+    return f"{facts.server_addr}:{facts.server_port}/{facts.database}"

@@ -108,9 +108,13 @@ class ServerFacts:
 
     @property
     def pg_cron_grammar(self) -> str | None:
-        """What to judge schedules as: the probed release ('1.6.4') or else the line."""
+        """What to judge schedules as: the probed release ('1.6.4') or else the line, with
+        '+match_dom_and_dow' when that setting is on (next runs change, not the verdict)."""
         if self.pg_cron_release is not None:
-            return self.pg_cron_release.version
+            from tui.cron import with_dom_and_dow
+
+            release = self.pg_cron_release
+            return with_dom_and_dow(release.version, release.match_dom_and_dow)
         return self.pg_cron_minor
 
     @property

@@ -187,3 +187,45 @@ expressions: st.SearchStrategy[str] = st.one_of(
     seconds_expressions(),
     stray_expressions,
 )
+
+
+@st.composite
+def _plain_field(draw: st.DrawFn, index: int) -> str:
+    """One field as operators write them: '*', numbers, ascending ranges, steps, names."""
+    low, high, names = FIELDS[index]
+    high = min(high, 6) if index == 4 else high  # 7 is Sunday again: ranges end at 6 here
+
+    def value(n: int) -> str:
+        if names is not None and draw(st.booleans()):
+            return names[n - low]
+        return str(n)
+
+    shape = draw(st.sampled_from(("*", "n", "list", "range", "star-step", "range-step")))
+    if shape == "*":
+        return "*"
+    n = draw(st.integers(min_value=low, max_value=high))
+    m = draw(st.integers(min_value=n, max_value=high))
+    step = draw(st.integers(min_value=1, max_value=high))
+    if shape == "n":
+        return value(n)
+    if shape == "list":
+        picked = draw(st.lists(st.integers(min_value=low, max_value=high), min_size=2,
+                               max_size=4, unique=True))
+        return ",".join(value(v) for v in sorted(picked))
+    if shape == "range":
+        return f"{value(n)}-{value(m)}" if m > n else value(n)
+    if shape == "star-step":
+        return f"*/{step}"
+    return f"{n}-{m}/{step}" if m > n else str(n)
+
+
+@st.composite
+def operator_expressions(draw: st.DrawFn) -> str:
+    """Five plain fields in which a day field starting with '*' is a plain '*': the shapes on
+    which pg_cron and ordinary cron are meant to agree (no '#', '$', wrapping ranges, or
+    Vixie's first-character rule for the days)."""
+    fields = [draw(_plain_field(i)) for i in range(5)]
+    for day, other in ((2, 4), (4, 2)):
+        if fields[day].startswith("*") and fields[day] != "*" and fields[other] != "*":
+            fields[day] = "*"
+    return " ".join(fields)

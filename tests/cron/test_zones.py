@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import Cluster, start_cluster
 from tests.ui.conftest import running_app, wait_for
 from tui.cron import UnknownZone, next_runs, resolve_zone, zone_problem
+from tui.ui.widgets.line import Line
 
 # Instants around the changes of Europe, the United States, Lord Howe (30 min) and tzcode's
 # default rule, in both halves of the year, and far from now.
@@ -141,7 +142,7 @@ async def _table_and_title(cluster: Cluster) -> tuple[int, str]:
     async with running_app(cluster) as (app, pilot):
         table = app.main.jobs_table
         await wait_for(pilot, lambda: table.row_count >= 2)
-        title = str(app.main.query_one("#jobs-title")._text)  # type: ignore[attr-defined]
+        title = str(app.main.query_one("#jobs-title", Line).shown)
         return table.row_count, title
 
 
@@ -155,7 +156,7 @@ async def test_tui_lists_jobs_and_names_a_zone_it_cannot_read(fraction: Cluster)
     async with running_app(fraction) as (app, pilot):
         table = app.main.jobs_table
         await wait_for(pilot, lambda: table.row_count >= 2)
-        title = str(app.main.query_one("#jobs-title")._text)  # type: ignore[attr-defined]
+        title = str(app.main.query_one("#jobs-title", Line).shown)
         assert "unknown time zone '5.5'" in title
         # Refreshes go on without an error: the header is not in an error state.
         await pilot.pause(1.5)

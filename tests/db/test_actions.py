@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import Cluster, Pooler, Role, Standby
+from tui import http_jobs as http
 from tui.db import ConnectOptions, Database, DatabaseError
 from tui.db.actions import (
     CHECK_PREFIX,
@@ -649,7 +650,7 @@ async def test_run_goes_where_pg_cron_would(cluster: Cluster, fresh_cluster: Clu
     assert cluster.value("select count(*) from public.act_probe where tag = %s", [probe]) == 0
     assert run_row(cluster, run.runid)["status"] == "succeeded"  # type: ignore[arg-type]
     # Nobody listens there: refused with the reason, nothing run, nothing recorded.
-    from tui.sandbox import free_port
+    from tui.lab.sandbox import free_port
 
     cluster.sql("update cron.job set nodeport = %s where jobid = %s", [free_port(), jobid])
     before = cluster.value("select count(*) from cron.job_run_details where jobid = %s",
@@ -665,7 +666,7 @@ async def test_run_goes_where_pg_cron_would(cluster: Cluster, fresh_cluster: Clu
 async def test_where_it_runs_unknown_is_refused(cluster: Cluster, supabase_role: Role) -> None:
     """A role that may not read cron.use_background_workers cannot know where a job stored
     for another port runs: refused with the reason, never guessed."""
-    from tui.sandbox import free_port
+    from tui.lab.sandbox import free_port
 
     jobid = cluster.value("select cron.schedule_in_database(%s, %s, 'select 1', 'postgres', %s)",
                           [unique(), NEVER, supabase_role.name])
@@ -1024,4 +1025,26 @@ async def test_set_role_run_through_the_pooler(cluster: Cluster, pooler: Pooler,
     await db.close()
     assert (run.status, run.role, run.via_set_role) == ("succeeded", owner, True), run.message
     assert cluster.sql("select who from public.act_probe where tag = %s", [probe]) == [(owner,)]
+    assert pooler.show_all("role") == {"none"}
+
+
+async def test_set_role_http_evaluation_through_the_pooler(
+        pooler: Pooler, make_job: Callable[..., int], make_role: Callable[..., str]) -> None:
+    """An HTTP job's arguments are evaluated in the same session as the job's role as a manual
+    run (tui.db.as_role): refused without a yes, with the same refusal, then evaluated with
+    SET LOCAL ROLE inside the evaluation's own transaction, so no role stays behind on the
+    pool's server connections."""
+    owner = make_role(password=False)  # no password in the passfile: the pooler refuses it
+    jobid = make_job("select net.http_get(url := 'https://hooks.example.com/v1/ping?from=' "
+                     "|| current_user)", username=owner)
+    db = Database(ConnectOptions(dbname=pooler.conninfo()))
+    job = await get_job(db, jobid)
+    with pytest.raises(NeedsConfirmation) as info:
+        await http.evaluate(db, job)
+    assert info.value.can_set_role and "to evaluate the HTTP call of job" in str(info.value)
+    assert pooler.show_all("role") == {"none"}
+    request = await http.evaluate(db, job, as_self=True)
+    await db.close()
+    assert request.url == f"https://hooks.example.com/v1/ping?from={owner}"
+    assert request.source.endswith(f"as {owner} (via SET ROLE by postgres)")
     assert pooler.show_all("role") == {"none"}

@@ -22,8 +22,8 @@ from tui.db import ConnectOptions, Database
 from tui.db.client import LOOKBACK_RUNS
 from tui.db.lastrun import BackSearch
 from tui.doctor import INDEX, Limits, run_checks
-from tui.screens.detail import JobDetailScreen
-from tui.screens.help import HelpScreen
+from tui.ui.screens.detail import JobDetailScreen
+from tui.ui.screens.help import HelpScreen
 
 #: Runs of the busy job: longer than the look-back, as on any server with a job a minute.
 BUSY_RUNS = LOOKBACK_RUNS + 2_000

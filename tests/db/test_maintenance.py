@@ -156,3 +156,24 @@ async def test_scheduled_purge_is_sql_pg_cron_accepts(history: Cluster) -> None:
         assert len(left) == 101 and {j for j, _ in left} == {2}
     finally:
         history.sql("select cron.unschedule(%s::bigint)", [jobid])
+
+
+async def test_scheduling_the_purge_makes_the_job_its_statement_shows(
+        cluster: Cluster, opts: ConnectOptions) -> None:
+    """The maintenance screen shows purge_job_sql and schedules through schedule_purge: both
+    must make the very same job (run the shown statement after it: nothing changes)."""
+    db = Database(opts)
+    try:
+        jobid = await maint.schedule_purge(db, 21)
+    finally:
+        await db.close()
+    read = "select jobname, schedule, command, database, username from cron.job where jobid = %s"
+    try:
+        scheduled = cluster.sql(read, [jobid])
+        assert scheduled[0][:2] == (maint.PURGE_JOB_NAME, maint.PURGE_JOB_SCHEDULE)
+        assert cluster.value(maint.purge_job_sql(21)) == jobid  # same name: the same job
+        assert cluster.sql(read, [jobid]) == scheduled
+        assert cluster.value(maint.purge_job_sql(22)) == jobid
+        assert cluster.sql(read, [jobid]) != scheduled  # the comparison can tell them apart
+    finally:
+        cluster.sql("select cron.unschedule(%s::bigint)", [jobid])

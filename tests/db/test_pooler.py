@@ -17,10 +17,10 @@ import psycopg
 import pytest
 
 from tests.conftest import Cluster, Pooler, Role
-from tui.app import CronJobsApp
 from tui.config import Settings
 from tui.db import ConnectOptions, Database, DatabaseError, actions
 from tui.doctor import run_checks
+from tui.ui.app import CronJobsApp
 
 #: Values the server never has by default, so a leak cannot hide behind a coincidence.
 OUR_TIMEOUT_MS = 4321
@@ -65,7 +65,7 @@ def test_subcommands_leave_the_pool_clean(pooler: Pooler, read_only: bool) -> No
         ["runs", "--format", "csv", *common],
         ["doctor", "--json", *common],
         ["schedule", "*/5 * * * *", "--json", *common],
-        ["plan", "tui/seed/jobs.toml", *common],
+        ["plan", "tui/lab/seed/jobs.toml", *common],
     ]
     for argv in runs:
         done = cli(*argv)

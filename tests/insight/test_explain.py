@@ -215,7 +215,7 @@ async def test_detail_view_says_the_last_missed_or_late_run(history: dict[str, A
     from textual.widgets import Static
 
     from tests.ui.conftest import running_app, select_job, wait_for
-    from tui.screens.detail import JobDetailScreen
+    from tui.ui.screens.detail import JobDetailScreen
 
     async with running_app(history["cluster"]) as (app, pilot):
         await select_job(app, pilot, INVOICES[0])

@@ -100,7 +100,7 @@ async def test_timeline_screen(limited: Cluster) -> None:
     from textual.widgets import Static
 
     from tests.ui.conftest import running_app, wait_for
-    from tui.screens.timeline import TimelineScreen
+    from tui.ui.screens.timeline import TimelineScreen
 
     async with running_app(limited) as (app, pilot):
         await wait_for(pilot, lambda: app.job_by_name(SLOW[0]) is not None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +20,7 @@ from tests.insight.test_explain import insert_run
 from tui.db import ConnectOptions, Database
 from tui.insight.metrics import Metrics
 from tui.insight.watch import Event, Options, State, Watcher, Webhook
-from tui.sandbox import free_port
+from tui.lab.sandbox import free_port
 
 SECRET = "Zq8vTt3pLw1x"
 RECONCILE = ("payments-reconcile", "17 3 * * *",
@@ -140,15 +141,7 @@ async def test_each_event_once_across_restarts(fresh_cluster: Cluster, receiver:
     with c.connect() as conn:
         again = insert_run(conn, ids[RECONCILE[0]], now - timedelta(seconds=30),
                            now - timedelta(seconds=20), "failed", "ERROR:  deadlock detected")
-        conn.execute("select pg_terminate_backend(pid) from pg_stat_activity "
-                     "where backend_type = 'pg_cron launcher'")
-    for _ in range(50):
-        if not c.value("select count(*) from pg_stat_activity "
-                       "where backend_type = 'pg_cron launcher'"):
-            break
-        import time
-
-        time.sleep(0.1)
+        keep_launcher_down(conn)
     after = await one_pass(c, state_file, receiver)
     assert {e.kind for e in after} >= {"failed", "scheduler_down"}
     assert f"failed:{again}" in {e.key for e in after}
@@ -168,6 +161,30 @@ async def test_each_event_once_across_restarts(fresh_cluster: Cluster, receiver:
                           timeout=60, check=False)
     assert done.returncode == 1, done.stderr
     assert done.stdout == ""  # nothing new: already sent, but the problem is still open
+
+
+def keep_launcher_down(conn: Any) -> None:
+    """Stop the pg_cron launcher and keep it down, as a scheduler that crashes on start does.
+
+    Killed, the launcher is started again a second later (bgw_restart_time = 1, pg_cron.c), and
+    its first act is to mark unfinished runs failed (MarkPendingRunsAsFailed, job_metadata.c).
+    A trigger that refuses that update to the launcher ends every restart within milliseconds
+    (a bare kill left the launcher back within a second, before a slow pass looked)."""
+    conn.execute("create function public.refuse_launcher() returns trigger language plpgsql "
+                 "as $$ begin if (select backend_type from pg_stat_activity "
+                 "where pid = pg_backend_pid()) = 'pg_cron launcher' then "
+                 "raise exception 'the test keeps the scheduler down'; end if; "
+                 "return null; end $$")
+    conn.execute("create trigger refuse_launcher before update on cron.job_run_details "
+                 "for each statement execute function public.refuse_launcher()")
+    conn.execute("select pg_terminate_backend(pid) from pg_stat_activity "
+                 "where backend_type = 'pg_cron launcher'")
+    for _ in range(100):
+        if not conn.execute("select count(*) from pg_stat_activity "
+                            "where backend_type = 'pg_cron launcher'").fetchone()[0]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the pg_cron launcher did not stop")
 
 
 class _Dead:

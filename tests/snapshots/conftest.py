@@ -15,12 +15,12 @@ import psycopg
 import pytest
 
 from tests.conftest import INSTALLATIONS
-from tui import seed
-from tui.app import CronJobsApp
 from tui.config import Settings
 from tui.db import ConnectOptions
+from tui.lab import seed
+from tui.lab.sandbox import throwaway
 from tui.models import ServerFacts
-from tui.sandbox import throwaway
+from tui.ui.app import CronJobsApp
 
 FROZEN_NOW = datetime(2026, 11, 28, 21, 30, tzinfo=timezone.utc)  # a Saturday evening
 PORT = 54329
@@ -44,28 +44,30 @@ def snap_conninfo() -> Iterator[str]:
     if install is None:
         pytest.skip("snapshots are taken on PostgreSQL 15 + pg_cron 1.4 (bash .ci/setup --test)")
     sb = throwaway(install, port=PORT)
-    sb.start()
-    sb.wait_ready()
-    with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
-        seed.install(conn, functions_url="https://example.supabase.co/functions/v1",
-                     service_key="eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZSJ9.snapshot-key")
-        conn.execute("select cron.schedule('report-refresh', '*/10 * * * *', "
-                     "'refresh materialized view concurrently public.daily_report')")
-        conn.execute("select cron.alter_job(3, active := false)")
-        conn.execute("select cron.schedule('purge-run-history', '0 4 * * *', "
-                     "$$delete from cron.job_run_details where end_time < now() - "
-                     "interval '7 days'$$)")
-        for job, status, message, start, seconds in RUNS:
-            conn.execute(
-                "insert into cron.job_run_details (jobid, runid, job_pid, database, username, "
-                "command, status, return_message, start_time, end_time) "
-                "select jobid, nextval('cron.runid_seq'), 4242, database, username, command, "
-                "%s, %s, %s::timestamptz, %s::timestamptz + make_interval(secs => %s) "
-                "from cron.job where jobname = %s",
-                [status, message, start + "+00", start + "+00", seconds or 0, job])
-        conn.execute("update cron.job_run_details set end_time = null where status = 'running'")
-    yield sb.conninfo()
-    sb.destroy()
+    try:  # a server left running would hold the fixed port for the next session
+        sb.start()
+        sb.wait_ready()
+        with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
+            seed.install(conn, functions_url="https://example.supabase.co/functions/v1",
+                         service_key="eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZSJ9.snapshot-key")
+            conn.execute("select cron.schedule('report-refresh', '*/10 * * * *', "
+                         "'refresh materialized view concurrently public.daily_report')")
+            conn.execute("select cron.alter_job(3, active := false)")
+            conn.execute("select cron.schedule('purge-run-history', '0 4 * * *', "
+                         "$$delete from cron.job_run_details where end_time < now() - "
+                         "interval '7 days'$$)")
+            for job, status, message, start, seconds in RUNS:
+                conn.execute(
+                    "insert into cron.job_run_details (jobid, runid, job_pid, database, username, "
+                    "command, status, return_message, start_time, end_time) "
+                    "select jobid, nextval('cron.runid_seq'), 4242, database, username, command, "
+                    "%s, %s, %s::timestamptz, %s::timestamptz + make_interval(secs => %s) "
+                    "from cron.job where jobname = %s",
+                    [status, message, start + "+00", start + "+00", seconds or 0, job])
+            conn.execute("update cron.job_run_details set end_time = null where status = 'running'")
+        yield sb.conninfo()
+    finally:
+        sb.destroy()
 
 
 class PinnedApp(CronJobsApp):

@@ -9,9 +9,9 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from tests.snapshots.conftest import pinned_app
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.detail import JobDetailScreen
-from tui.screens.form import JobFormScreen
+from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.screens.detail import JobDetailScreen
+from tui.ui.screens.form import JobFormScreen
 
 SIZES = [(80, 24), (120, 40)]
 

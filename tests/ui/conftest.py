@@ -11,9 +11,9 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.conftest import Cluster
-from tui.app import CronJobsApp
 from tui.config import Settings
 from tui.db import ConnectOptions
+from tui.ui.app import CronJobsApp
 
 NEVER = "0 0 31 2 *"  # 31 February: valid for pg_cron, never fires, so tests stay still
 

@@ -8,9 +8,9 @@ from textual.widgets import Input
 
 from tests.conftest import Cluster
 from tests.ui.conftest import NEVER, running_app, select_job, wait_for
-from tui.screens.doctor import DoctorScreen
-from tui.screens.form import JobFormScreen
-from tui.screens.help import HelpScreen
+from tui.ui.screens.doctor import DoctorScreen
+from tui.ui.screens.form import JobFormScreen
+from tui.ui.screens.help import HelpScreen
 
 
 def banner(app) -> str:  # type: ignore[no-untyped-def]

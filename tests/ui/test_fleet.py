@@ -12,12 +12,13 @@ import pytest
 
 from tests.conftest import Cluster, start_cluster
 from tests.ui.conftest import wait_for
-from tui import config, fleet, jobs_file
-from tui.app import CronJobsApp
+from tui import config, fleet
 from tui.db import ConnectOptions
-from tui.sandbox import host_installation
-from tui.screens.fleet import FleetScreen
-from tui.screens.main import MainScreen
+from tui.lab.sandbox import host_installation
+from tui.plan import jobs_file
+from tui.ui.app import CronJobsApp
+from tui.ui.screens.fleet import FleetScreen
+from tui.ui.screens.main import MainScreen
 
 TIMEOUT = 4.0  # the fleet's per-profile deadline in these tests
 

@@ -14,10 +14,10 @@ from textual.widgets._footer import FooterKey
 from tests.conftest import Cluster
 from tests.corpus.secrets import SECRETS
 from tests.ui.conftest import NEVER, running_app, select_job, unique, wait_for
-from tui.app import CronJobsApp
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.form import JobFormScreen
-from tui.secrets import MASK
+from tui.masking import MASK
+from tui.ui.app import CronJobsApp
+from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.screens.form import JobFormScreen
 
 BEARER = next(s for s in SECRETS if s.kind == "bearer-jwt")
 ROLE_PW = next(s for s in SECRETS if s.kind == "alter-role")
@@ -37,7 +37,9 @@ def command_of(cluster: Cluster, jobid: int) -> str:
 async def open_form(app: CronJobsApp, pilot: Pilot[Any], name: str) -> JobFormScreen:
     await select_job(app, pilot, name)
     await pilot.press("e")
-    await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
+    # Pushed is not yet composed: under load the fields mount a few frames later.
+    await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen)
+                   and bool(app.screen.query("#schedule")) and bool(app.screen.query("#command")))
     await pilot.pause(0.1)
     assert isinstance(app.screen, JobFormScreen)
     return app.screen

@@ -23,16 +23,16 @@ from textual.widgets import Button, DataTable, Input
 from tests.conftest import Cluster
 from tests.corpus import hostile
 from tests.ui.conftest import wait_for
-from tui.app import CronJobsApp
 from tui.config import Settings
 from tui.db import ConnectOptions
-from tui.screens.confirm import ConfirmScreen, RunNowScreen, TypeNameScreen
-from tui.screens.detail import JobDetailScreen
-from tui.screens.form import JobFormScreen
-from tui.screens.http import HttpScreen
-from tui.screens.main import ExportScreen, MainScreen
-from tui.secrets import mask
+from tui.masking import mask
 from tui.text import inert, one_line
+from tui.ui.app import CronJobsApp
+from tui.ui.screens.confirm import ConfirmScreen, RunNowScreen, TypeNameScreen
+from tui.ui.screens.detail import JobDetailScreen
+from tui.ui.screens.form import JobFormScreen
+from tui.ui.screens.http import HttpScreen
+from tui.ui.screens.main import ExportScreen, MainScreen
 
 
 @pytest.fixture(scope="module")

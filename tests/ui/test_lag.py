@@ -88,7 +88,7 @@ async def test_stream_jobs_table_and_detail_flag_runs_far_outside(
         cluster: Cluster, history: dict[str, Any]) -> None:
     from textual.widgets import Static
 
-    from tui.screens.detail import JobDetailScreen
+    from tui.ui.screens.detail import JobDetailScreen
 
     async with running_app(cluster, size=(180, 50)) as (app, pilot):
         runs_table, jobs_table = app.main.runs_table, app.main.jobs_table

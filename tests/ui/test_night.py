@@ -108,8 +108,7 @@ async def test_failures_first_at_a_glance(
         await pilot.press("p")
         await wait_for(pilot, lambda: "sort: problems first" in title(app))
         table = app.main.jobs_table
-        rows = [int(table.coordinate_to_cell_key((i, 0)).row_key.value)
-                for i in range(table.row_count)]
+        rows = [int(table.key_at(i)) for i in range(table.row_count)]
         assert rows.index(failing) < rows.index(stuck) < rows.index(paused) < rows.index(healthy)
         assert rows[:failing_n + stuck_n] and all(
             app.job_by_id(j).last_status in ("failed", "running") for j in rows[:failing_n])
@@ -144,9 +143,8 @@ async def test_80x24_keeps_the_essentials(cluster: Cluster,
         # The last run, whole, within the table's width (no horizontal scrolling needed).
         table = app.main.jobs_table
         await select_job(app, pilot, name)
-        widths = sum(c.get_render_width(table) for c in table.ordered_columns)
-        assert widths <= table.size.width, [(c.label.plain, c.get_render_width(table))
-                                            for c in table.ordered_columns]
+        widths = sum(c.width for c in table.columns)
+        assert widths <= table.size.width, [(c.label, c.width) for c in table.columns]
         assert table.get_cell(str(jobid), "last").plain.startswith("succeeded ")
         assert table.get_cell(str(jobid), "last").plain.endswith(("s", "m", "h", "d"))
         await pilot.press("enter")
@@ -161,7 +159,7 @@ async def test_delete_dialog_takes_the_name_at_once(
         cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
     from textual.widgets import Button, Input
 
-    from tui.screens.confirm import TypeNameScreen
+    from tui.ui.screens.confirm import TypeNameScreen
 
     jobid, name = make_job("delete from public.usage_events where at < now() - interval '90 days'")
     exists = "select count(*) from cron.job where jobid = %s"
@@ -243,7 +241,7 @@ async def test_a_created_job_gets_the_cursor(cluster: Cluster,
     from textual.widgets import Input, TextArea
 
     from tests.ui.conftest import NEVER, unique
-    from tui.screens.form import JobFormScreen
+    from tui.ui.screens.form import JobFormScreen
 
     for _ in range(3):
         make_job()  # rows enough that the new one is not where the cursor already is
@@ -268,7 +266,7 @@ async def test_a_created_job_gets_the_cursor(cluster: Cluster,
 
 
 async def test_evaluated_http_request_says_it_once(cluster: Cluster) -> None:
-    from tui.screens.http import HttpScreen
+    from tui.ui.screens.http import HttpScreen
 
     async with running_app(cluster) as (app, pilot):
         await select_job(app, pilot, "weekly-adapter-check")
@@ -342,8 +340,8 @@ async def test_audit_view_names_servers_and_shows_each_change(
         cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
     from textual.widgets import DataTable
 
-    from tui.screens.audit import AuditScreen
-    from tui.screens.confirm import ConfirmScreen
+    from tui.ui.screens.audit import AuditScreen
+    from tui.ui.screens.confirm import ConfirmScreen
 
     jobid, name = make_job("select public.rollup_daily_usage()")
     async with running_app(cluster) as (app, pilot):
@@ -387,9 +385,9 @@ async def test_fleet_view_uses_the_width(cluster: Cluster, tmp_path: Path) -> No
     from textual.widgets import DataTable
 
     from tui import fleet
-    from tui.app import CronJobsApp
     from tui.db import ConnectOptions
-    from tui.screens.fleet import FleetScreen
+    from tui.ui.app import CronJobsApp
+    from tui.ui.screens.fleet import FleetScreen
 
     path = tmp_path / "config.toml"
     path.write_text(

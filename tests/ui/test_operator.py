@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Button, DataTable, Input, TextArea
+from rich.console import Console
+from rich.table import Table
+from textual.widgets import Button, DataTable, Input, Static, TextArea
 
 from tests.conftest import Cluster
 from tests.ui.conftest import NEVER, running_app, select_job, unique, wait_for
-from tui.screens.confirm import ConfirmScreen, RunNowScreen, TypeNameScreen
-from tui.screens.detail import JobDetailScreen
-from tui.screens.form import JobFormScreen
-from tui.screens.help import HelpScreen
+from tui.ui.screens.confirm import ConfirmScreen, RunNowScreen, TypeNameScreen
+from tui.ui.screens.detail import JobDetailScreen
+from tui.ui.screens.form import JobFormScreen
+from tui.ui.screens.help import HelpScreen
 
 
 def job_row(cluster: Cluster, jobid: int) -> tuple:
@@ -185,6 +187,17 @@ async def test_keys_can_be_remapped(cluster: Cluster,
         assert app.screen is app.main
         await pilot.press("P")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        # The help names the key the config gave, not the built-in one.
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        (table,) = [w.content for w in app.screen.query(Static) if isinstance(w.content, Table)]
+        console = Console(width=120, record=True)
+        console.print(table)
+        rows = {line.split()[-1]: line.split()[0] for line in console.export_text().splitlines()
+                if line.strip()}
+        assert rows["pause"] == "P" and rows["trigger"] == "t"
 
 
 def add_run(cluster: Cluster, jobid: int, status: str) -> int:
@@ -207,14 +220,14 @@ async def test_run_stream_holds_still_while_reading_back(
         await wait_for(pilot, lambda: table.row_count == 5)
         table.focus()
         await pilot.press("down", "down")
-        top = table.coordinate_to_cell_key((0, 0)).row_key.value
+        top = table.key_at(0)
         newest = add_run(cluster, jobid, "failed")
         await wait_for(pilot, lambda: len(table.pending) == 1)
-        assert table.coordinate_to_cell_key((0, 0)).row_key.value == top
+        assert table.key_at(0) == top
         assert table.cursor_row == 2
         assert "1 new" in str(app.main.query_one("#runs-title").render())
         await pilot.press("home")
-        await wait_for(pilot, lambda: table.coordinate_to_cell_key((0, 0)).row_key.value
+        await wait_for(pilot, lambda: table.key_at(0)
                        == str(newest))
         # Status filter: `f` cycles to failed runs only.
         await pilot.press("f")
@@ -225,7 +238,7 @@ async def test_run_stream_holds_still_while_reading_back(
 async def test_a_long_run_redraws_nothing_until_it_ends(
         cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
     """A run still going is asked about at every refresh; the table is touched only when the
-    answer changes (any touched cell makes DataTable draw every visible row again)."""
+    answer changes (a touched row is drawn again)."""
     jobid, name = make_job()
     runid = cluster.value(
         "insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, "
@@ -236,20 +249,20 @@ async def test_a_long_run_redraws_nothing_until_it_ends(
         await select_job(app, pilot, name)
         await pilot.press("j")
         await wait_for(pilot, lambda: table.row_count == 1 and runid in app.stream.unfinished)
-        drawn, reads = table._update_count, app.jobs_tracker.reads
+        drawn, reads = table.changes, app.jobs_tracker.reads
         await wait_for(pilot, lambda: app.jobs_tracker.reads >= reads + 3)
-        assert table._update_count == drawn
+        assert table.changes == drawn
         cluster.sql("update cron.job_run_details set status = 'succeeded', end_time = now(), "
                     "return_message = 'done' where runid = %s", [runid])
         await wait_for(pilot, lambda: "succeeded" in str(table.get_row(str(runid))))
-        assert table._update_count > drawn
+        assert table.changes > drawn
 
 
 async def test_command_palette_offers_the_screen_actions(
         cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
     from textual.command import CommandPalette
 
-    from tui.app import ActionCommands
+    from tui.ui.app import ActionCommands
 
     jobid, name = make_job()
     async with running_app(cluster) as (app, pilot):

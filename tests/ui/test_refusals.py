@@ -16,12 +16,12 @@ from textual.widgets import Input, Static
 
 from tests.conftest import Cluster, Pooler, Role, Standby
 from tests.ui.conftest import NEVER, select_job, wait_for
-from tui.app import CronJobsApp
 from tui.config import Settings
 from tui.db import ConnectOptions
-from tui.screens.confirm import ConfirmScreen, RunNowScreen
-from tui.screens.main import MainScreen
-from tui.screens.operator import JOB_BINDINGS, MUTATING
+from tui.ui.app import CronJobsApp
+from tui.ui.screens.confirm import ConfirmScreen, RunNowScreen
+from tui.ui.screens.main import MainScreen
+from tui.ui.screens.operator import JOB_BINDINGS, MUTATING
 
 
 @asynccontextmanager
@@ -145,13 +145,14 @@ async def write_actions(app: CronJobsApp, pilot: Pilot[Any], jobid: int,
                         *reasons: str) -> None:
     """t, s, d, e, n on a session that may not write: each refused in one sentence naming
     one of `reasons` (the server's say, or our read-only mode once the app adopts it), the
-    app still running. The app's methods are called as the keys call them, so
+    app still running. The app's job actions are called as the keys call them, so
     the refusal is proven even where the keys are hidden (read-only sessions)."""
     job = app.job_by_id(jobid)
     assert job is not None
-    for start in (lambda: app.trigger_job(job), lambda: app.pause_or_resume(jobid),
-                  lambda: app.delete_job(jobid), lambda: app.edit_job(jobid),
-                  lambda: app.new_job()):
+    acts = app.job_actions
+    for start in (lambda: acts.trigger(job), lambda: acts.pause_or_resume(jobid),
+                  lambda: acts.delete(jobid), lambda: acts.edit(jobid),
+                  lambda: acts.new()):
         start()
         await refused(pilot, app, either=reasons)
         assert isinstance(app.screen, MainScreen)  # refused before any dialog opened

@@ -11,15 +11,8 @@ from __future__ import annotations
 
 from cron_descriptor import ExpressionDescriptor, Options
 
-from .grammar import (
-    Schedule,
-    can_fire,
-    dom_restricted,
-    dow_restricted,
-    parse,
-    uses_or_rule,
-    yearly_never_fires,
-)
+from .grammar import parse, yearly_never_fires
+from .model import Schedule, can_fire, dom_restricted, dow_restricted, uses_or_rule
 
 INVALID = "invalid schedule"
 

@@ -12,28 +12,40 @@ characters after a complete item are skipped up to the next blank (``MON#1``, ``
 text after the fifth field is ignored, numbers go through ``atoi`` (so ``4294967301`` is 5), and
 ranges are not required to ascend. Every quirk reproduced here was checked against pg_cron 1.4.2
 and 1.6.5 servers. croniter is never consulted: it disagrees with pg_cron in both directions.
+The interval reader is in interval.py, what is kept of a schedule in model.py, versions in
+versions.py.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
 
-PgCronVersion = Literal["1.4", "1.5", "1.6"]
-ScheduleKind = Literal["cron", "seconds", "reboot"]
-
-VERSIONS: tuple[PgCronVersion, ...] = ("1.4", "1.5", "1.6")
-# A line given without its release ('1.6', or extversion) is judged as its newest release.
-_NEWEST_PATCH = 10**6
+from .interval import _parse_seconds, _parse_seconds_ignoring_range
+from .model import (
+    DOM,
+    DOW,
+    DOW_NAMES,
+    HOUR,
+    MINUTE,
+    MONTH,
+    FieldSpec,
+    Schedule,
+    Verdict,
+    _day_rule_warnings,
+    can_fire,
+)
+from .versions import (
+    _at_least,
+    _checks_steps,
+    _indexes_from_low,
+    split_dialect,
+)
 
 # pg_cron's buffer is MAX_FILE_BUFFER_LENGTH (1000) bytes including the NUL terminator; the check
 # applies to the cron parser only, so "5 seconds" padded to 1000 bytes is still accepted by 1.6.
 MAX_CRON_BYTES = 999
-_MAX_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
-MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-DOW_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 DOW_LONG = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
 MACROS = {
@@ -52,66 +64,14 @@ _END = ""  # what our reader returns past the end of the text (pg_cron's get_cha
 _BLANKS = (" ", "\t")
 _ASCII_DIGITS = frozenset("0123456789")
 _ASCII_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_C_SPACE = frozenset(" \t\n\v\f\r")  # C isspace(), used by sscanf
 _INT32_MAX = 2**31 - 1
 _LONG_MAX = 2**63 - 1
-_ULONG_MAX = 2**64 - 1
 
 DEFAULT_HINT = (
     "Use five cron fields (minute hour day-of-month month day-of-week, e.g. '5 4 * * *'), "
     "a macro such as @daily, or '[1-59] seconds' (pg_cron 1.5+)."
 )
 
-
-@dataclass(frozen=True)
-class Verdict:
-    """pg_cron's answer to a schedule, plus what a human should know about it."""
-
-    valid: bool
-    error: str | None = None
-    hint: str | None = None
-    warnings: tuple[str, ...] = ()
-    kind: ScheduleKind | None = None
-    seconds: int | None = None
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    low: int
-    high: int
-    names: tuple[str, ...] | None
-
-
-MINUTE = FieldSpec("minute", 0, 59, None)
-HOUR = FieldSpec("hour", 0, 23, None)
-DOM = FieldSpec("day-of-month", 1, 31, None)
-MONTH = FieldSpec("month", 1, 12, MONTH_NAMES)
-# pg_cron's DowNames list has "Sun" twice (0 and 7); a name lookup always finds the first.
-DOW = FieldSpec("day-of-week", 0, 7, DOW_NAMES)
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A schedule pg_cron accepts, reduced to what decides when it fires.
-
-    ``dows`` uses 0 = Sunday .. 6 = Saturday (7 is folded into 0 as pg_cron does). ``fields``
-    holds the five fields rewritten without the characters pg_cron skips (for describing).
-    """
-
-    kind: ScheduleKind
-    seconds: int | None = None
-    minutes: frozenset[int] = frozenset()
-    hours: frozenset[int] = frozenset()
-    doms: frozenset[int] = frozenset()
-    months: frozenset[int] = frozenset()
-    dows: frozenset[int] = frozenset()
-    dom_star: bool = False
-    dow_star: bool = False
-    dom_last: bool = False
-    macro: str | None = None
-    fields: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
 
 
 class _Invalid(Exception):
@@ -121,67 +81,6 @@ class _Invalid(Exception):
         super().__init__(hint)
         self.hint = hint
 
-
-def _numbers(text: str, count: int) -> list[int]:
-    """The leading numbers of a dotted version ('1.6.4' -> [1, 6, 4]); stops at the first gap."""
-    parts: list[int] = []
-    for piece in text.strip().split("-")[0].split(".")[:count]:
-        digits = "".join(c for c in piece if c in _ASCII_DIGITS)
-        if not digits:
-            break
-        parts.append(int(digits))
-    return parts
-
-
-def parse_version(extversion: str) -> PgCronVersion:
-    """Map ``pg_extension.extversion`` ('1.4-1', '1.5', '1.6') or a release ('1.6.4') to a
-    grammar line.
-
-    Anything older than 1.5 is treated as 1.4 and anything newer than 1.6 as 1.6.
-    """
-    parts = _numbers(extversion, 2)
-    if len(parts) < 2:
-        parts = [parts[0] if parts else 0, 0]
-    major, minor = parts[0], parts[1]
-    if (major, minor) >= (1, 6):
-        return "1.6"
-    if (major, minor) == (1, 5):
-        return "1.5"
-    return "1.4"
-
-
-def is_version(text: str) -> bool:
-    """Whether ``text`` names a line ('1.6') or a release ('1.6.4') of pg_cron."""
-    pieces = text.split(".")
-    return 2 <= len(pieces) <= 3 and all(p.isascii() and p.isdigit() for p in pieces)
-
-
-def _release(version: str) -> tuple[int, int, int]:
-    """The release a version stands for. A line ('1.6', or extversion, which never names the
-    release) stands for its newest release: what Debian and the upstream releases run."""
-    parts = _numbers(version, 3)
-    line = VERSIONS.index(_normalise_version(version))
-    if len(parts) == 3 and parts[:2] == [1, 4 + line]:
-        return parts[0], parts[1], parts[2]
-    return 1, 4 + line, _NEWEST_PATCH
-
-
-def _checks_steps(version: str) -> bool:
-    """pg_cron 1.6.5 (commit 5c10a8a) rejects a step larger than the field's maximum."""
-    return _release(version) >= (1, 6, 5)
-
-
-def _indexes_from_low(version: str) -> bool:
-    """1.6.0-1.6.4 set ranges with set_range() (absent from 1.5.2; 1.6.5 rejects big steps)."""
-    return (1, 6, 0) <= _release(version) < (1, 6, 5)
-
-
-def _at_least(version: str, wanted: PgCronVersion) -> bool:
-    return VERSIONS.index(_normalise_version(version)) >= VERSIONS.index(wanted)
-
-
-def _normalise_version(version: str) -> PgCronVersion:
-    return version if version in VERSIONS else parse_version(version)  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- the cron parser
@@ -507,57 +406,6 @@ def _parse_cron(expr: str, version: str) -> Schedule:
     return _parse_fields(r, version)
 
 
-# ----------------------------------------------------------------------- the interval parser
-
-
-def _scan_unsigned(s: str, i: int) -> tuple[int, int] | None:
-    """glibc scanf %u: optional blanks and sign, decimal digits, strtoul wrap-around."""
-    while i < len(s) and s[i] in _C_SPACE:
-        i += 1
-    negative = False
-    if i < len(s) and s[i] in "+-":
-        negative = s[i] == "-"
-        i += 1
-    start = i
-    while i < len(s) and s[i] in _ASCII_DIGITS:
-        i += 1
-    if i == start:
-        return None
-    value = int(s[start:i])
-    if value > _ULONG_MAX:
-        value = _ULONG_MAX
-    elif negative:
-        value = (-value) % 2**64
-    return value & 0xFFFFFFFF, i
-
-
-def _parse_seconds(expr: str) -> int | None:
-    """pg_cron's TryParseInterval: ``sscanf(lower(expr), " %u secon%c%c %c")``.
-
-    Returns N when pg_cron would accept the text as an interval, else None. The odd cases
-    follow from sscanf: '5seconds' and '+5 seconds' pass, '5 second ' (trailing blank) fails
-    while '5 seconds ' passes.
-    """
-    s = "".join(c.lower() if c.isascii() else c for c in expr)
-    scanned = _scan_unsigned(s, 0)
-    if scanned is None:
-        return None
-    value, i = scanned
-    while i < len(s) and s[i] in _C_SPACE:
-        i += 1
-    if not s.startswith("secon", i) or i + 5 >= len(s) or s[i + 5] != "d":
-        return None
-    i += 6
-    if i == len(s):  # "<n> second"
-        return value if 0 < value < 60 else None
-    plural = s[i]
-    i += 1
-    while i < len(s) and s[i] in _C_SPACE:
-        i += 1
-    if i == len(s) and plural == "s":  # "<n> seconds", trailing blanks allowed
-        return value if 0 < value < 60 else None
-    return None
-
 
 # -------------------------------------------------------------------------------- the verdict
 
@@ -565,6 +413,13 @@ def _parse_seconds(expr: str) -> int | None:
 @functools.lru_cache(maxsize=4096)
 def parse(expr: str, version: str = "1.6") -> Schedule | None:
     """The schedule as pg_cron of ``version`` would store it, or None if it is rejected."""
+    base, and_days = split_dialect(version)
+    if and_days:
+        # The setting changes matching only (master pg_cron.c:1020), never what is accepted.
+        plain = parse(expr, base)
+        if plain is not None and plain.kind == "cron":
+            return replace(plain, and_days=True)
+        return plain
     try:
         return _parse_cron(expr, version)
     except _Invalid:
@@ -594,10 +449,6 @@ def _failure_hint(expr: str, version: str) -> str:
     return cron_hint or DEFAULT_HINT
 
 
-def _parse_seconds_ignoring_range(expr: str) -> bool:
-    words = expr.lower().split()
-    return len(words) == 2 and words[0].isdigit() and words[1] in ("second", "seconds")
-
 
 def check(expr: str, version: str = "1.6") -> Verdict:
     """Would pg_cron ``version`` accept ``expr``? With a hint when not, warnings when so."""
@@ -621,44 +472,3 @@ def check(expr: str, version: str = "1.6") -> Verdict:
     )
 
 
-def can_fire(s: Schedule) -> bool:
-    """Whether a cron-kind schedule matches any minute at all (e.g. not '0 0 30 2 *')."""
-    if s.kind != "cron":
-        return False
-    if not (s.minutes and s.hours and s.months):
-        return False
-    # Over a 28-year cycle every (month, day) pair falls on every weekday, Feb 29 included.
-    dom_possible = s.dom_last or any(d <= _MAX_DAYS[m - 1] for m in s.months for d in s.doms)
-    if s.dom_star or s.dow_star:
-        return dom_possible and bool(s.dows)
-    return dom_possible or bool(s.dows)
-
-
-def dom_restricted(s: Schedule) -> bool:
-    return s.dom_last or s.doms != frozenset(range(1, 32))
-
-
-def dow_restricted(s: Schedule) -> bool:
-    return s.dows != frozenset(range(7))
-
-
-def uses_or_rule(s: Schedule) -> bool:
-    """Vixie cron: if either day field starts with '*', both must match; otherwise either."""
-    return not (s.dom_star or s.dow_star)
-
-
-def _day_rule_warnings(s: Schedule) -> list[str]:
-    if not (dom_restricted(s) and dow_restricted(s)):
-        return []
-    if uses_or_rule(s):
-        return [
-            "Both day-of-month and day-of-week are restricted, so it runs on days matching "
-            "either one (cron's OR rule), not only on days matching both."
-        ]
-    if s.dom_star != s.dow_star:
-        starred = "day-of-month" if s.dom_star else "day-of-week"
-        return [
-            f"Because the {starred} field starts with '*', it runs only on days matching both "
-            "day fields (cron's AND rule); without the '*' it would be either."
-        ]
-    return []

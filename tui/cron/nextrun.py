@@ -4,7 +4,14 @@ The cron kind is computed here from the bit sets the grammar module produced, no
 croniter would first need pg_cron's dialect translated (``$``, ``MON#1`` meaning every Monday,
 non-wrapping ranges, ignored extra fields) and it has no notion of a schedule that never fires.
 The matching rule is pg_cron's (Vixie cron's): minute, hour and month must match; for the days,
-if either day field starts with '*' both must match, otherwise either may.
+if either day field starts with '*' both must match, otherwise either may (both always when the
+server's cron.match_dom_and_dow is on: ``Schedule.and_days``).
+
+``$`` (last day of the month, 1.6+) is decided as pg_cron decides it: not from the calendar but
+by looking 24 hours ahead (``ShouldRunTask``: is the local day of ``now + 24 h`` the 1st?). The
+two differ only near a UTC offset change: late on the day before the last counts as "last"
+when the clocks go forward on the last day; the first hour of a last day does not when they go
+back that day; and the first hour of a 1st does when they go back later on the 1st.
 
 Time zones follow how pg_cron's launcher works: it walks real minutes and checks each one's
 local wall-clock time. So a local time skipped by a DST jump never fires and a repeated local
@@ -18,7 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
-from .grammar import Schedule, can_fire, parse
+from .grammar import parse
+from .model import Schedule, can_fire, uses_or_rule
 from .zones import resolve_zone
 
 # The largest UTC offset jump in tzdata is two hours; three leaves room when deciding that no
@@ -27,30 +35,51 @@ _DST_MARGIN = timedelta(hours=3)
 # A schedule that can fire at all fires within 28 years (the calendar repeats); this bounds the
 # search even if can_fire() were wrong.
 _HORIZON_YEARS = 400
+_DAY = timedelta(days=1)  # pg_cron's USECS_PER_DAY: real time, not a calendar day
+# How many days before the calendar's last day ``$`` may hold: a 24-hour look-ahead reaches
+# the 1st from the day before the last when the clocks go forward. Two leaves room for
+# tzdata's larger jumps (a zone crossing the date line skips a whole day).
+_LOOKAHEAD_DAYS = 2
 
 
 def _as_tz(tz: str | tzinfo) -> tzinfo:
     return resolve_zone(tz) if isinstance(tz, str) else tz
 
 
-def _day_matches(s: Schedule, day: date) -> bool:
-    dom_ok = day.day in s.doms or (
-        s.dom_last and day.day == calendar.monthrange(day.year, day.month)[1]
-    )
+def _day_matches(s: Schedule, day: date, last_day: bool) -> bool:
+    """pg_cron's day rule; ``last_day``: whether ``$`` holds (see ``_is_last_day``)."""
+    dom_ok = day.day in s.doms or (s.dom_last and last_day)
     dow_ok = (day.weekday() + 1) % 7 in s.dows  # Python: Monday=0; cron: Sunday=0
-    if s.dom_star or s.dow_star:
+    if not uses_or_rule(s):
         return dom_ok and dow_ok
     return dom_ok or dow_ok
 
 
+def _is_last_day(instant: datetime, tz: tzinfo) -> bool:
+    """pg_cron 1.6's ``$``: the local day 24 hours (of real time) after ``instant`` is a 1st.
+    v1.6.4 src/pg_cron.c:973,986-987; v1.6.7 src/pg_cron.c:974,987-989."""
+    return (instant + _DAY).astimezone(tz).day == 1
+
+
+def _maybe_last_day(day: date) -> bool:
+    """Whether ``$`` can hold on ``day`` for some instant: the calendar's last day, one of the
+    two before it (clocks going forward ahead shorten the look-ahead's wall-clock day), or the
+    1st itself (clocks going back later that day: from 00:30, 24 hours on is 23:30 the same
+    day, so the 1st of November 2026 in New York has a "last day" hour)."""
+    return day.day == 1 or calendar.monthrange(day.year, day.month)[1] - day.day <= _LOOKAHEAD_DAYS
+
+
 def _matching_days(s: Schedule, start: date) -> Iterator[date]:
+    """The days on which the schedule may fire; for ``$`` a superset, narrowed per instant."""
     year, month, first_day = start.year, start.month, start.day
     while year <= min(start.year + _HORIZON_YEARS, 9999):
         if month in s.months:
             last = calendar.monthrange(year, month)[1]
             for d in range(first_day, last + 1):
                 day = date(year, month, d)
-                if _day_matches(s, day):
+                if _day_matches(s, day, d == last) or (
+                    s.dom_last and _maybe_last_day(day) and _day_matches(s, day, True)
+                ):
                     yield day
         first_day = 1
         month += 1
@@ -104,7 +133,9 @@ def _cron_runs(s: Schedule, after: datetime, tz: tzinfo, count: int) -> list[dat
                 if stop_after is not None and naive > stop_after:
                     return _finish(found, tz, count)
                 for instant in _instants(naive, tz):
-                    if instant > after_utc:
+                    if instant > after_utc and (
+                        not s.dom_last or _day_matches(s, day, _is_last_day(instant, tz))
+                    ):
                         found.append(instant)
                 if stop_after is None and len(found) >= count:
                     # Wall-clock order is instant order unless the clocks change near the

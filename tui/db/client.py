@@ -12,6 +12,7 @@ from psycopg.rows import dict_row
 
 from tui.db.connect import ConnectOptions, open_connection, transaction
 from tui.db.queries import query
+from tui.db.release import from_extversion, probe_release
 from tui.models import Job, PgCronRelease, Run, ServerFacts
 
 T = TypeVar("T")
@@ -174,7 +175,6 @@ class Database:
             return None
         if self._release is not None and self._release[0] is self._conn:
             return self._release[1]
-        from tui.db.release import from_extversion, probe_release
 
         async def work(conn: psycopg.AsyncConnection) -> tuple[psycopg.AsyncConnection,
                                                                PgCronRelease]:

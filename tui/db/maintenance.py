@@ -11,7 +11,8 @@ index build and vacuum cannot run in a transaction and keep the server's own tim
 * `purge_history` deletes runs older than N days in batches of runid ranges (each its own
   short transaction), reporting progress after each and stopping between batches when asked.
   Rows whose end_time is null are not forgotten (see `PURGE_RULE`).
-* `purge_job_sql` is the same rule as a `cron.schedule` call, to keep the history short.
+* `purge_job_sql` is the same rule as a `cron.schedule` call, to keep the history short;
+  `schedule_purge` schedules it.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from tui.db.client import explain
+from tui.db.client import Database, explain
 from tui.db.connect import ConnectOptions, open_connection, transaction
-from tui.db.queries import query
+from tui.db.queries import query, template
 
+#: Our (jobid, runid) index on cron.job_run_details (pg_cron creates none).
 INDEX_NAME = "job_run_details_jobid_runid_idx"
 #: runids per purge batch: one short transaction each (about a second at most on 2 cores).
 BATCH_RUNIDS = 50_000
@@ -42,13 +44,8 @@ PURGE_JOB_SCHEDULE = "17 3 * * *"
 #: backend vanished. Those are deleted too when they started before the cutoff, or, with no
 #: start_time at all, when their runid is below the first run that started after the cutoff
 #: (runids are handed out in start order). A run whose backend is still alive is kept,
-#: however old: it may really still be running.
-PURGE_RULE = """(
-    d.end_time < {cutoff}
-    or (d.end_time is null
-        and (d.start_time < {cutoff} or (d.start_time is null and d.runid < {horizon}))
-        and not exists (select 1 from pg_stat_activity a where a.pid = d.job_pid))
-)"""
+#: however old: it may really still be running. The rule is sql/maint_purge_rule.sql.
+PURGE_RULE = "maint_purge_rule"
 
 
 class Cancelled(Exception):
@@ -95,6 +92,10 @@ class PurgeResult:
     batches: int
 
 
+def _index_sql(name: str, *qualified: str) -> sql.Composed:
+    return query(name).format(index=sql.Identifier(*qualified, INDEX_NAME))
+
+
 async def _connect(opts: ConnectOptions) -> psycopg.AsyncConnection:
     return await open_connection(opts)
 
@@ -103,7 +104,7 @@ async def history_size(opts: ConnectOptions) -> HistorySize:
     conn = await open_connection(opts)
     try:
         async with transaction(conn, opts):
-            cur = await conn.execute(query("maint_history"))
+            cur = await conn.execute(query("maint_history"), {"index": INDEX_NAME})
             rows_estimate, total_bytes, has_index, building = await cur.fetchone()  # type: ignore[misc]
         return HistorySize(rows_estimate, total_bytes or 0, has_index, building)
     except psycopg.Error as exc:
@@ -124,20 +125,20 @@ async def create_run_index(opts: ConnectOptions, *,
     watcher = await open_connection(opts)
     try:
         async with transaction(builder, opts):
-            cur = await builder.execute(query("maint_history"))
+            cur = await builder.execute(query("maint_history"), {"index": INDEX_NAME})
             _rows, _bytes, has_index, building = await cur.fetchone()  # type: ignore[misc]
         if has_index and not building:
             return False
         if building:  # an earlier build was interrupted: its invalid index must go first
-            await builder.execute(query("maint_drop_index"))
+            await builder.execute(_index_sql("maint_drop_index", "cron"))
         pid = builder.info.backend_pid
-        build = asyncio.ensure_future(builder.execute(query("maint_create_index")))
+        build = asyncio.ensure_future(builder.execute(_index_sql("maint_create_index")))
         cancelled = False
         while not build.done():
             if cancel is not None and cancel.is_set() and not cancelled:
                 cancelled = True
                 async with transaction(watcher, opts, read_only=False):
-                    await watcher.execute("select pg_cancel_backend(%s)", [pid])
+                    await watcher.execute(query("maint_cancel_build"), {"pid": pid})
             if on_progress is not None:
                 async with transaction(watcher, opts):
                     cur = await watcher.execute(query("maint_index_progress"), {"pid": pid})
@@ -150,7 +151,7 @@ async def create_run_index(opts: ConnectOptions, *,
         except psycopg.errors.QueryCanceled as exc:
             if cancelled:
                 # A cancelled concurrent build leaves an INVALID index behind: remove it.
-                await builder.execute(query("maint_drop_index"))
+                await builder.execute(_index_sql("maint_drop_index", "cron"))
                 raise Cancelled("index build cancelled; nothing was left behind") from exc
             raise explain(exc) from exc
         if on_progress is not None:
@@ -166,18 +167,16 @@ async def create_run_index(opts: ConnectOptions, *,
 # -- retention ---------------------------------------------------------------------------
 
 def _rule(cutoff: sql.Composable, horizon: sql.Composable) -> sql.Composable:
-    return sql.SQL(PURGE_RULE).format(cutoff=cutoff, horizon=horizon)
+    return template(PURGE_RULE).format(cutoff=cutoff, horizon=horizon)
 
 
 async def _horizon(conn: psycopg.AsyncConnection, cutoff: datetime, lo: int, hi: int) -> int:
     """The first runid whose run started at or after `cutoff` (hi + 1 if none): a binary
     search over the primary key, about 25 probes for ten million rows, no scan."""
-    probe = ("select start_time from cron.job_run_details "
-             "where runid >= %s and start_time is not null order by runid limit 1")
     low, high = lo, hi + 1
     while low < high:
         mid = (low + high) // 2
-        row = await (await conn.execute(probe, [mid])).fetchone()
+        row = await (await conn.execute(query("maint_horizon_probe"), {"runid": mid})).fetchone()
         if row is None or row[0] >= cutoff:
             high = mid
         else:
@@ -208,8 +207,7 @@ async def purge_history(opts: ConnectOptions, days: int, *, batch: int = BATCH_R
         # Rows are spread evenly enough over runids to estimate the share to delete.
         span = max(hi - lo + 1, 1)
         estimate = int((rows_estimate or span) * (horizon - lo) / span)
-        delete = sql.SQL("delete from cron.job_run_details d "
-                         "where d.runid >= %(a)s and d.runid < %(b)s and {rule}").format(
+        delete = query("maint_purge_batch").format(
             rule=_rule(sql.Placeholder("cutoff"), sql.Placeholder("horizon")))
         start = lo
         while start < horizon:
@@ -225,12 +223,10 @@ async def purge_history(opts: ConnectOptions, days: int, *, batch: int = BATCH_R
             start = end
             if on_progress is not None:
                 on_progress(PurgeProgress(deleted, max(estimate, deleted), start, horizon))
-        # Rows past the horizon with no start_time and no end_time are young: kept. Vacuum
-        # makes the space reusable (and gives back what is at the end of the file).
-        await conn.execute("vacuum cron.job_run_details")
+        # Rows past the horizon with no start_time and no end_time are young: kept.
+        await conn.execute(query("maint_vacuum"))
         async with transaction(conn, opts):
-            row = await (await conn.execute(
-                "select pg_total_relation_size('cron.job_run_details')")).fetchone()
+            row = await (await conn.execute(query("maint_history_bytes"))).fetchone()
         return PurgeResult(deleted, bytes_before, row[0], cancelled, batches)  # type: ignore[index]
     except psycopg.Error as exc:
         raise explain(exc) from exc
@@ -243,11 +239,9 @@ def purge_command(days: int) -> sql.Composed:
     """The purge as one statement, for pg_cron to run on its own (on a history already kept
     short, one delete a day is small). The horizon for rows without any time is the newest
     run that ended before the cutoff."""
-    cutoff = sql.SQL("now() - {}::interval").format(sql.Literal(f"{int(days)} days"))
-    horizon = sql.SQL("(select coalesce(max(h.runid), 0) from cron.job_run_details h "
-                      "where h.end_time < {cutoff})").format(cutoff=cutoff)
-    return sql.SQL("delete from cron.job_run_details d where {rule}").format(
-        rule=_rule(cutoff, horizon))
+    cutoff = template("maint_purge_cutoff").format(days=sql.Literal(f"{int(days)} days"))
+    horizon = template("maint_purge_horizon").format(cutoff=cutoff)
+    return template("maint_purge_command").format(rule=_rule(cutoff, horizon))
 
 
 def purge_job_sql(days: int, *, name: str = PURGE_JOB_NAME,
@@ -256,5 +250,15 @@ def purge_job_sql(days: int, *, name: str = PURGE_JOB_NAME,
     """`select cron.schedule(name, schedule, command)` for the purge, every literal quoted by
     psycopg.sql (a connection, when given, quotes by its own encoding and settings)."""
     command = purge_command(days).as_string(conn)
-    return sql.SQL("select cron.schedule({}, {}, {})").format(
-        sql.Literal(name), sql.Literal(schedule), sql.Literal(command)).as_string(conn)
+    return template("maint_purge_job").format(
+        name=sql.Literal(name), schedule=sql.Literal(schedule),
+        command=sql.Literal(command)).as_string(conn)
+
+
+async def schedule_purge(db: Database, days: int) -> int:
+    """Schedule the purge (`purge_job_sql`, the values bound) on `db`'s session; returns the
+    job's id. pg_cron's schedule(name, ...) replaces this role's earlier purge job."""
+    (row,) = await db.fetch("action_schedule", {
+        "name": PURGE_JOB_NAME, "schedule": PURGE_JOB_SCHEDULE,
+        "command": purge_command(days).as_string(None)})
+    return int(row["jobid"])

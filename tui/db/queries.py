@@ -12,3 +12,12 @@ from psycopg import sql
 def query(name: str) -> sql.SQL:
     text = resources.files("tui.db").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
     return sql.SQL(text)  # type: ignore[arg-type]  # static text shipped with the package
+
+
+@cache
+def template(name: str) -> sql.SQL:
+    """SQL that ends up as text someone reads or stores (a fix shown by the doctor, the
+    purge job's command): the file exactly, without its final newline. Such files carry no
+    comment, since it would be part of that text."""
+    text = query(name).as_string(None).removesuffix("\n")
+    return sql.SQL(text)  # type: ignore[arg-type]  # static text shipped with the package

@@ -19,7 +19,6 @@ release at what extversion says, and says it was not probed.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -27,9 +26,6 @@ from tui.cron import parse_version
 from tui.db.connect import ConnectOptions, transaction
 from tui.db.queries import query
 from tui.models import PgCronRelease
-
-if TYPE_CHECKING:
-    from tui.db.client import Database
 
 INVALID_SCHEDULE = "22023"  # invalid_parameter_value: "invalid schedule: ..."
 NO_SUCH_JOB = "XX000"  # alter_job's elog(ERROR, "Job %ld does not exist or you don't own it")
@@ -163,10 +159,3 @@ def crash_refusal(expr: str) -> str:
             "it overflows; the server restarts and every session is cut). Use a step no larger "
             "than the field's maximum")
 
-
-async def refuse_crashing_schedule(db: Database, expr: str) -> None:
-    """Raise DatabaseError, before anything reaches the server, when `expr` may crash it."""
-    from tui.db.client import DatabaseError
-
-    if overflows_set_range(expr) and may_crash(expr, (await db.facts()).pg_cron_release):
-        raise DatabaseError(crash_refusal(expr))

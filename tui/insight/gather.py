@@ -9,6 +9,7 @@ from typing import Any
 from tui.cron import UnknownZone, parse, resolve_zone
 from tui.db import Database, DatabaseError
 from tui.db import insight as reads
+from tui.format import server_label
 from tui.insight.explain import (
     Evidence,
     Outcome,
@@ -34,8 +35,8 @@ class Explained:
 
 
 def audit_server(facts: ServerFacts) -> str:
-    """The server as the app's audit log names it (tui/app.py audit_server)."""
-    return f"{facts.server_addr}:{facts.server_port}/{facts.database}"
+    """The server as the app's audit log names it (tui/ui/app.py audit_server)."""
+    return server_label(facts)
 
 
 def run_rows(rows: list[dict[str, Any]]) -> list[RunRow]:

@@ -11,8 +11,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Summary, start_http_server
 
+from tui.masking import mask
 from tui.models import Job, Run, ServerFacts
-from tui.secrets import mask
 from tui.text import one_line
 
 #: pgcron_job_last_run_status values.

@@ -1,4 +1,4 @@
-"""`cronjobs-tui watch`: alerts from the database alone.
+"""Alerts from the database alone (`cronjobs-tui watch`, tui/cli/insight.py).
 
 Each pass reads what changed since the last one (runs by runid, keyset; the times the
 schedules gave since the last judged time) and turns it into events, each with a key that
@@ -9,7 +9,6 @@ what happened while the watch was down (it resumes from the runid and time it ha
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import json
@@ -25,8 +24,8 @@ from typing import Any
 from tui.db import Database, DatabaseError
 from tui.db import insight as reads
 from tui.insight.explain import Evidence, RunRow, explain, scheduled_times
+from tui.masking import mask
 from tui.models import Job, Run, ServerFacts
-from tui.secrets import mask
 from tui.text import inert, one_line
 
 #: How far back a watch with no state file looks at its first pass.
@@ -411,63 +410,3 @@ class Watcher:
 def _full(runs: Sequence[RunRow], ev: Evidence) -> bool:
     going = sum(1 for r in runs if not r.finished and r.start_time is not None)
     return bool(ev.max_running_jobs) and going >= (ev.max_running_jobs or 0)
-
-
-# -- the command ----------------------------------------------------------------------------
-
-def _host_port(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
-    return host or "127.0.0.1", int(port)
-
-
-async def cmd_watch(args: argparse.Namespace) -> int:
-    from tui.cli import options_from
-
-    state_path = Path(args.state) if args.state else None
-    state = State.load(state_path)
-    hooks = [Webhook(url, args.webhook_format) for url in args.webhook or []]
-    metrics = None
-    if args.metrics:
-        from tui.insight.metrics import Metrics
-
-        host, port = args.metrics
-        metrics = Metrics()
-        metrics.serve(host, port)
-    db = Database(options_from(args))
-    watcher = Watcher(db, state, hooks, Options(grace_s=args.grace), metrics)
-    try:
-        while True:
-            fresh = await watcher.run_pass()
-            state.save(state_path)
-            if args.once:
-                # Wrong: something new happened, a problem is still open, or an alert is
-                # still undelivered.
-                return 1 if fresh or watcher.problems or state.pending else 0
-            await asyncio.sleep(args.interval)
-    finally:
-        await db.close()
-
-
-def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "watch", parents=[connection_parent], add_help=False,
-        help="alert on failed, missed and stuck runs, a stopped scheduler, an unreachable "
-             "database (JSON lines, webhooks, Prometheus metrics)")
-    p.add_argument("--webhook", action="append", metavar="URL",
-                   help="POST each event here (repeatable); Slack-compatible by default")
-    p.add_argument("--webhook-format", choices=("slack", "generic"), default="slack",
-                   help="slack: {\"text\": ...}; generic: the event's JSON")
-    p.add_argument("--state", metavar="FILE",
-                   help="remember what was sent here, so a restart neither repeats nor misses")
-    p.add_argument("--once", action="store_true",
-                   help="one pass, then exit (1 when something is wrong)")
-    p.add_argument("--interval", type=float, default=30, metavar="S",
-                   help="seconds between passes (default 30)")
-    p.add_argument("--grace", type=float, default=120, metavar="S",
-                   help="a scheduled time with no run this much later is missed (default 120)")
-    p.add_argument("--metrics", type=_host_port, metavar="HOST:PORT",
-                   help="serve Prometheus metrics at http://HOST:PORT/metrics")
-    p.add_argument("--help", action="help")
-    p.set_defaults(handler=cmd_watch)

@@ -1,3 +1,3 @@
 -- Must run outside a transaction block (autocommit). pg_cron keeps writing meanwhile.
-create index concurrently if not exists job_run_details_jobid_runid_idx
+create index concurrently if not exists {index}
     on cron.job_run_details (jobid, runid)

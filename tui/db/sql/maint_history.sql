@@ -17,7 +17,7 @@ select
         select 1
         from pg_index i
         join pg_class ic on ic.oid = i.indexrelid
-        where i.indrelid = c.oid and ic.relname = 'job_run_details_jobid_runid_idx'
+        where i.indrelid = c.oid and ic.relname = %(index)s
           and not i.indisvalid
     ) as building
 from pg_class c

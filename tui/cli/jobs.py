@@ -1,0 +1,42 @@
+"""`cronjobs-tui jobs [--json]`: the jobs, with their next and last runs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tui.cli.options import options_from, pg_cron_facts
+from tui.cli.output import print_json, print_table
+from tui.db import Database
+from tui.export import job_records
+from tui.format import not_in_lookback
+from tui.text import one_line
+
+
+def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> None:
+    jobs = subparsers.add_parser("jobs", parents=[connection_parent], add_help=False,
+                                 help="list jobs")
+    jobs.add_argument("--json", action="store_true", help="a JSON array")
+    jobs.add_argument("--help", action="help")
+    jobs.set_defaults(handler=cmd_jobs)
+
+
+async def cmd_jobs(args: argparse.Namespace) -> int:
+    db = Database(options_from(args))
+    try:
+        facts = await pg_cron_facts(db)
+        jobs = await db.jobs(indexed=facts.has_run_index)
+    finally:
+        await db.close()
+    out = job_records(jobs, facts)
+    if args.json:
+        print_json(out)
+        return 0
+    tz = facts.scheduler_timezone or "unknown zone"
+    print_table([[str(o["jobid"]), one_line(o["jobname"] or "", 30), one_line(o["schedule"], 20),
+                  "active" if o["active"] else "paused", o["next_run"] or "-",
+                  o["last_status"] or ("-" if j.last_run_known
+                                       else not_in_lookback(j.last_run_lookback or 0))]
+                 for o, j in zip(out, jobs)],
+                ["ID", "NAME", "SCHEDULE", "STATE", f"NEXT RUN ({tz})", "LAST"])
+    return 0

@@ -1,0 +1,1 @@
+update cron.job set nodename = {host} where jobid in ({jobids});

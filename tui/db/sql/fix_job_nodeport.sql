@@ -1,0 +1,1 @@
+update cron.job set nodeport = {port} where jobid in ({jobids});

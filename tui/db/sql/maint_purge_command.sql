@@ -1,0 +1,1 @@
+delete from cron.job_run_details d where {rule}

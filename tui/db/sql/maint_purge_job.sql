@@ -1,0 +1,1 @@
+select cron.schedule({name}, {schedule}, {command})

@@ -1,0 +1,174 @@
+"""What every check of the doctor shares: `Finding`, `Limits`, the statuses, the rows read
+once for all checks (`Context`), and the small helpers that word findings alike.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tui.db import Database, DatabaseError
+from tui.db.actions import INSUFFICIENT_PRIVILEGE
+from tui.masking import mask
+from tui.models import ServerFacts
+
+OK, WARNING, PROBLEM, UNKNOWN = "ok", "warning", "problem", "unknown"
+STATUSES = (OK, WARNING, PROBLEM, UNKNOWN)
+UNFINISHED = ("starting", "running", "connecting", "sending")
+
+#: Every check, in the order they are reported.
+CHECKS = (
+    "pg_cron.installed",
+    "pg_cron.database",
+    "pg_cron.preload",
+    "scheduler.running",
+    "server.primary",
+    "runs.stuck",
+    "runs.missed",
+    "jobs.failing",
+    "jobs.broken",
+    "jobs.owner",
+    "jobs.node",
+    "history.size",
+    "history.index",
+    "history.last_runs",
+    "http.ttl",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: str  # one of STATUSES
+    summary: str  # one sentence: what is wrong, or that it is fine
+    fix: str | None = None  # the exact thing to do: SQL, a config line or a command
+    details: tuple[str, ...] = ()  # one line per job or run concerned (masked, not yet inert)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["details"] = list(self.details)
+        return data
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Thresholds and work caps; the defaults suit production, tests lower some."""
+
+    stuck_min_s: float = 600  # a run is stuck after max(this, factor x the job's median)
+    stuck_factor: float = 10
+    median_sample: int = 20  # succeeded runs the median is taken over
+    failing_streak: int = 3
+    missed_hours: float = 24
+    missed_tolerance_s: float = 90  # a start this late still counts for its fire time
+    max_fires_per_job: int = 1500
+    max_jobs: int = 500  # jobs looked at for missed runs
+    run_budget: int = 20_000  # runs read in all (per job when indexed: budget / jobs)
+    min_per_job: int = 50
+    max_per_job: int = 1500
+    size_warn_rows: int = 1_000_000
+    index_warn_rows: int = 10_000  # where the TUI's look-back without the index falls short
+
+
+@dataclass
+class Run:
+    """A row of doctor_runs_*.sql: a run, and whether its backend is still there."""
+
+    jobid: int
+    runid: int
+    status: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    job_pid: int | None
+    message: str | None
+    pid_alive: bool | None
+    seen_after: datetime | None
+
+
+@dataclass
+class Context:
+    """What the checks look at, read once: the server's settings, the jobs, their runs (or
+    why each could not be read)."""
+
+    facts: ServerFacts
+    limits: Limits
+    server: dict[str, Any] | None = None
+    server_error: str | None = None
+    jobs: list[dict[str, Any]] | None = None
+    jobs_error: str | None = None
+    runs: dict[int, list[Run]] = field(default_factory=dict)
+    runs_error: str | None = None
+    runs_scope: str = ""
+
+
+def quote(text: str) -> str:
+    """A SQL string literal (standard_conforming_strings)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def job_label(job: dict[str, Any]) -> str:
+    name = job.get("jobname")
+    return f"{name} (#{job['jobid']})" if name else f"#{job['jobid']}"
+
+
+def first_line(message: str | None) -> str:
+    return (mask(message) or "").strip().split("\n", 1)[0].strip()
+
+
+def why_not(error: DatabaseError, facts: ServerFacts) -> str:
+    if error.sqlstate == INSUFFICIENT_PRIVILEGE:
+        return (f"role {facts.current_user!r} may not read it ({error}); "
+                f"a superuser can run: grant usage on schema cron to {facts.current_user}")
+    return f"the query failed: {error}"
+
+
+async def try_fetch(db: Database, name: str, params: dict[str, Any] | None = None
+                    ) -> tuple[list[dict[str, Any]] | None, DatabaseError | None]:
+    try:
+        return await db.fetch(name, params), None
+    except DatabaseError as exc:
+        if exc.lost:
+            raise
+        return None, exc
+
+
+def scope_note(ctx: Context) -> str:
+    return "" if ctx.facts.sees_all else (
+        f" (role {ctx.facts.current_user!r} sees only its own jobs)")
+
+
+#: Said instead of a check that only makes sense on a primary: the standby itself is
+#: reported once, by server.primary, with its fix.
+ON_STANDBY = "Not checked on a standby: {what} (see server.primary)."
+
+
+def cannot_read(ctx: Context, name: str) -> Finding | None:
+    if ctx.jobs is None:
+        return Finding(name, UNKNOWN, f"Could not read cron.job: {ctx.jobs_error}.")
+    if ctx.runs_error is not None:
+        return Finding(name, UNKNOWN, f"Could not read cron.job_run_details: {ctx.runs_error}.")
+    return None
+
+
+def finished_runs(runs: list[Run]) -> list[Run]:
+    return [r for r in runs if r.status in ("succeeded", "failed")]
+
+
+def median_s(runs: list[Run], sample: int) -> float | None:
+    durations = [(r.end_time - r.start_time).total_seconds() for r in reversed(runs)
+                 if r.status == "succeeded" and r.start_time and r.end_time][:sample]
+    return statistics.median(durations) if durations else None

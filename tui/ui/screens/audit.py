@@ -1,0 +1,137 @@
+"""`a`: the local audit log, newest first: this server's changes, or every server's.
+
+The log is one file for every server this machine touched, so the view starts with the
+current server's entries and says how many others it holds; `s` shows them all, with the
+server in a column. The highlighted entry is shown whole below the table: its server, its
+detail (not cut), and each field the change touched, before and after.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from tui.audit import AuditLog
+from tui.text import inert, one_line
+from tui.ui.widgets.footer import KeyFooter
+
+#: The job fields a change is shown by, in this order.
+FIELDS = ("jobname", "schedule", "command", "database", "username", "active")
+
+
+def changes(entry: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for each field the entry's change touched; for a creation or a
+    deletion every field, with the missing side None."""
+    before, after = entry.get("before") or {}, entry.get("after") or {}
+    if not before and not after:
+        return []
+    return [(name, before.get(name), after.get(name)) for name in FIELDS
+            if not (before and after) or before.get(name) != after.get(name)]
+
+
+def entry_text(entry: dict[str, Any]) -> Text:
+    out = Text()
+    out.append(f"{one_line(entry.get('action'))} ", style="bold")
+    out.append(f"{one_line(entry.get('job') or '-')}  ")
+    out.append(one_line(entry.get("outcome")),
+               style="green" if entry.get("outcome") in ("ok", "succeeded") else "red")
+    out.append(f"\nat {str(entry.get('at', ''))[:19].replace('T', ' ')} UTC by "
+               f"{one_line(entry.get('os_user'))} as role {one_line(entry.get('role'))} on "
+               f"{one_line(entry.get('server'))}", style="dim")
+    if entry.get("detail"):
+        out.append("\n" + inert(str(entry["detail"])))
+    for name, was, now in changes(entry):
+        out.append(f"\n{name}: ", style="bold")
+        out.append("-" if was is None else inert(str(was)), style="red")
+        out.append(" → ")
+        out.append("-" if now is None else inert(str(now)), style="green")
+    return out
+
+
+class AuditScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    AuditScreen { align: center middle; }
+    AuditScreen > Static { width: 100%; height: 1; background: $boost; padding: 0 1; }
+    AuditScreen DataTable { height: 1fr; }
+    AuditScreen #audit-entry-box { height: auto; max-height: 12; background: $surface;
+                                   border-top: solid $primary; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,a,q", "dismiss", "Close", id="audit.close"),
+                Binding("s", "servers", "This server / all", id="audit.servers")]
+
+    def __init__(self, log: AuditLog, server: str | None = None):
+        super().__init__()
+        self.audit_log = log
+        self.server = server
+        self.all_servers = server is None
+        self.entries: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="audit-title", markup=False)
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="audit-entry-box"):
+            yield Static("", id="audit-entry", markup=False)
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key in (("When (UTC)", "at"), ("Who", "who"), ("Server", "server"),
+                           ("Action", "action"), ("Job", "job"), ("Outcome", "outcome"),
+                           ("Detail", "detail")):
+            table.add_column(label, key=key)
+        self._fill()
+        table.focus()
+
+    def _fill(self) -> None:
+        everything = self.audit_log.tail()
+        self.entries = [e for e in everything
+                        if self.all_servers or e.get("server") == self.server]
+        others = len(everything) - len(self.entries)
+        title = f"Audit log: {self.audit_log.path}  "
+        title += ("every server" if self.all_servers
+                  else f"this server ({one_line(self.server, 60)})"
+                  + (f"; {others} entries of other servers: s shows them" if others else ""))
+        self.query_one("#audit-title", Static).update(Text(title))
+        table = self.query_one(DataTable)
+        table.clear()
+        for index, entry in enumerate(self.entries):
+            table.add_row(
+                Text(str(entry.get("at", ""))[:19].replace("T", " ")),
+                Text(one_line(f"{entry.get('os_user')}/{entry.get('role')}", 24)),
+                Text(one_line(entry.get("server"), 36)),
+                Text(one_line(entry.get("action"), 10), style="bold"),
+                Text(one_line(entry.get("job"), 30)),
+                Text(one_line(entry.get("outcome"), 12),
+                     style="green" if entry.get("outcome") in ("ok", "succeeded") else "red"),
+                Text(one_line(entry.get("detail"), 60)),
+                key=str(index),
+            )
+        self._show(0)
+
+    def _show(self, row: int) -> None:
+        widget = self.query_one("#audit-entry", Static)
+        if not self.entries:
+            widget.update(Text("No change made from here on this server yet."
+                               if not self.all_servers else "No change made from here yet.",
+                               style="dim"))
+            return
+        widget.update(entry_text(self.entries[max(0, min(row, len(self.entries) - 1))]))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show(event.cursor_row)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self._show(event.cursor_row)
+        self.query_one("#audit-entry-box").focus()  # Enter: the whole entry, to scroll
+
+    def action_servers(self) -> None:
+        if self.server is None:
+            return
+        self.all_servers = not self.all_servers
+        self._fill()
