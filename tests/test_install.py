@@ -133,7 +133,7 @@ def _check_installed(installed: Installed, cluster: Cluster, elsewhere: Path) ->
     where = installed.python("import tui; print(tui.__file__)", elsewhere)
     assert str(installed.bin.parent) in where and str(ROOT) not in where
     # The seed ships with the package: its schema and the example jobs file load from it.
-    seed = installed.python("from tui import seed; print(len(seed._sql('schema.sql')), "
+    seed = installed.python("from tui.lab import seed; print(len(seed._sql('schema.sql')), "
                             "len(seed._sql('demo_data.sql')))", elsewhere)
     assert all(int(n) > 0 for n in seed.split())
 
