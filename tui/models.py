@@ -156,6 +156,24 @@ class Job:
         return self.last_runid is not None or self.last_run_lookback is None
 
 
+def changed_jobs(old: list[Job], new: list[Job]) -> list[Job] | None:
+    """The jobs of `new` that are not the very objects of `old`, for whoever keeps something
+    per job across refreshes and would rather not look at ten thousand jobs at each.
+
+    Between full reads JobsTracker hands out the same list with changed jobs replaced in
+    place, so the lists line up. None when they do not (jobs came, went or moved): look at
+    all."""
+    if new is old:
+        return []
+    if len(new) != len(old):
+        return None
+    pairs = [(a, b) for a, b in zip(old, new) if a is not b]
+    # Replaced in place keeps its jobid; a job gone and another come in its place does not.
+    if any(a.jobid != b.jobid for a, b in pairs):
+        return None
+    return [b for _, b in pairs]
+
+
 @dataclass(frozen=True)
 class Run:
     runid: int

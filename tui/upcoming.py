@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from tui.cron import NextRunCache, can_fire, check, parse, zone_problem
-from tui.models import Job, ServerFacts
+from tui.models import Job, ServerFacts, changed_jobs
 
 
 def next_run(job: Job, facts: ServerFacts, cache: NextRunCache) -> datetime | None:
@@ -74,7 +74,7 @@ class NextRuns(Mapping[int, "datetime | None"]):
         self._facts: ServerFacts | None = None
         self._for: tuple[str | None, str | None] | None = None
         self._filled = 0  # fill(): the jobs before this index in `_jobs` were looked at
-        self._stale: list[Job] = []  # fill(): jobs whose answer passed since
+        self._stale: list[Job] = []  # fill(): jobs whose answer passed, or who changed, since
 
     def update(self, jobs: list[Job], facts: ServerFacts) -> NextRuns:
         inputs = (facts.scheduler_timezone, facts.pg_cron_version)
@@ -88,12 +88,21 @@ class NextRuns(Mapping[int, "datetime | None"]):
         self._facts = facts
         if jobs is not self._jobs:
             # A new list means a job changed, came or went; the answers of the others stand.
-            self._jobs, self._filled, changed = jobs, 0, True
-            self._by_id = by_id = {job.jobid: job for job in jobs}
-            for jobid in [j for j, job in self._from.items() if by_id.get(j) is not job]:
+            replaced = changed_jobs(self._jobs, jobs)
+            self._jobs, changed = jobs, True
+            if replaced is None:
+                self._filled = 0
+                self._by_id = by_id = {job.jobid: job for job in jobs}
+                gone = [j for j, job in self._from.items() if by_id.get(j) is not job]
+            else:  # the usual refresh: a few jobs ran; fill() computes theirs again
+                for job in replaced:
+                    self._by_id[job.jobid] = job
+                gone = [job.jobid for job in replaced if job.jobid in self._from]
+                self._stale += replaced
+            for jobid in gone:
                 del self._at[jobid]
                 del self._from[jobid]
-                if jobid not in by_id:
+                if jobid not in self._by_id:
                     self.cache.forget(jobid)
         while self._due and self._due[0][0] <= facts.now:
             when, jobid = heapq.heappop(self._due)

@@ -21,7 +21,7 @@ from tui.text import one_line, safe_filename
 from tui.ui.screens.operator import OperatorScreen
 from tui.ui.widgets.footer import KeyFooter
 from tui.ui.widgets.header import ServerHeader
-from tui.ui.widgets.jobs import SORT_NAMES, JobsTable, problems_summary
+from tui.ui.widgets.jobs import SORT_NAMES, JobsTable, ProblemCounts
 from tui.ui.widgets.line import Line
 from tui.ui.widgets.runs import STATUS_FILTERS, RunsTable
 from tui.ui.widgets.table import Table
@@ -56,7 +56,7 @@ class MainScreen(OperatorScreen):
         super().__init__()
         # How many jobs' last runs are unknown, counted once per jobs list (see below).
         self._lookback_counted: tuple[list[Job] | None, int, int | None] = (None, 0, None)
-        self._problems_counted: tuple[list[Job] | None, datetime | None, str] = (None, None, "")
+        self.problems = ProblemCounts()
 
     def compose(self) -> ComposeResult:
         yield ServerHeader(id="header")
@@ -206,7 +206,7 @@ class MainScreen(OperatorScreen):
         table.show(jobs, operator.next_runs, facts)
         tz = zone_note(facts)
         title = (f"Jobs ({len(table.rows)}/{len(jobs)}: "
-                 f"{self._problems(jobs, facts.now)})  next runs in {tz}  "
+                 f"{self.problems.summary(jobs, facts.now)})  next runs in {tz}  "
                  f"sort: {SORT_NAMES[table.sort].split(' (')[0]}")
         if table.filter_text:
             title += f"  filter: {one_line(table.filter_text, 30)}"
@@ -215,15 +215,6 @@ class MainScreen(OperatorScreen):
         if not facts.has_run_index:
             title += self._lookback_hint(jobs)
         self.query_one("#jobs-title", Line).set_text(title)
-
-    def _problems(self, jobs: list[Job], now: datetime) -> str:
-        """The title's problem counts, counted once per refresh: a keystroke in the filter
-        changes neither the jobs nor the clock, and recounting ten thousand jobs cost it."""
-        counted_jobs, counted_now, summary = self._problems_counted
-        if counted_jobs is not jobs or counted_now != now:
-            summary = problems_summary(jobs, now)
-            self._problems_counted = (jobs, now, summary)
-        return summary
 
     def _lookback_hint(self, jobs: list[Job]) -> str:
         """Without the (jobid, runid) index: how many jobs' last runs are not known, and

@@ -22,7 +22,7 @@ from tui import format as fmt
 from tui.cron import describe as _describe
 from tui.http_jobs import is_http_job
 from tui.masking import mask
-from tui.models import Job, ServerFacts
+from tui.models import Job, ServerFacts, changed_jobs
 from tui.text import one_line
 from tui.ui.widgets.table import EMPTY, Cell, Piece, Table, cell, width_of
 from tui.upcoming import NextRuns, no_next_run
@@ -71,6 +71,32 @@ def problems_summary(jobs: list[Job], now: datetime) -> str:
                                                    (paused, "paused")) if n)
 
 
+class ProblemCounts:
+    """The title's counts, kept as the jobs change: a refresh looks at the jobs that changed
+    (JobsTracker replaces them in place), and counts among the few that may be a problem."""
+
+    def __init__(self) -> None:
+        self._jobs: list[Job] = []
+        self._maybe: dict[int, Job] = {}  # failed, unfinished or paused: stuck is a matter of time
+        self._said: tuple[list[Job], datetime | None, str] = ([], None, "")
+
+    def summary(self, jobs: list[Job], now: datetime) -> str:
+        if self._said[0] is jobs and self._said[1] == now:
+            return self._said[2]  # a keystroke in the filter changes neither
+        replaced = changed_jobs(self._jobs, jobs)
+        if replaced is None:
+            self._maybe, replaced = {}, jobs
+        for job in replaced:
+            if job.last_status == "failed" or job.last_status in _UNFINISHED or not job.active:
+                self._maybe[job.jobid] = job
+            else:
+                self._maybe.pop(job.jobid, None)
+        self._jobs = jobs
+        said = problems_summary(list(self._maybe.values()), now)
+        self._said = (jobs, now, said)
+        return said
+
+
 def _sort_key(sort: str, job: Job, upcoming: datetime | None,
               now: datetime = _NEVER) -> tuple:
     if sort == "problems":
@@ -101,6 +127,11 @@ def haystack(job: Job) -> str:
     """What the filter searches, lower-cased: name, schedule, masked command, role."""
     return "\x00".join((job.label, job.schedule, mask(job.command or ""),
                         job.username or "")).lower()
+
+
+def _searched_fields(job: Job) -> tuple[str | None, str, str, str]:
+    """What haystack() is made of."""
+    return (job.jobname, job.schedule, job.command, job.username)
 
 
 def matches(job: Job, needle: str) -> bool:
@@ -144,13 +175,15 @@ class JobsTable(Table):
         self.order: list[int] = []  # jobids as shown, top to bottom
         # What each job's row was built from, for every job seen (shown or filtered out).
         self.built: dict[int, Built] = {}
-        self.searched: dict[int, tuple[Job, str]] = {}  # what the filter searches, per job
+        self.searched: dict[int, str] = {}  # what the filter searches, per jobid
         self.facts: ServerFacts | None = None
         self.upcoming: NextRuns | None = None
-        self._warmed: tuple[list[Job], int] = ([], 0)  # warm(): jobs looked at so far
+        self.jobs: list[Job] = []  # the list the rows were last made from
+        self.by_id: dict[int, Job] = {}  # ...by jobid
+        self.dirty: set[int] = set()  # jobs whose rows the next show() makes again
+        self._to_warm: list[Job] = []  # warm(): jobs not looked at yet, the next last
         self._described: set[tuple[str, str]] = set()  # warm(): schedules made plain English
         self.order_inputs: tuple = ()
-        self.inputs: tuple = ()
         self.grammar = "1.6"
         self._add_columns()
 
@@ -172,9 +205,9 @@ class JobsTable(Table):
 
     def _rebuild(self, jobids: set[int]) -> None:
         """These jobs' rows are built again by the next show()."""
-        for jobid in jobids & set(self.built):
+        for jobid in jobids & self.built.keys():
             self.built[jobid].job = None
-        self.inputs = ()  # ...which show() would skip when nothing else changed
+            self.dirty.add(jobid)
 
     def set_marks(self, marks: dict[int, str]) -> None:
         """Notes shown after a job's name (drift from the jobs file); redraws what changed."""
@@ -205,8 +238,8 @@ class JobsTable(Table):
         self._rebuild(changed)
 
     def _forget(self) -> None:
-        self.order, self.built, self.order_inputs, self.inputs = [], {}, (), ()
-        self.searched = {}
+        self.order, self.built, self.order_inputs = [], {}, ()
+        self.jobs, self.by_id, self.dirty, self.searched = [], {}, set(), {}
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
@@ -223,19 +256,66 @@ class JobsTable(Table):
         self.facts = facts
         self.grammar = facts.pg_cron_minor or "1.6"  # a parse each time it is asked
         self.upcoming = upcoming
-        if jobs is not self._warmed[0]:
-            self._warmed = (jobs, 0)
+        dropped = self._take(jobs, facts) if jobs is not self.jobs or self.dirty else False
         order = self._ordered(jobs, upcoming)
-        inputs = (id(jobs), len(jobs), upcoming.version)
-        if order is not self.order or inputs != self.inputs:
-            self._patch(order, jobs, upcoming, facts)
-        self.inputs = inputs
+        # A new order is drawn once, whole; else only a changed row on screen is.
+        if dropped or (order is not self.order and order != self.order):
+            self.order = order
+            self.set_order([str(jobid) for jobid in order])
         self._refresh_visible()
         if self.wanted is not None and str(self.wanted) in self.rows:
             row = self.index_of(str(self.wanted))
             self.wanted = None  # a job just created: the cursor to it
             if row is not None:
                 self.move_cursor(row=row)
+
+    def _take(self, jobs: list[Job], facts: ServerFacts) -> bool:
+        """Rows gone, rows new, rows whose job changed (or its marks); True when rows went.
+        Every job keeps its row, shown or filtered out: a filter only changes the order, and
+        the columns keep their widths while the operator types. A refresh looks at the jobs
+        that changed, not at all ten thousand."""
+        dropped = False
+        replaced = changed_jobs(self.jobs, jobs)
+        if replaced is None:  # jobs came, went or moved: all looked at
+            self.by_id = {j.jobid: j for j in jobs}
+            for jobid in [j for j in self.built if j not in self.by_id]:
+                del self.built[jobid]  # a job deleted: its row goes too
+                self.searched.pop(jobid, None)
+                self.drop(str(jobid), redraw=False)
+                dropped = True
+            replaced, self._to_warm = jobs, jobs[::-1]
+        else:
+            for job in replaced:
+                self.by_id[job.jobid] = job
+            self._to_warm += replaced
+        self.jobs = jobs
+        dirty, self.dirty = self.dirty, set()
+        # Only the name and the schedule are known before a row is built (see below).
+        known = [(i, c.key) for i, c in enumerate(self.columns) if c.key in ("name", "schedule")]
+        fresh: list[tuple[str, tuple[int, ...]]] = []
+        for job in [*replaced, *(self.by_id[j] for j in dirty if j in self.by_id)]:
+            built = self.built.get(job.jobid)
+            if built is not None and (built.job is job or built.job == job):
+                continue
+            was = built.job if built is not None else None
+            if was is None or _searched_fields(was) != _searched_fields(job):
+                self.searched.pop(job.jobid, None)
+            # Built when drawn: its name and schedule give widths now. Not the plain
+            # English: slow to make (per distinct schedule), its width waits for the row to
+            # be drawn, as the module says.
+            static = self._static(job, facts, means=False)
+            widths = [0] * len(self.columns)
+            for i, key in known:
+                widths[i] = width_of(static[key])
+            self.built[job.jobid] = Built(job, None, widths=tuple(widths))
+            if built is None:
+                fresh.append((str(job.jobid), tuple(widths)))
+            else:
+                self.put(str(job.jobid), None, tuple(widths))
+        if fresh:
+            self.put_unbuilt(fresh)
+            self.refresh_all()
+        return dropped
 
     def _ordered(self, jobs: list[Job], upcoming: NextRuns) -> list[int]:
         now = self.facts.now if self.facts is not None else _NEVER
@@ -247,8 +327,9 @@ class JobsTable(Table):
             return self.order
         self.order_inputs = inputs
         if self.filter_text:
-            needle = self.filter_text.lower()
-            shown = [j for j in jobs if needle in self._haystack(j)]
+            needle, searched = self.filter_text.lower(), self.searched
+            shown = [j for j in jobs
+                     if needle in (searched.get(j.jobid) or self._haystack(j))]
         else:
             shown = list(jobs)
         if self.sort != "id":
@@ -265,58 +346,25 @@ class JobsTable(Table):
         job's searched text, and the plain English of each schedule (slow to make: a filter
         shows rows not drawn yet). Up to `count` texts made, a schedule counting as 20; True
         while some are left."""
-        jobs, at = self._warmed
-        while at < len(jobs) and count > 0:
-            job = jobs[at]
-            kept = self.searched.get(job.jobid)
-            if kept is None or kept[0] is not job:
+        todo = self._to_warm
+        while todo and count > 0:
+            job = todo.pop()
+            if self.by_id.get(job.jobid) is not job:
+                continue  # changed again (queued again) or gone
+            if job.jobid not in self.searched:
                 self._haystack(job)
                 count -= 1
             if (job.schedule, self.grammar) not in self._described:
                 self._described.add((job.schedule, self.grammar))
                 describe(job.schedule, self.grammar)
                 count -= 20
-            at += 1
-        self._warmed = (jobs, at)
-        return at < len(jobs)
+        return bool(todo)
 
     def _haystack(self, job: Job) -> str:
-        """Each job's searched text, made once per version of the job (not per keystroke)."""
-        kept = self.searched.get(job.jobid)
-        if kept is None or kept[0] is not job:
-            kept = self.searched[job.jobid] = (job, haystack(job))
-        return kept[1]
-
-    def _patch(self, order: list[int], jobs: list[Job],
-               next_runs: NextRuns, facts: ServerFacts) -> None:
-        """Rows gone, rows new, rows whose job or next run changed; then the order. Every job
-        keeps its row, shown or filtered out: a filter only changes the order, and the columns
-        keep their widths while the operator types."""
-        by_id = {j.jobid: j for j in jobs}
-        # A new order is drawn once, whole (set_order); else a changed row on screen alone.
-        reorder = order != self.order
-        for jobid in [j for j in self.built if j not in by_id]:
-            del self.built[jobid]  # a job deleted: its row goes too
-            self.searched.pop(jobid, None)
-            self.drop(str(jobid), redraw=False)
-            reorder = True
-        for job in jobs:
-            jobid = job.jobid
-            built = self.built.get(jobid)
-            # A next run is computed when its row is drawn (NextRuns): only a drawn row can
-            # hold one gone stale.
-            if built is None or (built.job is not job and built.job != job) \
-                    or (built.cells is not None and built.upcoming != next_runs.of(job)):
-                # Built when drawn (or now, on screen): its name and schedule give widths.
-                # Not the plain English: slow to make (per distinct schedule), its width
-                # waits for the row to be drawn, as the module says.
-                static = self._static(job, facts, means=False)
-                self.built[jobid] = built = Built(job, None, widths=tuple(
-                    width_of(static[c.key]) if c.key in static else 0 for c in self.columns))
-                self.put(str(jobid), None, built.widths, redraw=not reorder)
-        if reorder:
-            self.order = order
-            self.set_order([str(jobid) for jobid in order])
+        """A job's searched text, made once per version of what it searches (not per
+        keystroke): _take forgets it when one of those changes."""
+        text = self.searched[job.jobid] = haystack(job)
+        return text
 
     def build(self, key: str) -> list[Cell]:
         """A row drawn (or read) for the first time since its job changed."""

@@ -275,6 +275,20 @@ class Table(ScrollView, can_focus=True):
                 self.refresh_line(row + 1)
         return resized
 
+    def put_unbuilt(self, rows: list[tuple[str, tuple[int, ...]]]) -> None:
+        """New rows, cells left for build(), with what is known of their widths: as put()
+        would one by one, counted per column in one pass (the first refresh brings ten
+        thousand). The caller redraws (set_order, or refresh_all)."""
+        for key, widths in rows:
+            assert key not in self.cell_widths, key
+            self.cells[key] = None
+            self.cell_widths[key] = widths
+        for i, column in enumerate(self.columns):
+            counts = Counter([widths[i] for _, widths in rows])
+            column.counts.update(counts)
+            column.widest = max(column.widest, max(counts, default=0))
+        self.changes += len(rows)
+
     def drop(self, key: str, *, redraw: bool = True) -> None:
         """A row gone from the data (the order is set by set_order)."""
         self.cells.pop(key, None)
