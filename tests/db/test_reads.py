@@ -180,6 +180,44 @@ async def test_connection_error_is_explained() -> None:
     assert info.value.lost
 
 
+async def test_a_failed_early_connect_is_reported_by_the_first_query_not_tried_twice() -> None:
+    """The app connects while Textual draws its first frame (Database.open): when that fails,
+    the first refresh says so at once instead of waiting out the server a second time; the
+    next one tries again."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted: list[int] = []
+
+    def hang_up() -> None:  # a server that takes each connection and drops it at once
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    port = str(server.getsockname()[1])
+    db = Database(ConnectOptions(host="127.0.0.1", port=port, connect_timeout_s=2))
+    try:
+        await db.open()  # fails, quietly
+        tried = len(accepted)
+        assert tried >= 1
+        with pytest.raises(DatabaseError, match=rf"could not connect to \S+@127\.0\.0\.1:{port}/"):
+            await db.facts()
+        assert len(accepted) == tried  # reported, not tried again
+        with pytest.raises(DatabaseError, match="could not connect"):
+            await db.facts()
+        assert len(accepted) == 2 * tried  # the next query tries again
+    finally:
+        server.close()
+
+
 async def test_statement_timeout(cluster: Cluster) -> None:
     opts = ConnectOptions(dbname=cluster.conninfo, statement_timeout_ms=300)
     conn = await open_connection(opts)

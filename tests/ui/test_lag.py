@@ -157,3 +157,40 @@ def test_flag_rule_needs_five_other_runs_and_a_floor() -> None:
     assert Usual(fast).outside(0, 11.0, runid=99) == pytest.approx(0.02)
     assert Usual(runs).outside(1, 29.0, runid=99) is None
     assert Usual(runs).outside(1, 31.0, runid=99) == pytest.approx(0.4)
+
+
+def test_lags_kept_from_the_last_read_match_lags_worked_out_afresh() -> None:
+    """Read once a minute, the newest runs are mostly those of the read before: their lags
+    are taken from it, and the result is the one a read from nothing gives, also for a job
+    rescheduled meanwhile and for a zone that changed."""
+    from dataclasses import replace
+
+    from tests.test_schedules import job
+    from tui.insight.lag import build
+
+    jobs = [job(1, "*/5 * * * *"), job(2, "0 3 * * *"), job(3, "30 seconds"),
+            job(4, "15 9-17 * * 1-5"), job(5, "@reboot")]
+    base = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
+
+    def rows(first: int, last: int) -> list[dict[str, Any]]:
+        out = []
+        for runid in range(first, last):
+            jobid = 1 + runid % len(jobs)
+            # On its minute mostly; now and then queued for a while or started oddly.
+            start = base + timedelta(minutes=5 * runid, seconds=(runid * 37) % 200)
+            out.append({"jobid": jobid, "runid": runid, "start_time": start,
+                        "end_time": start + timedelta(seconds=runid % 9)})
+        return out
+
+    def lags(usual: Any) -> dict[int, dict[int, tuple[float, float | None]]]:
+        return {jobid: u.runs for jobid, u in usual.by_job.items()}
+
+    before = build(rows(0, 400), jobs, "Europe/Berlin", "1.6")
+    later = rows(60, 460)  # the oldest went, new ones came
+    assert lags(build(later, jobs, "Europe/Berlin", "1.6", before)) == \
+        lags(build(later, jobs, "Europe/Berlin", "1.6"))
+    moved = [replace(jobs[0], schedule="2-59/5 * * * *"), *jobs[1:]]
+    assert lags(build(later, moved, "Europe/Berlin", "1.6", before)) == \
+        lags(build(later, moved, "Europe/Berlin", "1.6"))
+    assert lags(build(later, jobs, "America/New_York", "1.6", before)) == \
+        lags(build(later, jobs, "America/New_York", "1.6"))

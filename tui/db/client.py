@@ -84,6 +84,7 @@ class Database:
         self._ever_connected = False
         # The pg_cron release probed on the current connection (tui.db.release): once each.
         self._release: tuple[psycopg.AsyncConnection, PgCronRelease] | None = None
+        self._failed: DatabaseError | None = None  # open()'s, for the next query to report
 
     @property
     def deadline_s(self) -> float:
@@ -95,6 +96,9 @@ class Database:
         return self._conn is not None and not self._conn.closed
 
     async def _connection(self) -> psycopg.AsyncConnection:
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            raise failed
         if self._conn is None or self._conn.closed or self._conn.broken:
             try:
                 self._conn = await open_connection(self.opts)
@@ -106,6 +110,16 @@ class Database:
                                     f"{first}", lost=True) from exc
             self._ever_connected = True
         return self._conn
+
+    async def open(self) -> None:
+        """Connect now, before the first query asks (the app starts connecting while Textual
+        draws its first frame). A failure is kept for the first query to report: not tried
+        twice, which would make the operator wait out a dead server's timeout twice."""
+        async with self._lock:
+            try:
+                await self._connection()
+            except Exception as exc:
+                self._failed = explain(exc)
 
     async def close(self) -> None:
         if self._conn is not None:

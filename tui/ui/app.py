@@ -185,6 +185,9 @@ class CronJobsApp(App):
         import asyncio
         import signal
 
+        if not self.fleet:  # the fleet view connects when a profile is opened
+            self.run_worker(self.db.open(), group="connect")
+
         # sshd sends SIGHUP when the connection drops: leave as on `q`, so that a manual
         # run in progress is cancelled on the server and recorded, never left 'running'.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -304,7 +307,7 @@ class CronJobsApp(App):
         from the refresh, so the first screen does not wait for it."""
         try:
             usual = await lag.read(self.db, jobs, facts.scheduler_timezone,
-                                   facts.pg_cron_grammar or "1.6")
+                                   facts.pg_cron_grammar or "1.6", previous=self.usual)
         except DatabaseError:
             return  # a bonus: a lost connection shows in the banner at the next refresh
         self.usual = usual
