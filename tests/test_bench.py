@@ -25,7 +25,8 @@ def test_bench_quick_prints_the_whole_table() -> None:
                   "naive: row_number() CTE latest per job (ms)",
                   "NAIVE: refresh (recent + DISTINCT ON) (ms)", "naive / ours (steady)",
                   "growth of our steady refresh 1,000 -> 5,000:", "naive / ours at 5,000:",
-                  "first complete screen", "idle CPU", "RSS before streaming", "RSS after",
+                  "first complete screen", "cold starts", "idle CPU", "RSS before streaming",
+                  "RSS after",
                   "key down", "key o (sort)", "key pagedown", "key filter: 9",
                   "key filter cleared (Esc)", "Line API", "DataTable"]:
         assert label in out, f"{label!r} missing from:\n{out}"
