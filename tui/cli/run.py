@@ -95,12 +95,13 @@ def _find(wanted: str, jobs: list[Any]) -> int:
     return int(matches[0].jobid)
 
 
-async def _open(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """The session, its facts, and the audit log; refused at once in read-only mode."""
+async def _open(args: argparse.Namespace) -> tuple[Any, Any, Any] | None:
+    """The session, its facts, and the audit log; None when refused (read-only mode, no
+    server, no pg_cron), after saying why."""
     from tui.audit import AuditLog, default_path
     from tui.cli.options import options_from
-    from tui.db import Database
-    from tui.db.actions import refuse_read_only_mode
+    from tui.db import Database, DatabaseError
+    from tui.db.actions import refusal, refuse_read_only_mode
     from tui.db.client import require_pg_cron
 
     db = Database(options_from(args))
@@ -108,8 +109,11 @@ async def _open(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         refuse_read_only_mode(db)
         facts = await db.facts()
         require_pg_cron(facts)
-    except BaseException:
+    except BaseException as exc:
         await db.close()
+        if isinstance(exc, DatabaseError):
+            _say(refusal(exc))
+            return None
         raise
     return db, facts, AuditLog(default_path())
 
@@ -128,11 +132,10 @@ async def run(args: argparse.Namespace) -> int:
         _say("--timeout takes seconds above 0 (at most 7 days); nothing was run")
         return 2
     timeout_ms = max(int(args.timeout * 1000), 1) if args.timeout else None
-    try:
-        db, facts, log = await _open(args)
-    except DatabaseError as exc:
-        _say(actions.refusal(exc))
+    opened = await _open(args)
+    if opened is None:
         return 2
+    db, facts, log = opened
     label = args.job
     try:
         jobid = _find(args.job, await db.jobs(indexed=False))
@@ -215,11 +218,10 @@ async def set_state(args: argparse.Namespace) -> int:
     from tui.text import one_line
 
     verb = "resume" if args.active else "pause"
-    try:
-        db, facts, log = await _open(args)
-    except DatabaseError as exc:
-        _say(actions.refusal(exc))
+    opened = await _open(args)
+    if opened is None:
         return 2
+    db, facts, log = opened
     label = args.job
     try:
         await actions.check_writable(db)
