@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
-from tui.db import Database, DatabaseError
+from tui.db import DatabaseError
 from tui.doctor import OK, PROBLEM, UNKNOWN, WARNING, Finding, run_checks
 from tui.text import inert, one_line
+from tui.ui.screens.report import ReportScreen
 
 MARK = {OK: ("ok", "green"), WARNING: ("warn", "yellow"), PROBLEM: ("FAIL", "bold red"),
         UNKNOWN: ("?", "dim")}
@@ -49,33 +47,17 @@ def render(findings: list[Finding], width: int | None = None) -> Text:
     return out
 
 
-class DoctorScreen(ModalScreen[None]):
-    DEFAULT_CSS = """
-    DoctorScreen { align: center middle; }
-    DoctorScreen > VerticalScroll {
-        width: 110; max-width: 100%; height: 90%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    """
+class DoctorScreen(ReportScreen):
     BINDINGS = [Binding("escape,q", "dismiss", "Close", id="doctor.close"),
-                Binding("r", "recheck", "Check again", id="doctor.recheck")]
-
-    def __init__(self, db: Database):
-        super().__init__()
-        self.db = db
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(Text("Doctor (r checks again, Esc closes)", style="bold"))
-            yield Static("checking…", id="findings", markup=False)
-
-    def on_mount(self) -> None:
-        self.action_recheck()
+                Binding("r", "reload", "Check again", id="doctor.recheck")]
+    heading = "Doctor (r checks again, Esc closes)"
+    waiting = "checking…"
+    body_id = "findings"
 
     @work(exclusive=True, group="doctor")
-    async def action_recheck(self) -> None:
-        widget = self.query_one("#findings", Static)
-        widget.update("checking…")
+    async def action_reload(self) -> None:
+        widget = self.body
+        widget.update(self.waiting)
         try:
             findings = await run_checks(self.db)
         except DatabaseError as exc:

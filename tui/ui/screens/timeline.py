@@ -4,40 +4,20 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
-from tui.db import Database, DatabaseError
+from tui.db import DatabaseError
 from tui.text import inert
+from tui.ui.screens.report import ReportScreen
 
 HOURS = 24
 
 
-class TimelineScreen(ModalScreen[None]):
-    DEFAULT_CSS = """
-    TimelineScreen { align: center middle; }
-    TimelineScreen > VerticalScroll {
-        width: 110; max-width: 100%; height: 90%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    """
+class TimelineScreen(ReportScreen):
     BINDINGS = [Binding("escape,q", "dismiss", "Close", id="timeline.close"),
                 Binding("r", "reload", "Again", id="timeline.reload")]
-
-    def __init__(self, db: Database):
-        super().__init__()
-        self.db = db
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(Text(f"Next {HOURS} hours (r again, Esc closes)", style="bold"))
-            yield Static("reading…", id="timeline", markup=False)
-
-    def on_mount(self) -> None:
-        self.action_reload()
+    heading = f"Next {HOURS} hours (r again, Esc closes)"
+    body_id = "timeline"
 
     @work(exclusive=True, group="timeline")
     async def action_reload(self) -> None:
@@ -45,7 +25,7 @@ class TimelineScreen(ModalScreen[None]):
         from tui.insight.gather import zone_of
         from tui.insight.timeline import build, render
 
-        widget = self.query_one("#timeline", Static)
+        widget = self.body
         try:
             facts = await self.db.facts()
             tz = zone_of(facts)
