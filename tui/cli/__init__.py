@@ -22,13 +22,14 @@ from tui.cli import (
     run,
     runs,
     schedule,
+    watch,
 )
 from tui.cli import tui as app
 from tui.cli.options import connection_parser
 from tui.cli.output import run_handler
 
 #: In the order `--help` lists them.
-SUBCOMMANDS = (jobs, runs, demo, schedule, doctor, http, plan, bench, run, insight)
+SUBCOMMANDS = (jobs, runs, demo, schedule, doctor, http, plan, bench, run, insight, watch)
 
 
 def build_parser() -> argparse.ArgumentParser:
