@@ -202,15 +202,12 @@ async def cmd_watch(args: argparse.Namespace) -> int:
                               f"({exc.strerror or exc})") from None
     opts = Options(grace_s=args.grace, repeat=timedelta(seconds=args.repeat),
                    deadline_s=args.deadline, interval_s=args.interval)
-    watch = Watch(targets, state, receivers, opts, metrics)
+    watch = Watch(targets, state, receivers, opts, metrics, state_path=state_path)
     try:
-        while True:
-            result = await watch.run_pass()
-            state.save(state_path)
-            if args.once:
-                return ((EXIT_WRONG if watch.wrong else 0)
-                        | (EXIT_UNDELIVERED if result.undelivered or watch.undelivered
-                           else 0))
-            await asyncio.sleep(args.interval)
+        if not args.once:
+            await watch.run_forever()
+        result = await watch.run_pass()
+        return ((EXIT_WRONG if watch.wrong else 0)
+                | (EXIT_UNDELIVERED if result.undelivered or watch.undelivered else 0))
     finally:
         await asyncio.gather(*(t.db.close() for t in targets), return_exceptions=True)

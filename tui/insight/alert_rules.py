@@ -22,9 +22,10 @@ DOCTOR = f"cronjobs-tui --profile {P} doctor"
 
 
 def rules(grace_s: float) -> list[dict[str, str]]:
-    """The alerting rules: `PgCronJobMissed` holds for any schedule: the job's previous fire
-    time is past its grace and no run started since (a weekly job that ran on Sunday stays
-    quiet until next Sunday plus the grace)."""
+    """The alerting rules. `PgCronJobMissed` holds for any schedule: a run has been owed (the
+    first time the schedule gave after the last start) for longer than the grace, so a weekly
+    job that ran on Sunday stays quiet until next Sunday plus the grace, and a job every minute
+    is missed two minutes after its first silent minute."""
     grace = int(grace_s)
     n = ALERTNAMES
     return [
@@ -39,11 +40,9 @@ def rules(grace_s: float) -> list[dict[str, str]]:
          "expr": "pgcron_job_last_run_status == 0 and pgcron_job_active == 1",
          "summary": f"{J} failed its last run ({P})"},
         {"alert": n["missed"], "severity": "warning", "explain": EXPLAIN,
-         "expr": "pgcron_job_active == 1"
-                 f" and (time() - pgcron_job_previous_fire_timestamp_seconds > {grace})"
-                 " and (pgcron_job_previous_fire_timestamp_seconds"
-                 " - pgcron_job_last_start_timestamp_seconds > 5)",
-         "summary": f"{J} has not started since its schedule's last time plus {grace} s "
+         "expr": "pgcron_job_active == 1 and "
+                 f"time() - pgcron_job_due_timestamp_seconds > {grace}",
+         "summary": f"{J} has not started at a time its schedule gave, {grace} s on "
                     f"({P})"},
         {"alert": n["stuck"], "severity": "warning", "explain": EXPLAIN,
          "expr": "pgcron_job_stuck_runs > 0",

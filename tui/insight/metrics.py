@@ -3,8 +3,9 @@
 A scrape never queries: the collector reads what the last pass of each database left here.
 Labels are `profile`, `database` and `jobname`, inert and masked: a job's name is whoever
 scheduled it's text, and a label is shown as is by every dashboard. The schedule's previous and
-next fire times are here as timestamps, so a rule can say "no run since it should last have
-run, plus a grace" for a job every minute and a weekly one alike (tui/insight/rules.py).
+next fire times are here as timestamps, and the time from which a run is owed (the first time
+the schedule gave after the last start), so a rule can say "no run since it should last have
+run, plus a grace" for a job every minute and a weekly one alike (tui/insight/alert_rules.py).
 """
 
 from __future__ import annotations
@@ -56,6 +57,24 @@ def previous_fire(job: Job, facts: ServerFacts) -> datetime | None:
     return None
 
 
+def due_at(job: Job, facts: ServerFacts, first_seen: datetime | None) -> datetime | None:
+    """The first time the schedule gave after the job's last start (or, with no run known,
+    after this watch first saw it): from then on a run is owed. A weekly job that ran on
+    Sunday is owed one next Sunday; a job every minute, a minute after its last start."""
+    tz = facts.scheduler_timezone
+    after = job.last_start or first_seen
+    if tz is None or after is None:
+        return None
+    from tui.cron import next_runs
+
+    try:
+        times = next_runs(job.schedule, after, tz, 1, version=facts.pg_cron_grammar or "1.6",
+                          last_start=job.last_start)
+    except Exception:  # noqa: BLE001  # an unreadable zone: no figure, the rest works
+        return None
+    return times[0] if times else None
+
+
 @dataclass
 class _JobFigures:
     runs: dict[str, float] = field(default_factory=dict)  # status: count
@@ -78,8 +97,8 @@ class _Database:
     figures: dict[tuple[str, str], _JobFigures] = field(default_factory=dict)
     stuck: dict[int, int] = field(default_factory=dict)
     http_errors: int = 0
-    #: jobid: (previous, next) fire times, worked out at the pass (a scrape only reads).
-    fires: dict[int, tuple[datetime | None, datetime | None]] = field(default_factory=dict)
+    #: jobid: previous, next and due fire times, worked out at the pass (a scrape only reads).
+    fires: dict[int, tuple[datetime | None, ...]] = field(default_factory=dict)
 
 
 class Metrics:
@@ -102,7 +121,9 @@ class Metrics:
         from tui.upcoming import next_run
 
         cache = NextRunCache()
-        d.fires = {j.jobid: (previous_fire(j, snap.facts), next_run(j, snap.facts, cache))
+        seen = {int(k): datetime.fromisoformat(v) for k, v in jobs_seen.items()}
+        d.fires = {j.jobid: (previous_fire(j, snap.facts), next_run(j, snap.facts, cache),
+                             due_at(j, snap.facts, seen.get(j.jobid)))
                    for j in snap.jobs}
         d.database, d.facts, d.jobs = label(snap.facts.database), snap.facts, list(snap.jobs)
         d.jobs_seen, d.stuck = dict(jobs_seen), dict(snap.stuck)
@@ -166,9 +187,11 @@ class Metrics:
              "the newest time the schedule gave at or before the last pass (Unix time)"),
             ("pgcron_job_next_fire_timestamp_seconds",
              "the next time the schedule gives (Unix time)"),
+            ("pgcron_job_due_timestamp_seconds",
+             "the first time the schedule gave after the job's last start (or, with no run "
+             "known, after this watch first saw it): a run is owed from then (Unix time)"),
             ("pgcron_job_last_start_timestamp_seconds",
-             "the start of the job's last run; when it has none, when this watch first saw "
-             "the job (Unix time)"),
+             "the start of the job's last run (Unix time)"),
             ("pgcron_job_last_success_timestamp_seconds",
              "end of the job's last succeeded run seen (Unix time)"),
             ("pgcron_job_last_run_status", "the job's last finished run: 1 succeeded, 0 "
@@ -197,17 +220,17 @@ class Metrics:
             for job in d.jobs:
                 key = [profile, label(job.database), label(job.label)]
                 g["pgcron_job_active"].add_metric(key, 1.0 if job.active else 0.0)
-                prev, nxt = d.fires.get(job.jobid, (None, None))
+                prev, nxt, due = d.fires.get(job.jobid, (None, None, None))
                 if prev is not None:
                     g["pgcron_job_previous_fire_timestamp_seconds"].add_metric(
                         key, prev.timestamp())
                 if nxt is not None:
                     g["pgcron_job_next_fire_timestamp_seconds"].add_metric(key, nxt.timestamp())
-                start = job.last_start or (datetime.fromisoformat(d.jobs_seen[str(job.jobid)])
-                                           if str(job.jobid) in d.jobs_seen else None)
-                if start is not None:
+                if due is not None:
+                    g["pgcron_job_due_timestamp_seconds"].add_metric(key, due.timestamp())
+                if job.last_start is not None:
                     g["pgcron_job_last_start_timestamp_seconds"].add_metric(
-                        key, start.timestamp())
+                        key, job.last_start.timestamp())
                 if job.last_status in STATUS_VALUE:
                     g["pgcron_job_last_run_status"].add_metric(key,
                                                                STATUS_VALUE[job.last_status])

@@ -22,7 +22,7 @@ from typing import Any
 
 from tui.db import Database
 from tui.insight.deliver import Receiver, deliver
-from tui.insight.episodes import Book, Change
+from tui.insight.episodes import Book, Change, Seen
 from tui.insight.observe import Cursor, Observation, Observer, Snapshot
 
 #: Exit codes of `watch --once` (bits): something is wrong; something could not be delivered.
@@ -112,7 +112,7 @@ class PassResult:
 class Watch:
     def __init__(self, targets: Sequence[Target], state: State, receivers: Sequence[Receiver],
                  opts: Options | None = None, metrics: Any = None, out: Any = None,
-                 err: Any = None):
+                 err: Any = None, state_path: Path | None = None):
         self.targets = list(targets)
         self.state = state
         self.receivers = list(receivers)
@@ -120,39 +120,80 @@ class Watch:
         self.metrics = metrics
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
+        self.state_path = state_path
+        self._news = asyncio.Event()
 
     async def run_pass(self, now: datetime | None = None) -> PassResult:
-        """Observe every database at once, step the episodes, print and deliver the changes."""
+        """Every database once, at once: each one's changes printed as soon as it is read (a
+        slow one holds up nobody's output), then one delivery round for all."""
+        changes: list[Change] = []
         due = [t for t in self.targets if t.skip <= 0]
         for t in self.targets:
-            t.skip -= 1
-        observations = await asyncio.gather(*(self._observe(t) for t in due))
-        seen, cleared, checked = [], [], []
-        for t, ob in zip(due, observations):
-            seen += ob.seen
-            cleared += ob.cleared
-            checked += ob.checked
-            self._backoff(t, ob.snapshot)
-            if self.metrics is not None:
-                self.metrics.update(t.profile, ob.snapshot,
-                                    self.state.cursors[t.profile].jobs_seen)
-        now = now or datetime.now(timezone.utc)
-        changes = self.state.book.step(seen, cleared, checked, now, self.opts.repeat)
+            if t.skip > 0:
+                t.skip -= 1
+        for done in asyncio.as_completed([self._observe(t) for t in due]):
+            target, ob = await done
+            changes += self._take(target, ob, now)
+        undelivered = await self.deliver(now)
+        self.state.save(self.state_path)
+        return PassResult(changes, undelivered)
+
+    async def run_forever(self) -> None:
+        """Each database on its own clock (its own backoff when unreachable), and one
+        deliverer that sends whatever is new within each round's deadline."""
+        tasks = [asyncio.ensure_future(self._loop(t)) for t in self.targets]
+        tasks.append(asyncio.ensure_future(self._deliverer()))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _loop(self, t: Target) -> None:
+        while True:
+            target, ob = await self._observe(t)
+            if self._take(target, ob, None):
+                self._news.set()
+            self.state.save(self.state_path)
+            await asyncio.sleep(self.opts.interval_s * (t.skip + 1))
+            t.skip = 0
+
+    async def _deliverer(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._news.wait(), self.opts.interval_s)
+            except (TimeoutError, asyncio.TimeoutError):
+                pass  # Alertmanager's firing alerts are refreshed every interval anyway
+            self._news.clear()
+            await self.deliver(None)
+            self.state.save(self.state_path)
+
+    def _take(self, t: Target, ob: Observation, now: datetime | None) -> list[Change]:
+        """One database's observation into the episodes: changes printed and queued."""
+        self._backoff(t, ob.snapshot)
+        if self.metrics is not None:
+            self.metrics.update(t.profile, ob.snapshot,
+                                self.state.cursors[t.profile].jobs_seen)
+        changes = self.state.book.step(ob.seen, ob.cleared, ob.checked,
+                                       now or datetime.now(timezone.utc), self.opts.repeat)
         for change in changes:
             self.out.write(json.dumps(change.as_dict(), ensure_ascii=True) + "\n")
         self.out.flush()
         for r in self.receivers:
-            queue = self.state.queues.setdefault(r.id, [])
-            queue += [c for c in changes if r.wants(c)]
+            self.state.queues.setdefault(r.id, []).extend(c for c in changes if r.wants(c))
+        return changes
+
+    async def deliver(self, now: datetime | None) -> list[str]:
         known = {r.id for r in self.receivers}
         for rid in list(self.state.queues):
             if rid not in known:
                 del self.state.queues[rid]  # that receiver is no longer configured
-        undelivered = await deliver(self.receivers, self.state.queues,
-                                    list(self.state.book.open.values()), now,
-                                    timedelta(seconds=max(3 * self.opts.interval_s, 180)),
-                                    self.opts.deadline_s, self.err)
-        return PassResult(changes, undelivered)
+        return await deliver(self.receivers, self.state.queues,
+                             list(self.state.book.open.values()),
+                             now or datetime.now(timezone.utc),
+                             timedelta(seconds=max(3 * self.opts.interval_s, 180)),
+                             self.opts.deadline_s, self.err)
 
     @property
     def wrong(self) -> bool:
@@ -163,7 +204,7 @@ class Watch:
     def undelivered(self) -> bool:
         return any(self.state.queues.values())
 
-    async def _observe(self, t: Target) -> Observation:
+    async def _observe(self, t: Target) -> tuple[Target, Observation]:
         cursor = self.state.cursors.setdefault(t.profile, Cursor())
         open_jobids: dict[str, set[int]] = {}
         for ep in self.state.book.open.values():
@@ -171,18 +212,16 @@ class Watch:
                 open_jobids.setdefault(ep.kind, set()).add(ep.jobid)
         observer = Observer(t.profile, t.db, cursor, self.opts.grace_s)
         try:
-            return await asyncio.wait_for(observer.observe(open_jobids),
-                                          self.opts.read_timeout_s)
+            return t, await asyncio.wait_for(observer.observe(open_jobids),
+                                             self.opts.read_timeout_s)
         except (TimeoutError, asyncio.TimeoutError):
-            from tui.db import DatabaseError
-
             # Its connection is mid-query: dropped, so the next pass starts clean.
             await t.db.close()
-            late = Observer(t.profile, t.db, cursor, self.opts.grace_s)
-            late.out.checked.append((t.profile, "unreachable"))
-            late.out.seen.append(_unreachable(
-                t.profile, DatabaseError(f"no answer within {self.opts.read_timeout_s:g} s")))
-            return late.out
+            late = Observation()
+            late.checked.append((t.profile, "unreachable"))
+            late.seen.append(_unreachable(
+                t.profile, f"no answer within {self.opts.read_timeout_s:g} s"))
+            return t, late
 
     def _backoff(self, t: Target, snap: Snapshot) -> None:
         if snap.up:
@@ -192,9 +231,6 @@ class Watch:
             t.skip = t.backoff - 1
 
 
-def _unreachable(profile: str, exc: Exception) -> Any:
-    from tui.insight.episodes import Seen
-    from tui.insight.observe import clean
-
-    return Seen("unreachable", profile, "server", f"the database did not answer: "
-                f"{clean(str(exc))}", datetime.now(timezone.utc).isoformat(), 0)
+def _unreachable(profile: str, why: str) -> Seen:
+    return Seen("unreachable", profile, "server", f"the database did not answer: {why}",
+                datetime.now(timezone.utc).isoformat(), 0)
