@@ -50,7 +50,7 @@ def expected(alert: str, labels: dict[str, str]) -> dict[str, Any]:
     for key in ("summary", "explain"):
         text = rule[key]
         for k, v in labels.items():
-            text = text.replace("{{ $labels.%s }}" % k, v)
+            text = text.replace("{{ $labels." + k + " }}", v)
         annotations[key] = text
     return {"exp_labels": {**labels, "severity": rule["severity"]},
             "exp_annotations": annotations}

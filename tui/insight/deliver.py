@@ -132,7 +132,8 @@ async def _post(client: Any, url: str, body: Any, until: float) -> None:
     try:
         answer = await client.post(url, json=body, timeout=min(REQUEST_TIMEOUT_S, left))
     except httpx.HTTPError as exc:
-        raise Refused(mask(f"{type(exc).__name__}: {exc}") or type(exc).__name__) from None
+        what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise Refused(mask(what) or type(exc).__name__) from None
     if answer.status_code >= 300:
         raise Refused(f"HTTP {answer.status_code}: {mask(answer.text[:200])}")
 
@@ -154,8 +155,8 @@ async def deliver(receivers: Sequence[Receiver], queues: dict[str, list[Change]]
             await r.send(client, queue, open_episodes, now, ttl, until)
         except Refused as exc:
             failed.append(r.shown)
-            print(f"cronjobs-tui watch: {r.shown} did not take {len(queue)} change(s): {exc}; "
-                  "will retry next pass", file=err)
+            print(f"cronjobs-tui watch: {r.shown}: not delivered ({exc}); tried again next "
+                  "pass", file=err)
 
     async with httpx.AsyncClient(follow_redirects=False) as client:
         tasks = {asyncio.ensure_future(one(r)): r for r in receivers}
@@ -166,9 +167,8 @@ async def deliver(receivers: Sequence[Receiver], queues: dict[str, list[Change]]
             task.cancel()
             r = tasks[task]
             failed.append(r.shown)
-            print(f"cronjobs-tui watch: {r.shown} did not answer within the pass's "
-                  f"{deadline_s:g} s; {len(queues.get(r.id, []))} change(s) kept for next "
-                  "pass", file=err)
+            print(f"cronjobs-tui watch: {r.shown}: not delivered (no answer within the "
+                  f"pass's {deadline_s:g} s); tried again next pass", file=err)
         if pending:
             await asyncio.wait(pending)
     for queue in queues.values():
