@@ -114,10 +114,12 @@ def level_cases() -> dict[str, Any]:
         series("pgcron_job_active", job, "1x40"),
         series("pgcron_job_last_run_status", job, "1x5 0x5 1x30"),
         series("pgcron_job_stuck_runs", job, "0x5 1x5 0x30"),
+        series("pgcron_job_orphaned_runs", job, "0x5 1x5 0x30"),
         series("pgcron_http_error_responses_total", PROD, "0x5 1x5 1x30"),
     ], "alert_rule_test": [
         at(5, n["failing"], []), at(7, n["failing"], [job]), at(12, n["failing"], []),
         at(5, n["stuck"], []), at(7, n["stuck"], [job]), at(12, n["stuck"], []),
+        at(5, n["orphaned"], []), at(7, n["orphaned"], [job]), at(12, n["orphaned"], []),
         at(5, n["http_error"], []), at(8, n["http_error"], [PROD]),
         at(25, n["http_error"], []),
         at(12, n["scheduler_down"], []),  # pending for 2 minutes first

@@ -147,13 +147,14 @@ async def test_once_returns_within_its_deadline(fresh_cluster: Cluster, tmp_path
 
 
 @pytest.mark.parametrize(("argv", "says"), [
-    (["--webhook", "notaurl"], "not an http:// or https:// URL"),
-    (["--webhook", "file:///etc/passwd"], "not an http:// or https:// URL"),
-    (["--webhook", "http://"], "has no host"),
-    (["--alertmanager", "ftp://x"], "not an http:// or https:// URL"),
-    (["--metrics", "127.0.0.1:99999"], "port 1-65535"),
-    (["--deadline", "nan"], "--deadline"),
-    (["--repeat", "-4h"], "--repeat"),
+    (["--webhook", "notaurl"], "is not an http:// or https:// URL with a host"),
+    (["--webhook", "file:///etc/passwd"], "is not an http:// or https:// URL with a host"),
+    (["--webhook", "http://"], "is not an http:// or https:// URL with a host"),
+    (["--alertmanager", "ftp://x"], "is not an http:// or https:// URL with a host"),
+    (["--metrics", "127.0.0.1:99999"], "accepted: 1 to 65535"),
+    (["--deadline", "nan"], "is not a number of seconds"),
+    (["--repeat=-4h"], "is not a duration"),
+    (["--repeat", "0m"], "out of range"),
 ])
 def test_bad_options_are_refused_in_one_line(argv: list[str], says: str) -> None:
     dead = f"host=127.0.0.1 port={free_port()} dbname=postgres connect_timeout=2"
@@ -162,7 +163,7 @@ def test_bad_options_are_refused_in_one_line(argv: list[str], says: str) -> None
     assert done.returncode == 2
     assert says in done.stderr and "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if "error:" in line]
-    assert len(errors) == 1 and argv[0] in errors[0], done.stderr
+    assert len(errors) == 1 and argv[0].split("=")[0] in errors[0], done.stderr
     assert done.stdout == ""
 
 

@@ -11,45 +11,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tui.cli import types
 from tui.config import ConfigError
+
+#: --interval, --grace and --deadline: seconds, more than 0, at most a day.
+SECONDS = types.seconds(0, 86400, above=True)
 
 #: Exit codes of --once (bits, documented in the README): 1 something is wrong (an episode
 #: is open), 4 something could not be delivered; 5 both. 2 is a usage or start-up error.
 EXIT_HELP = ("exit codes with --once: 0 all well; 1 a problem is open; 4 a change could not be "
              "delivered; 5 both; 2 bad options or state file")
-
-
-def _url(text: str) -> str:
-    from tui.insight.deliver import BadURL, check_url
-
-    try:
-        return check_url(text)
-    except BadURL as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT with a port 1-65535, not "
-                                         f"{text!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def _seconds(text: str) -> float:
-    """A duration: seconds, or with a unit (90s, 15m, 4h, 2d)."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    t = text.strip().lower()
-    factor = units.get(t[-1:], None)
-    number = t[:-1] if factor else t
-    try:
-        value = float(number) * (factor or 1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30, 90s, 15m, 4h)"
-                                         ) from None
-    if not 0 < value < 366 * 86400:  # NaN fails this too
-        raise argparse.ArgumentTypeError(f"must be more than 0 and under a year, not {text!r}")
-    return value
 
 
 def read_url_file(path: str) -> list[str]:
@@ -71,7 +42,7 @@ def read_url_file(path: str) -> list[str]:
         if not text:
             continue
         try:
-            urls.append(_url(text))
+            urls.append(types.http_url(text))
         except argparse.ArgumentTypeError as exc:
             raise ConfigError(f"{path} line {n}: {exc}") from None
     return urls
@@ -84,12 +55,14 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
              "database: episodes as JSON lines, to Alertmanager and webhooks; metrics",
         epilog=EXIT_HELP)
     r = w.add_argument_group("receivers (URLs are secrets: prefer the -file forms)")
-    r.add_argument("--alertmanager", action="append", type=_url, metavar="URL", default=[],
+    r.add_argument("--alertmanager", action="append", type=types.http_url, metavar="URL",
+                   default=[],
                    help="Prometheus Alertmanager to post alerts to (its /api/v2/alerts; "
                         "repeatable)")
     r.add_argument("--alertmanager-file", action="append", metavar="FILE", default=[],
                    help="Alertmanager URLs, one a line (# comments); chmod 600")
-    r.add_argument("--webhook", action="append", type=_url, metavar="URL", default=[],
+    r.add_argument("--webhook", action="append", type=types.http_url, metavar="URL",
+                   default=[],
                    help="POST each episode change here (repeatable); Slack-compatible by "
                         "default")
     r.add_argument("--webhook-file", action="append", metavar="FILE", default=[],
@@ -104,17 +77,19 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
                         "reached: a restart neither repeats nor misses")
     w.add_argument("--once", action="store_true",
                    help="one pass, then exit (codes below)")
-    w.add_argument("--interval", type=_seconds, default=30.0, metavar="S",
+    w.add_argument("--interval", type=SECONDS, default=30.0, metavar="S",
                    help="between passes (default 30 s)")
-    w.add_argument("--grace", type=_seconds, default=120.0, metavar="S",
+    w.add_argument("--grace", type=SECONDS, default=120.0, metavar="S",
                    help="a scheduled time with no run this much later is missed (default "
                         "120 s)")
-    w.add_argument("--repeat", type=_seconds, default=4 * 3600.0, metavar="DURATION",
-                   help="remind of an open episode at most this often (default 4h)")
-    w.add_argument("--deadline", type=_seconds, default=20.0, metavar="S",
+    w.add_argument("--repeat", type=types.duration(max_days=30),
+                   default=timedelta(hours=4), metavar="DURATION",
+                   help="remind of an open episode at most this often (default 4h; e.g. 30m, "
+                        "1d)")
+    w.add_argument("--deadline", type=SECONDS, default=20.0, metavar="S",
                    help="a pass's deliveries, all receivers together, take at most this "
                         "(default 20 s); what is left is kept for the next pass")
-    w.add_argument("--metrics", type=_host_port, metavar="HOST:PORT",
+    w.add_argument("--metrics", type=types.host_port, metavar="HOST:PORT",
                    help="serve Prometheus metrics at http://HOST:PORT/metrics")
     w.add_argument("--print-rules", action="store_true",
                    help="print Prometheus alerting rules over these metrics, and exit")
@@ -200,7 +175,7 @@ async def cmd_watch(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--metrics {host}:{port}: cannot listen there "
                               f"({exc.strerror or exc})") from None
-    opts = Options(grace_s=args.grace, repeat=timedelta(seconds=args.repeat),
+    opts = Options(grace_s=args.grace, repeat=args.repeat,
                    deadline_s=args.deadline, interval_s=args.interval)
     watch = Watch(targets, state, receivers, opts, metrics, state_path=state_path)
     try:

@@ -17,6 +17,7 @@ ALERTNAMES = {
     "failing": "PgCronJobFailing",
     "missed": "PgCronJobMissed",
     "stuck": "PgCronJobStuck",
+    "orphaned": "PgCronJobOrphaned",
     "http_error": "PgCronHttpError",
     "scheduler_down": "PgCronSchedulerDown",
     "unreachable": "PgCronDatabaseUnreachable",
@@ -42,7 +43,7 @@ def labels(ep: Episode) -> dict[str, str]:
 
 
 def explain_hint(ep: Episode) -> str:
-    if ep.job and ep.kind in ("failing", "missed", "stuck"):
+    if ep.job and ep.kind in ("failing", "missed", "stuck", "orphaned"):
         return f"cronjobs-tui --profile {ep.profile} explain '#{ep.jobid}'"
     return f"cronjobs-tui --profile {ep.profile} doctor"
 

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from tui.insight import alertmanager
 from tui.insight.episodes import Change, Episode
@@ -27,25 +26,6 @@ from tui.text import inert
 REQUEST_TIMEOUT_S = 10.0
 #: An undelivered queue keeps at most this many changes (the newest) per receiver.
 MAX_QUEUE = 5_000
-
-
-class BadURL(ValueError):
-    """A receiver URL that cannot be used: no scheme, not http/https, or no host."""
-
-
-def check_url(text: str) -> str:
-    """`text` when it is an http(s) URL with a host; else BadURL saying why (masked)."""
-    url = text.strip()
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  # raises ValueError for a port out of range
-    except ValueError as exc:
-        raise BadURL(f"{mask(url)!r} is not a URL ({exc})") from None
-    if parts.scheme not in ("http", "https"):
-        raise BadURL(f"{mask(url)!r} is not an http:// or https:// URL")
-    if not parts.hostname:
-        raise BadURL(f"{mask(url)!r} has no host")
-    return url
 
 
 def slack_escaped(text: str) -> str:

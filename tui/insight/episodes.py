@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 #: Kinds that a pass checks whole (absent from a pass that checked them: resolved).
-LEVELS = ("scheduler_down", "unreachable", "stuck")
-KINDS = ("failing", "missed", "stuck", "http_error", "scheduler_down", "unreachable")
+LEVELS = ("scheduler_down", "unreachable", "stuck", "orphaned")
+KINDS = ("failing", "missed", "stuck", "orphaned", "http_error", "scheduler_down",
+         "unreachable")
 STATES = ("firing", "reminder", "resolved")
 
 
@@ -167,7 +168,8 @@ class Book:
 
 
 WHAT = {"failing": "failing", "missed": "missed its scheduled time",
-        "stuck": "stuck", "http_error": "pg_net requests answered with errors",
+        "stuck": "stuck", "orphaned": "left with a run nobody will finish",
+        "http_error": "pg_net requests answered with errors",
         "scheduler_down": "the pg_cron scheduler is not running",
         "unreachable": "the database is unreachable"}
 

@@ -96,6 +96,7 @@ class _Database:
     jobs_seen: dict[str, str] = field(default_factory=dict)
     figures: dict[tuple[str, str], _JobFigures] = field(default_factory=dict)
     stuck: dict[int, int] = field(default_factory=dict)
+    orphaned: dict[int, int] = field(default_factory=dict)
     http_errors: int = 0
     #: jobid: previous, next and due fire times, worked out at the pass (a scrape only reads).
     fires: dict[int, tuple[datetime | None, ...]] = field(default_factory=dict)
@@ -126,7 +127,7 @@ class Metrics:
                              due_at(j, snap.facts, seen.get(j.jobid)))
                    for j in snap.jobs}
         d.database, d.facts, d.jobs = label(snap.facts.database), snap.facts, list(snap.jobs)
-        d.jobs_seen, d.stuck = dict(jobs_seen), dict(snap.stuck)
+        d.jobs_seen, d.stuck, d.orphaned = dict(jobs_seen), dict(snap.stuck), dict(snap.orphaned)
         d.http_errors += snap.http_errors
         by_id = {j.jobid: j for j in snap.jobs}
         for run, job in snap.finished:
@@ -198,7 +199,8 @@ class Metrics:
                                            "failed"),
             ("pgcron_job_start_lag_seconds",
              "the last run's start minus the time its schedule gave"),
-            ("pgcron_job_stuck_runs", "runs of the job going far past its usual duration"))}
+            ("pgcron_job_stuck_runs", "runs of the job going far past its usual duration"),
+            ("pgcron_job_orphaned_runs", "unfinished runs of the job whose backend is gone"))}
         runs = CounterMetricFamily("pgcron_job_runs_total", "finished runs seen by this watch",
                                    labels=[*JOB_LABELS, "status"])
         duration = SummaryMetricFamily("pgcron_job_run_duration_seconds",
@@ -235,6 +237,7 @@ class Metrics:
                     g["pgcron_job_last_run_status"].add_metric(key,
                                                                STATUS_VALUE[job.last_status])
                 g["pgcron_job_stuck_runs"].add_metric(key, d.stuck.get(job.jobid, 0))
+                g["pgcron_job_orphaned_runs"].add_metric(key, d.orphaned.get(job.jobid, 0))
             for (database, jobname), fig in sorted(d.figures.items()):
                 key = [profile, database, jobname]
                 for status, n in sorted(fig.runs.items()):

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tui import rules
 from tui.db import Database, DatabaseError
 from tui.db import insight as reads
-from tui.insight import judge
 from tui.insight.episodes import Cleared, Seen
 from tui.insight.explain import Evidence, Outcome, RunRow, explain, scheduled_times
 from tui.masking import mask
@@ -60,6 +60,7 @@ class Snapshot:
     jobs: list[Job] = field(default_factory=list)
     finished: list[tuple[Run, Job | None]] = field(default_factory=list)
     stuck: dict[int, int] = field(default_factory=dict)  # jobid: stuck runs
+    orphaned: dict[int, int] = field(default_factory=dict)  # jobid: orphaned runs
     missed: dict[int, int] = field(default_factory=dict)  # jobid: missed times this pass
     http_errors: int = 0
 
@@ -138,7 +139,7 @@ class Observer:
                        "PostgreSQL; the server log says why it stopped)", now, 0,
                        database=facts.database)
         await self._runs(now, by_id, first_pass)
-        await self._stuck(now, by_id)
+        await self._stuck(now, facts, by_id)
         await self._missed(facts, jobs, first_pass)
         await self._http(now, facts, first_pass)
 
@@ -171,7 +172,7 @@ class Observer:
             job = by_id.get(jobid)
             if job is None:
                 continue  # gone since: its old failures are no news
-            streak = judge.failing_streak([r.status for r in runs])
+            streak = rules.failed_streak(r.status for r in reversed(runs))
             if streak:
                 failed = runs[-streak:]
                 first, last = failed[0], failed[-1]
@@ -185,25 +186,43 @@ class Observer:
             # A run started: the job is no longer missing its times.
             self._cleared("missed", str(jobid), f"run {runs[-1].runid} started", now)
 
-    async def _stuck(self, now: datetime, by_id: dict[int, Job]) -> None:
-        self.out.checked.append((self.profile, "stuck"))
-        usual = await reads.usual_durations(self.db)
-        for row in await reads.unfinished(self.db):
-            u = usual.get(row["jobid"])
+    async def _stuck(self, now: datetime, facts: ServerFacts, by_id: dict[int, Job]) -> None:
+        """Runs going far past their job's usual (stuck), and runs nobody will finish
+        (orphaned), by the house's one rule (tui/rules.py)."""
+        self.out.checked += [(self.profile, "stuck"), (self.profile, "orphaned")]
+        usual = rules.usuals_from_rows(await reads.recent_finished(
+            self.db, rules.USUAL_LOOKBACK, rules.USUAL_PER_JOB))
+        snap = self.out.snapshot
+        rows = await reads.unfinished(self.db)
+        restart = (await reads.scheduler(self.db)).postmaster_start if rows else None
+        for row in rows:
             job = by_id.get(row["jobid"])
-            if row["start_time"] is None or job is None:
+            if job is None:
+                continue
+            # Without the sight of other backends, a live one looks gone: unknown, not gone.
+            alive = row["pid_alive"] if facts.scheduler_alive is not None else None
+            started = row["start_time"]
+            orphaned = rules.is_orphaned(row["status"], row["job_pid"], alive,
+                                         started is not None and restart is not None
+                                         and started < restart)
+            if orphaned:
+                snap.orphaned[job.jobid] = snap.orphaned.get(job.jobid, 0) + 1
+                self._seen("orphaned", str(job.jobid),
+                           f"run {row['runid']} is {row['status']} but its backend is gone: "
+                           "nobody will finish it (cronjobs-tui doctor --fix marks it failed)",
+                           row["start_time"] or now, 0, job)
+                continue
+            u = usual.get(job.jobid)
+            if not rules.is_stuck(row["status"], row["start_time"], now, u, orphaned):
                 continue
             going = (now - row["start_time"]).total_seconds()
-            if not judge.stuck(going, u.median_s if u else None):
-                continue
-            assert u is not None
-            snap = self.out.snapshot
+            figures = u.duration if u is not None else None
+            usual_text = (f"it usually takes {figures[0]:.1f} s (median of {u.count})"
+                          if figures and u else "no usual duration is known")
             snap.stuck[job.jobid] = snap.stuck.get(job.jobid, 0) + 1
             self._seen("stuck", str(job.jobid),
-                       f"run {row['runid']} has been {row['status']} for {going:.0f} s; it "
-                       f"usually takes {u.median_s:.1f} s (median of {u.runs})"
-                       + ("" if row["pid_alive"] is not False else "; its backend is gone"),
-                       row["start_time"], 0, job)
+                       f"run {row['runid']} has been {row['status']} for {going:.0f} s; "
+                       f"{usual_text}", row["start_time"], 0, job)
 
     async def _missed(self, facts: ServerFacts, jobs: list[Job], first_pass: bool) -> None:
         from tui.insight.gather import run_rows, zone_of
@@ -239,13 +258,14 @@ class Observer:
             times: list[Outcome] = []
             started = None
             for o in explain(slots, mine, runs, ev):
-                if o.outcome in judge.STARTED:
+                if o.outcome in rules.STARTED:
                     started = o
                 if o.outcome == "scheduler_down":
                     if not first_pass and (covered is None or o.scheduled >= covered):
                         down.append(o.scheduled)
                     continue
-                if not judge.missed(o) or (not mine and o.scheduled < first_seen):
+                if not rules.is_missed(o.outcome, o.no_history) or (
+                        not mine and o.scheduled < first_seen):
                     continue  # no run at all before this watch saw the job: unknown
                 if job.jobid in busy or _full(runs, ev):
                     # It may be queued behind its own run or the limit: judge it later.
