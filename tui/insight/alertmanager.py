@@ -49,12 +49,16 @@ def explain_hint(ep: Episode) -> str:
 
 
 def alert(ep: Episode, message: str, *, ends: datetime) -> dict[str, Any]:
+    # The episode's start is the server's clock, its end this host's: Alertmanager refuses an
+    # end before the start, which a skew between the two clocks would give. The end stays
+    # (an end in the future would not resolve the alert): the start gives way.
+    starts = min(datetime.fromisoformat(ep.opened), ends - timedelta(seconds=1))
     return {
         "labels": labels(ep),
         "annotations": {"summary": message, "description": ep.latest,
                         "explain": explain_hint(ep), "episode": ep.id,
                         "count": str(ep.count)},
-        "startsAt": ep.opened,
+        "startsAt": starts.isoformat(),
         "endsAt": ends.isoformat(),
     }
 
