@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ def refusing_url() -> str:
     return f"http://127.0.0.1:{free_port()}/hook"
 
 
-def watch_for(conninfo: str, state: State, receivers: list[AnyReceiver], *,
+def watch_for(conninfo: str, state: State, receivers: Sequence[AnyReceiver], *,
               profile: str = "default", opts: Options | None = None) -> Watch:
     return Watch([Target(profile, Database(ConnectOptions(dbname=conninfo)))], state,
                  receivers, opts or Options(deadline_s=10), out=io.StringIO(),

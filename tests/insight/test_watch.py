@@ -117,8 +117,8 @@ async def test_once_returns_within_its_deadline(fresh_cluster: Cluster, tmp_path
     now = c.value("select now()")
     with c.connect() as conn:
         for k in range(50):
-            jobid = conn.execute("select cron.schedule(%s, '0 3 1 1 *', 'SELECT 1')",
-                                 [f"batch-{k:02d}"]).fetchone()[0]
+            jobid = c.value("select cron.schedule(%s, '0 3 1 1 *', 'SELECT 1')",
+                            [f"batch-{k:02d}"])
             insert_run(conn, jobid, now - timedelta(minutes=2), now, "failed", "ERROR:  boom")
     silent = Silent()
     try:
@@ -190,7 +190,8 @@ def test_print_unit_keeps_secrets_out_of_argv() -> None:
                            "--metrics", "127.0.0.1:9187"], capture_output=True, text=True,
                           timeout=60, check=True)
     unit = done.stdout
-    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    joined = unit.replace(" \\\n", " ")
+    exec_start = next(line for line in joined.splitlines() if line.startswith("ExecStart="))
     assert "--webhook-file ${CREDENTIALS_DIRECTORY}/webhooks" in exec_start
     assert "--alertmanager-file ${CREDENTIALS_DIRECTORY}/alertmanager" in exec_start
     assert "--webhook " not in exec_start and "http" not in exec_start
@@ -352,5 +353,6 @@ def test_help_names_what_the_readme_and_rules_name() -> None:
         assert option in help_text and option in readme, option
     for name in ALERTNAMES.values():
         assert name in rules and name in readme, name
+    assert rules in readme  # the README shows the rules as printed, whole
     assert "exit codes with --once: 0 all well; 1 a problem is open; 4" in " ".join(
         help_text.split())

@@ -4,9 +4,11 @@ two watchers of the database make one alert, not two; the job succeeds, the aler
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,7 +41,7 @@ async def test_alertmanager_shows_one_alert_and_its_resolution(
     c.sql("select cron.unschedule(jobid) from cron.job")
     jobid = c.value("select cron.schedule('ledger-close', '0 3 1 1 *', 'SELECT 1')")
     now = c.value("select now()")
-    receivers = [AlertmanagerReceiver(alertmanager.url)]
+    receivers: list[Any] = [AlertmanagerReceiver(alertmanager.url)]
     one, two = State(), State()  # two watchers, run for redundancy: each its own state
     await one_pass(watch_for(c.conninfo, one, receivers, profile="prod"))
     await one_pass(watch_for(c.conninfo, two, receivers, profile="prod"))
@@ -69,10 +71,12 @@ async def test_alertmanager_shows_one_alert_and_its_resolution(
         insert_run(conn, jobid, now + timedelta(seconds=2), now + timedelta(seconds=3),
                    "succeeded", "SELECT 1")
     for state in (one, two):
+        err = io.StringIO()
         watch = watch_for(c.conninfo, state, receivers, profile="prod")
+        watch.err = err
         done = await one_pass(watch)
         assert [ch.state for ch in done.changes] == ["resolved"]
-        assert done.undelivered == [], watch.err.getvalue()
+        assert done.undelivered == [], err.getvalue()
     # Ended at the resolution, though the runs were written a second ahead of this clock.
     assert ours(alertmanager, active="true") == []
     # Alertmanager keeps a resolved alert a while: ended, not active.

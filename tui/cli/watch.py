@@ -156,15 +156,18 @@ async def cmd_watch(args: argparse.Namespace) -> int:
         print(prometheus_rules(args.grace), end="")
         return 0
     if args.print_unit:
-        exe = shutil.which("cronjobs-tui") or f"{sys.executable} -m tui"
-        metrics = f"{args.metrics[0]}:{args.metrics[1]}" if args.metrics else None
-        print(systemd_unit(exe, _selection(args), metrics), end="")
+        found = shutil.which("cronjobs-tui")
+        exe = [found] if found else [sys.executable, "-m", "tui"]
+        host, port = args.metrics or (None, None)
+        address = (f"[{host}]:{port}" if host and ":" in host else f"{host}:{port}"
+                   ) if host else None
+        print(systemd_unit(exe, _selection(args), address), end="")
         return 0
     receivers = _receivers(args)  # refused before anything connects or binds
     targets = _targets(args)
     state_path = Path(args.state) if args.state else None
     state = State.load(state_path)
-    metrics = None
+    metrics: Any = None
     if args.metrics:
         from tui.insight.metrics import Metrics
 

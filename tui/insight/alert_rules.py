@@ -72,17 +72,18 @@ def prometheus_rules(grace_s: float) -> str:
     return "\n".join(out) + "\n"
 
 
-def systemd_unit(executable: str, selection: Sequence[str], metrics: str | None) -> str:
+def systemd_unit(executable: Sequence[str], selection: Sequence[str],
+                 metrics: str | None) -> str:
     """A unit for `watch`: receiver URLs (secrets) come from root-only files handed over
     with LoadCredential=, so nothing secret is in ExecStart (argv is readable by every user);
     the database password is in the service user's ~/.pgpass."""
-    args = [executable, "watch", *selection,
-            "--state", "${STATE_DIRECTORY}/state.json",
-            "--alertmanager-file", "${CREDENTIALS_DIRECTORY}/alertmanager",
-            "--webhook-file", "${CREDENTIALS_DIRECTORY}/webhooks"]
+    pairs = [("--state", "${STATE_DIRECTORY}/state.json"),
+             ("--alertmanager-file", "${CREDENTIALS_DIRECTORY}/alertmanager"),
+             ("--webhook-file", "${CREDENTIALS_DIRECTORY}/webhooks")]
     if metrics:
-        args += ["--metrics", metrics]
-    command = " ".join(a if a.startswith("${") else shlex.quote(a) for a in args)
+        pairs.append(("--metrics", shlex.quote(metrics)))
+    first = " ".join(shlex.quote(a) for a in [*executable, "watch", *selection])
+    command = " \\\n    ".join([first, *(f"{k} {v}" for k, v in pairs)])
     return f"""\
 # /etc/systemd/system/cronjobs-tui-watch.service
 # The receivers' URLs, one a line, in files only root reads (chmod 600):
