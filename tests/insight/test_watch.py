@@ -356,3 +356,46 @@ def test_help_names_what_the_readme_and_rules_name() -> None:
     assert rules in readme  # the README shows the rules as printed, whole
     assert "exit codes with --once: 0 all well; 1 a problem is open; 4" in " ".join(
         help_text.split())
+
+
+def test_the_watch_as_a_service(fresh_cluster: Cluster, receiver: Receiver,
+                                tmp_path: Path) -> None:
+    """Not --once: passes on its own clock, episodes out as they open, metrics served,
+    the state kept; stopped as systemd stops it (SIGTERM)."""
+    import select
+    import signal
+
+    c = fresh_cluster
+    ids = only(c, LEDGER)
+    now = c.value("select now()")
+    with c.connect() as conn:
+        insert_run(conn, ids[LEDGER[0]], now, now, "failed", "ERROR:  division by zero")
+    urls = tmp_path / "hooks.urls"
+    urls.write_text(receiver.url("/generic") + "\n")
+    urls.chmod(0o600)
+    state_file = tmp_path / "watch.json"
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "watch", "-d", c.conninfo, "--interval", "1",
+         "--state", str(state_file), "--webhook-file", str(urls), "--webhook-format",
+         "generic", "--metrics", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 60)  # a bounded wait
+        assert ready, "no episode came out"
+        assert proc.stdout is not None
+        line = json.loads(proc.stdout.readline())
+        assert (line["state"], line["kind"], line["job"]) == ("firing", "failing", LEDGER[0])
+        for _ in range(600):
+            if receiver.count("/generic") and state_file.exists():
+                break
+            select.select([], [], [], 0.1)
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'pgcron_job_last_run_status{database="postgres",jobname="ledger-close",' \
+               'profile="default"} 0.0' in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert receiver.bodies["/generic"][0]["episode"] == line["episode"]
+    saved = json.loads(state_file.read_text())
+    assert list(saved["episodes"].values())[0]["id"] == line["episode"]

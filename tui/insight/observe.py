@@ -132,6 +132,9 @@ class Observer:
         for kind, ids in open_jobids.items():
             for jobid in ids - set(by_id):
                 self._cleared(kind, str(jobid), "the job no longer exists", now)
+        for jobid in open_jobids.get("missed", set()) & set(by_id):
+            if not by_id[jobid].active:
+                self._cleared("missed", str(jobid), "the job is paused", now)
         self.out.checked.append((self.profile, "scheduler_down"))
         if facts.scheduler_alive is False and not facts.in_recovery:
             self._seen("scheduler_down", "server",

@@ -104,10 +104,6 @@ class PassResult:
     changes: list[Change]
     undelivered: list[str]  # receivers (masked) that did not take everything
 
-    @property
-    def wrong(self) -> bool:
-        return bool(self.changes)
-
 
 class Watch:
     def __init__(self, targets: Sequence[Target], state: State, receivers: Sequence[Receiver],
