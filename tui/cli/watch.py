@@ -30,7 +30,7 @@ def read_url_file(path: str) -> list[str]:
         mode = p.stat().st_mode
         if not stat.S_ISREG(mode):
             raise ConfigError(f"{path}: not a file")
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
             raise ConfigError(f"{path} is readable by others and holds secrets: run "
                               f"'chmod 600 {path}'")
         lines = p.read_text(encoding="utf-8").splitlines()
@@ -38,7 +38,8 @@ def read_url_file(path: str) -> list[str]:
         raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
     urls = []
     for n, line in enumerate(lines, 1):
-        text = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
+        # A comment is a whole line: a URL may hold '#' (a fragment).
+        text = "" if line.lstrip().startswith("#") else line.strip()
         if not text:
             continue
         try:
