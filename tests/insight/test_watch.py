@@ -84,6 +84,8 @@ async def test_failing_every_minute_for_an_hour_is_one_firing_and_one_resolved(
     assert (firing["state"], resolved["state"]) == ("firing", "resolved")
     assert firing["episode"] == resolved["episode"]
     assert (firing["kind"], firing["job"], resolved["count"]) == ("failing", LEDGER[0], 60)
+    assert firing["explain"] == f"cronjobs-tui --profile default explain '#{ids[LEDGER[0]]}'"
+    assert "(cronjobs-tui --profile default explain" in receiver.bodies["/slack"][0]["text"]
     assert SECRET not in json.dumps(receiver.bodies)
 
 
@@ -380,10 +382,10 @@ def test_the_watch_as_a_service(fresh_cluster: Cluster, receiver: Receiver,
          "--state", str(state_file), "--webhook-file", str(urls), "--webhook-format",
          "generic", "--metrics", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 60)  # a bounded wait
         assert ready, "no episode came out"
-        assert proc.stdout is not None
         line = json.loads(proc.stdout.readline())
         assert (line["state"], line["kind"], line["job"]) == ("firing", "failing", LEDGER[0])
         for _ in range(600):

@@ -52,7 +52,7 @@ async def test_one_dead_database_delays_nobody(fresh_cluster: Cluster, tmp_path:
     live = {name for name in names if name != f"db{min(2, n - 1):02d}"}
     task = asyncio.ensure_future(watch.run_pass())
     try:
-        for _ in range(1200):  # a bounded wait for the live ones' episodes
+        for _ in range(2400):  # a bounded wait for the live ones' episodes
             lines = [json.loads(x) for x in out.getvalue().splitlines()]
             if {d["profile"] for d in lines} >= live:
                 break

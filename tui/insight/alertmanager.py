@@ -42,12 +42,6 @@ def labels(ep: Episode) -> dict[str, str]:
     return out
 
 
-def explain_hint(ep: Episode) -> str:
-    if ep.job and ep.kind in ("failing", "missed", "stuck", "orphaned"):
-        return f"cronjobs-tui --profile {ep.profile} explain '#{ep.jobid}'"
-    return f"cronjobs-tui --profile {ep.profile} doctor"
-
-
 def alert(ep: Episode, message: str, *, ends: datetime) -> dict[str, Any]:
     # The episode's start is the server's clock, its end this host's: Alertmanager refuses an
     # end before the start, which a skew between the two clocks would give. The end stays
@@ -56,7 +50,7 @@ def alert(ep: Episode, message: str, *, ends: datetime) -> dict[str, Any]:
     return {
         "labels": labels(ep),
         "annotations": {"summary": message, "description": ep.latest,
-                        "explain": explain_hint(ep), "episode": ep.id,
+                        "explain": ep.hint, "episode": ep.id,
                         "count": str(ep.count)},
         "startsAt": starts.isoformat(),
         "endsAt": ends.isoformat(),

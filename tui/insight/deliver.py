@@ -60,7 +60,8 @@ class Webhook:
     def body(self, change: Change) -> Any:
         if self.fmt == "generic":
             return change.as_dict()
-        return {"text": slack_escaped(inert(f"pg_cron {change.state}: {change.message}"))}
+        return {"text": slack_escaped(inert(f"pg_cron {change.state}: {change.message} "
+                                            f"({change.episode.hint})"))}
 
     async def send(self, client: Any, queue: list[Change], open_episodes: list[Episode],
                    now: datetime, ttl: timedelta, until: float) -> None:

@@ -80,6 +80,13 @@ class Episode:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def hint(self) -> str:
+        """The command that says more."""
+        if self.jobid is not None and self.kind in ("failing", "missed", "stuck", "orphaned"):
+            return f"cronjobs-tui --profile {self.profile} explain '#{self.jobid}'"
+        return f"cronjobs-tui --profile {self.profile} doctor"
+
 
 @dataclass(frozen=True)
 class Change:
@@ -94,7 +101,8 @@ class Change:
         e = self.episode
         return {"episode": e.id, "state": self.state, "kind": e.kind, "at": self.at,
                 "profile": e.profile, "job": e.job, "jobid": e.jobid, "database": e.database,
-                "opened": e.opened, "count": e.count, "message": self.message}
+                "opened": e.opened, "count": e.count, "message": self.message,
+                "explain": e.hint}
 
     def record(self) -> dict[str, Any]:
         """For the state file (undelivered changes)."""
