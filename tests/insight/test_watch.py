@@ -89,6 +89,30 @@ async def test_failing_every_minute_for_an_hour_is_one_firing_and_one_resolved(
     assert SECRET not in json.dumps(receiver.bodies)
 
 
+async def test_a_first_pass_says_what_is_wrong_now_not_what_was(
+        fresh_cluster: Cluster, receiver: Receiver) -> None:
+    c = fresh_cluster
+    ids = only(c, *[(name, "0 3 1 1 *", "SELECT 1") for name in
+                    ("failing-for-hours", "recovered", "deleted-since", "failed-then-fine")])
+    now = c.value("select now()")
+    with c.connect() as conn:
+        def run(name: str, ago: timedelta, status: str) -> None:
+            insert_run(conn, ids[name], now - ago, now - ago, status, "ERROR:  boom"
+                       if status == "failed" else "SELECT 1")
+
+        run("failing-for-hours", timedelta(hours=2), "failed")
+        run("recovered", timedelta(hours=2), "failed")
+        run("recovered", timedelta(hours=1), "succeeded")
+        run("deleted-since", timedelta(minutes=5), "failed")
+        run("failed-then-fine", timedelta(minutes=10), "failed")
+        run("failed-then-fine", timedelta(minutes=5), "succeeded")
+    c.sql("select cron.unschedule(%s)", [ids["deleted-since"]])
+    result = await one_pass(watch_for(c.conninfo, State(), hooks(receiver)))
+    assert [(ch.state, ch.episode.kind, ch.episode.job) for ch in result.changes] == [
+        ("firing", "failing", "failing-for-hours")]
+    assert receiver.count("/slack") == receiver.count("/generic") == 1
+
+
 async def test_reminders_only_past_repeat(fresh_cluster: Cluster, receiver: Receiver) -> None:
     from tui.insight.watch import Options
 

@@ -122,7 +122,7 @@ class Observer:
         now = facts.now
         if cur.down_since is not None:
             cur.covered_until, cur.down_since = now.isoformat(), None
-        first_pass = cur.judged_until is None
+        first_pass = cur.last_runid is None  # no state: this watch's first look
         jobs = await db.jobs(indexed=facts.has_run_index)
         snap.facts, snap.jobs, snap.up = facts, jobs, True
         by_id = {j.jobid: j for j in jobs}
@@ -171,6 +171,14 @@ class Observer:
             self.out.snapshot.finished.append((run, by_id.get(run.jobid)))
             per_job.setdefault(run.jobid, []).append(run)
         cur.open_runs = sorted(set(open_runs))[-5000:]
+        if first_pass:
+            # A job failing since before the watch's look-back is failing now, as the TUI and
+            # the doctor say: its episode opens, counted from its last run alone.
+            for job in by_id.values():
+                if job.jobid not in per_job and rules.is_failing(job.last_status):
+                    self._seen("failing", str(job.jobid),
+                               f"run {job.last_runid} failed: {clean(job.last_message)}",
+                               job.last_end or job.last_start or now, 1, job)
         for jobid, runs in per_job.items():
             job = by_id.get(jobid)
             if job is None:
