@@ -96,7 +96,7 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
                    help="print Prometheus alerting rules over these metrics, and exit")
     w.add_argument("--print-unit", action="store_true",
                    help="print a systemd unit for this watch, and exit")
-    w.add_argument("--help", action="help")
+    w.add_argument("--help", action="help", help="show this help and exit")
     w.set_defaults(handler=cmd_watch)
 
 

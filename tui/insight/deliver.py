@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tui import log
 from tui.insight import alertmanager
 from tui.insight.episodes import Change, Episode
 from tui.masking import mask
@@ -138,6 +140,8 @@ async def deliver(receivers: Sequence[Receiver], queues: dict[str, list[Change]]
             failed.append(r.shown)
             print(f"cronjobs-tui watch: {r.shown}: not delivered ({exc}); tried again next "
                   "pass", file=err)
+            log.event("undelivered", str(exc), level=logging.WARNING, receiver=r.shown,
+                      left=len(queue))
 
     async with httpx.AsyncClient(follow_redirects=False) as client:
         tasks = {asyncio.ensure_future(one(r)): r for r in receivers}
@@ -150,6 +154,8 @@ async def deliver(receivers: Sequence[Receiver], queues: dict[str, list[Change]]
             failed.append(r.shown)
             print(f"cronjobs-tui watch: {r.shown}: not delivered (no answer within the "
                   f"pass's {deadline_s:g} s); tried again next pass", file=err)
+            log.event("undelivered", f"no answer within {deadline_s:g} s",
+                      level=logging.WARNING, receiver=r.shown)
         if pending:
             await asyncio.wait(pending)
     for queue in queues.values():

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tui import log
 from tui.db import Database
 from tui.insight.deliver import Receiver, deliver
 from tui.insight.episodes import Book, Change, Seen
@@ -175,6 +176,8 @@ class Watch:
                                        now or datetime.now(timezone.utc), self.opts.repeat)
         for change in changes:
             self.out.write(json.dumps(change.as_dict(), ensure_ascii=True) + "\n")
+            log.event("episode", change.message, state=change.state,
+                      episode=change.episode.id, profile=t.profile)
         self.out.flush()
         for r in self.receivers:
             self.state.queues.setdefault(r.id, []).extend(c for c in changes if r.wants(c))
