@@ -192,11 +192,16 @@ def _opened(ep: Episode) -> str:
     return f"{_who(ep)}{WHAT[ep.kind]}{runs}: {ep.message}"
 
 
+def _counts(ep: Episode, more: int | None = None) -> str:
+    """How many runs or times so far (a level, such as a scheduler down, has none)."""
+    if ep.kind in LEVELS:
+        return ""
+    return f" ({more} more, {ep.count} in all)" if more is not None else f" ({ep.count} in all)"
+
+
 def _reminder(ep: Episode, more: int) -> str:
-    return (f"{_who(ep)}still {WHAT[ep.kind]} since {ep.opened} ({more} more, {ep.count} in "
-            f"all): {ep.latest}")
+    return f"{_who(ep)}still {WHAT[ep.kind]} since {ep.opened}{_counts(ep, more)}: {ep.latest}"
 
 
 def _resolved(ep: Episode, why: str) -> str:
-    return (f"{_who(ep)}resolved: {WHAT[ep.kind]} since {ep.opened} ({ep.count} in all) "
-            f"ended: {why}")
+    return f"{_who(ep)}resolved: {WHAT[ep.kind]} since {ep.opened}{_counts(ep)} ended: {why}"
