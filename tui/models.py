@@ -145,6 +145,9 @@ class Job:
     #: set (to how many) when none of this job's runs was among them and older runs exist,
     #: so its last run is not known. None: the search covered the whole history.
     last_run_lookback: int | None = None
+    #: The last run, unfinished, is orphaned (tui.rules.is_orphaned): True or False; None when
+    #: not judged (finished, or this role cannot see other backends).
+    last_orphaned: bool | None = None
 
     @property
     def label(self) -> str:
@@ -186,6 +189,7 @@ class Run:
     start_time: datetime | None
     end_time: datetime | None
     job_exists: bool = True  # False once the job is deleted (its runs stay)
+    orphaned: bool | None = None  # nobody will finish it (tui.rules); None: not judged
 
     @property
     def finished(self) -> bool:

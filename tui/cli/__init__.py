@@ -2,15 +2,25 @@
 
 One parser; each subcommand is a module here with `register(subparsers, connection_parent)`,
 which adds its parser and sets its `handler`. A new subcommand is a new module, added to
-SUBCOMMANDS below. Connection options are in options.py, printing and exit codes in output.py.
+SUBCOMMANDS below. Connection options are in options.py, the types of every option's value in
+types.py, the job resolver in resolve.py, printing and exit codes in output.py.
+
+Whatever happens, `main` ends in a sentence and an exit code, never a traceback: 2 for a bad
+command line or a refusal, 70 (EX_SOFTWARE) for an internal error, whose traceback goes to
+the `--log` file only; and what the command started (a throwaway cluster) is stopped on
+every way out, SIGTERM and SIGHUP included.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
-from tui import version
+from tui import log, version
 from tui.cli import (
     bench,
     demo,
@@ -22,18 +32,20 @@ from tui.cli import (
     run,
     runs,
     schedule,
+    watch,
 )
 from tui.cli import tui as app
 from tui.cli.options import connection_parser
 from tui.cli.output import run_handler
+from tui.cli.types import Parser
 
 #: In the order `--help` lists them.
-SUBCOMMANDS = (jobs, runs, demo, schedule, doctor, http, plan, bench, run, insight)
+SUBCOMMANDS = (jobs, runs, demo, schedule, doctor, http, plan, bench, run, insight, watch)
 
 
 def build_parser() -> argparse.ArgumentParser:
     conn = connection_parser(suppress=True)
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="cronjobs-tui", parents=[connection_parser()], add_help=False,
         description="A terminal UI for PostgreSQL's pg_cron.")
     parser.add_argument("--help", action="help", help="show this help and exit")
@@ -46,8 +58,76 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: EX_SOFTWARE (sysexits.h): a bug of ours, said in one line, the traceback in the log.
+INTERNAL_ERROR = 70
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    handler = app.cmd_tui if args.command is None else args.handler
-    # The TUI and the demo draw on the terminal; every other subcommand prints database text.
-    return run_handler(handler, args, inert_output=args.command not in (None, "demo"))
+    code, command = INTERNAL_ERROR, None
+    try:
+        args = build_parser().parse_args(argv)
+        command = args.command
+        if args.log:
+            log.start(args.log)
+        handler = app.cmd_tui if command is None else args.handler
+        with _signals_end_the_command():
+            # The TUI and the demo draw on the terminal; every other subcommand prints
+            # database text.
+            code = run_handler(handler, args, inert_output=command not in (None, "demo"))
+    except Exception as exc:  # the promise of this function: no traceback reaches a user
+        log.internal_error(exc, command)
+        print(f"cronjobs-tui: internal error: {_said(exc)}; run again with --log FILE for "
+              "details", file=sys.stderr)
+    except SystemExit as exc:  # argparse's exit (--help, a bad value) or a signal's
+        code = exc.code if isinstance(exc.code, int) else 2
+        raise
+    finally:
+        if code != 0:
+            _stop_what_was_started()
+        log.stop()
+    return code
+
+
+def _said(exc: BaseException) -> str:
+    from tui.masking import mask
+    from tui.text import one_line
+
+    return one_line(mask(f"{type(exc).__name__}: {exc}"), 300)
+
+
+@contextlib.contextmanager
+def _signals_end_the_command() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal) end the command as Ctrl+C does, by an
+    exception, so that every `finally` on the way out runs: the bench's cluster is
+    destroyed, the demo's stopped. A second signal while that runs is ignored, so the
+    cleaning is not cut short. Handlers the command installs itself (the TUI's, `run`'s)
+    take over while they are in place."""
+    caught: list[int] = []
+
+    def end(signum: int, _frame: FrameType | None) -> None:
+        if caught:
+            return
+        caught.append(signum)
+        log.event("signal", f"ended by {signal.Signals(signum).name}")
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    saved: dict[int, object] = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        with contextlib.suppress(ValueError, OSError):  # not the main thread: leave them
+            saved[sig] = signal.signal(sig, end)
+    try:
+        yield
+    finally:
+        for sig, previous in saved.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, previous)  # type: ignore[arg-type]
+
+
+def _stop_what_was_started() -> None:
+    """A command that did not end well leaves no cluster of its own running (the sandbox
+    keeps the list; nothing is imported when no sandbox was used)."""
+    sandbox = sys.modules.get("tui.lab.sandbox")
+    if sandbox is not None:
+        sandbox.stop_started()

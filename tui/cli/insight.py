@@ -1,10 +1,8 @@
-"""`cronjobs-tui explain`, `timeline` and `watch`."""
+"""`cronjobs-tui explain` and `timeline`."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-from pathlib import Path
 from typing import Any
 
 from tui.cli.options import options_from, pg_cron_facts
@@ -129,61 +127,3 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
                    help="{minutes: [{at, jobs, over_limit}], overlaps, dst, ...}")
     t.add_argument("--help", action="help")
     t.set_defaults(handler=cmd_timeline)
-
-    w = subparsers.add_parser(
-        "watch", parents=[connection_parent], add_help=False,
-        help="alert on failed, missed and stuck runs, a stopped scheduler, an unreachable "
-             "database (JSON lines, webhooks, Prometheus metrics)")
-    w.add_argument("--webhook", action="append", metavar="URL",
-                   help="POST each event here (repeatable); Slack-compatible by default")
-    w.add_argument("--webhook-format", choices=("slack", "generic"), default="slack",
-                   help="slack: {\"text\": ...}; generic: the event's JSON")
-    w.add_argument("--state", metavar="FILE",
-                   help="remember what was sent here, so a restart neither repeats nor misses")
-    w.add_argument("--once", action="store_true",
-                   help="one pass, then exit (1 when something is wrong)")
-    w.add_argument("--interval", type=float, default=30, metavar="S",
-                   help="seconds between passes (default 30)")
-    w.add_argument("--grace", type=float, default=120, metavar="S",
-                   help="a scheduled time with no run this much later is missed (default 120)")
-    w.add_argument("--metrics", type=_host_port, metavar="HOST:PORT",
-                   help="serve Prometheus metrics at http://HOST:PORT/metrics")
-    w.add_argument("--help", action="help")
-    w.set_defaults(handler=cmd_watch)
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
-    return host or "127.0.0.1", int(port)
-
-
-async def cmd_watch(args: argparse.Namespace) -> int:
-    """Passes until stopped (or one, --once), each event printed and sent to the webhooks;
-    what was sent is kept in the state file."""
-    from tui.insight.watch import Options, State, Watcher, Webhook
-
-    state_path = Path(args.state) if args.state else None
-    state = State.load(state_path)
-    hooks = [Webhook(url, args.webhook_format) for url in args.webhook or []]
-    metrics = None
-    if args.metrics:
-        from tui.insight.metrics import Metrics
-
-        host, port = args.metrics
-        metrics = Metrics()
-        metrics.serve(host, port)
-    db = Database(options_from(args))
-    watcher = Watcher(db, state, hooks, Options(grace_s=args.grace), metrics)
-    try:
-        while True:
-            fresh = await watcher.run_pass()
-            state.save(state_path)
-            if args.once:
-                # Wrong: something new happened, a problem is still open, or an alert is
-                # still undelivered.
-                return 1 if fresh or watcher.problems or state.pending else 0
-            await asyncio.sleep(args.interval)
-    finally:
-        await db.close()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
+from collections.abc import Callable
 from typing import Any
 
 from tui import config
+from tui.cli import types
+from tui.cli.types import Parser
 from tui.db import ConnectOptions, Database
 from tui.models import ServerFacts
 
@@ -17,30 +21,56 @@ def connection_parser(*, suppress: bool = False) -> argparse.ArgumentParser:
     def default(value: Any) -> Any:
         return argparse.SUPPRESS if suppress else value
 
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = Parser(add_help=False)
     conn = parent.add_argument_group("connection (as psql, before or after the command; empty "
                                      "options fall back to PG* variables, pg_service.conf "
                                      "and .pgpass)")
-    conn.add_argument("-d", "--dbname", default=default(None),
+    conn.add_argument("-d", "--dbname", type=libpq(types.conninfo), default=default(None),
                       help="database name, conninfo string or URI")
-    conn.add_argument("-h", "--host", default=default(None),
+    conn.add_argument("-h", "--host", type=libpq(str), default=default(None),
                       help="server host or socket directory")
-    conn.add_argument("-p", "--port", default=default(None), help="server port")
-    conn.add_argument("-U", "--username", default=default(None), help="role to connect as")
+    conn.add_argument("-p", "--port", type=libpq(types.ports), default=default(None),
+                      help="server port")
+    conn.add_argument("-U", "--username", type=libpq(str), default=default(None),
+                      help="role to connect as")
     conn.add_argument("--read-only", action="store_true", default=default(False),
                       help="no mutating actions, and a read-only session at the server")
-    conn.add_argument("--statement-timeout", type=int, default=default(None), metavar="MS",
+    conn.add_argument("--statement-timeout", type=types.whole(1, 86_400_000, " ms"),
+                      default=default(None), metavar="MS",
                       help="per-query timeout in milliseconds (default 5000, or the config's)")
     config_option(conn, suppress=suppress)
-    conn.add_argument("--profile", action="append", default=default(None), metavar="NAME",
+    conn.add_argument("--profile", action="append", type=libpq(str), default=default(None),
+                      metavar="NAME",
                       help="a named connection from the config's [profiles.NAME] (default: "
                            "$CRONJOBS_TUI_PROFILE); -d/-h/-p/-U override its dsn; give it "
                            "several times for the fleet view")
+    log_option(conn, suppress=suppress)
     return parent
 
 
+def libpq(parse: Callable[[str], str]) -> Callable[[str], str | None]:
+    """A connection option's type: empty falls back to libpq's defaults (None), as psql's
+    options do; NUL and control characters, which libpq cannot take, are refused."""
+    def check(text: str) -> str | None:
+        if not text:
+            return None
+        if re.search(r"[\x00-\x1f\x7f]", text):
+            raise types.Refused(f"{types.shown(text)} holds control characters")
+        return parse(text)
+
+    check.__name__ = "connection option"
+    return check
+
+
+def log_option(group: Any, *, suppress: bool) -> None:
+    group.add_argument("--log", metavar="FILE", type=types.writable_file,
+                       default=argparse.SUPPRESS if suppress else None,
+                       help="append what happened (reconnects, refusals, errors, with "
+                            "tracebacks) to FILE as JSON lines, secrets masked (default: off)")
+
+
 def config_option(group: Any, *, suppress: bool) -> None:
-    group.add_argument("--config", metavar="FILE",
+    group.add_argument("--config", metavar="FILE", type=types.readable_file,
                        default=argparse.SUPPRESS if suppress else None,
                        help="settings file (default: $CRONJOBS_TUI_CONFIG or the platform's "
                             "config dir)/config.toml")
@@ -75,11 +105,5 @@ async def pg_cron_facts(db: Database) -> ServerFacts:
     return facts
 
 
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
+#: A count of 1 or more (kept for the subcommands that name it; types.whole sets a range).
+positive = types.whole(1, 1_000_000)

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tui.cli.options import options_from, pg_cron_facts, positive
+from tui.cli import types
+from tui.cli.options import options_from, pg_cron_facts
 from tui.cli.output import print_table
 from tui.db import Database
 from tui.export import run_records, write_runs
@@ -27,11 +28,13 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
     runs.add_argument("--json", action="store_true", help="a JSON array (= --format json)")
     runs.add_argument("--format", choices=RUN_FORMATS, default=None,
                       help="table (default), csv or json; messages are masked")
-    runs.add_argument("--job", metavar="NAME", help="only this job (name or #id)")
+    runs.add_argument("--job", metavar="JOB", type=types.job_ref,
+                      help="only this job (name or #id)")
     # A typo must not read as "no failures": unknown values exit 2 and list the valid ones.
     runs.add_argument("--status", choices=RUN_STATUSES, metavar="STATUS",
                       help=f"only runs with this status: {', '.join(RUN_STATUSES)}")
-    runs.add_argument("--limit", type=positive, default=50, help="how many runs (default 50)")
+    runs.add_argument("--limit", type=types.whole(1, 100_000), default=50,
+                      help="how many runs, 1-100000 (default 50)")
     runs.add_argument("--help", action="help")
     runs.set_defaults(handler=cmd_runs)
 

@@ -93,3 +93,9 @@ async def http_errors(db: Database, after: int, limit: int = 200) -> list[dict[s
     if not probe["present"] or not probe["readable"]:
         return None
     return await db.fetch("insight_http_errors", {"after": after, "limit": limit})
+
+
+async def http_ok_after(db: Database, after: int) -> int | None:
+    """The newest pg_net answer after id `after` that is not an error (None: none)."""
+    (row,) = await db.fetch("insight_http_ok", {"after": after})
+    return None if row["id"] is None else int(row["id"])

@@ -14,7 +14,6 @@ pg_cron version on one machine.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import secrets
@@ -152,6 +151,8 @@ class Sandbox:
     settings: dict[str, str] = field(default_factory=dict)
     port: int = 0
     dbname: str = "postgres"
+    #: The temporary folder a throwaway sandbox lives in, removed with it by `destroy()`.
+    scratch: Path | None = None
 
     def __post_init__(self) -> None:
         self.datadir = Path(self.datadir)
@@ -336,14 +337,23 @@ class Sandbox:
         self._write_hba()
         self.password  # noqa: B018  # generated before the server takes TCP logins
         log = f"{self.datadir}/server.log"
+        _STARTED.append(self)  # before pg_ctl returns: a signal may come while it waits
+        self.starting = True
         self._run(["pg_ctl", "-D", str(self.datadir), "-l", log, "-w", "-t", "60", "start"])
+        self.starting = False
         self._set_password()
         return self
 
     def stop(self) -> None:
+        if self in _STARTED:
+            _STARTED.remove(self)
         if self.running:
-            with contextlib.suppress(SandboxError):
+            try:
                 self._run(["pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"])
+            except SandboxError as exc:  # stopped already, or it will not: nothing to add
+                from tui import log
+
+                log.swallowed("stopping a sandbox cluster", exc)
 
     def kill(self) -> None:
         """Stop the server abruptly, as a crash would (for tests of lost connections)."""
@@ -353,6 +363,8 @@ class Sandbox:
         self.stop()
         shutil.rmtree(self.host_datadir, ignore_errors=True)
         self.passfile.unlink(missing_ok=True)
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def wait_ready(self, timeout: float = 30) -> None:
         import psycopg
@@ -408,4 +420,35 @@ def throwaway(install: Installation | None = None, **kwargs: object) -> Sandbox:
     base = "/var/tmp" if install.root != "/" else None
     inner = Path(tempfile.mkdtemp(prefix="cronjobs-tui-", dir=install.host_path(base or "/tmp")))
     inner_path = "/" + str(inner.relative_to(install.root)) if install.root != "/" else str(inner)
-    return Sandbox(datadir=Path(inner_path) / "data", install=install, **kwargs)  # type: ignore[arg-type]
+    return Sandbox(datadir=Path(inner_path) / "data", install=install, scratch=inner,
+                   **kwargs)  # type: ignore[arg-type]
+
+
+#: The clusters this process started and has not stopped, oldest first.
+_STARTED: list[Sandbox] = []
+
+
+def stop_started() -> None:
+    """Stop every cluster this process started and still runs (the newest first), and
+    remove the throwaway ones: the CLI calls it when a command ends in an error or a
+    signal, so that nothing it started outlives it. A cluster meant to stay (`demo
+    --print-dsn`) is left alone by a command that ends well, which does not call this."""
+    while _STARTED:
+        sandbox = _STARTED[-1]
+        try:
+            # pg_ctl cut short may leave a postmaster starting: wait for its pid file.
+            deadline = time.monotonic() + 5
+            while getattr(sandbox, "starting", False) and not sandbox.running \
+                    and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if sandbox.scratch is not None:
+                sandbox.destroy()
+            else:
+                sandbox.stop()
+        except Exception as exc:  # the others still need stopping
+            from tui import log
+
+            log.swallowed("stopping a cluster at exit", exc)
+        finally:
+            if sandbox in _STARTED:
+                _STARTED.remove(sandbox)

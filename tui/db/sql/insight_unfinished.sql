@@ -1,6 +1,6 @@
 -- Runs not finished yet, among the newest %(lookback)s runs, with whether their backend lives.
 select
-    d.runid, d.jobid, d.status, d.start_time, d.end_time,
+    d.runid, d.jobid, d.status, d.start_time, d.end_time, d.job_pid,
     exists (select 1 from pg_stat_activity a where a.pid = d.job_pid) as pid_alive
 from cron.job_run_details d
 -- A scalar subquery, computed once: pg_sequence_last_value() is volatile, and in the condition
