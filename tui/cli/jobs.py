@@ -33,10 +33,10 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
         print_json(out)
         return 0
     tz = facts.scheduler_timezone or "unknown zone"
-    print_table([[str(o["jobid"]), one_line(o["jobname"] or "", 30), one_line(o["schedule"], 20),
+    print_table([[str(o["jobid"]), one_line(o["jobname"] or ""), one_line(o["schedule"]),
                   "active" if o["active"] else "paused", o["next_run"] or "-",
                   o["last_status"] or ("-" if j.last_run_known
                                        else not_in_lookback(j.last_run_lookback or 0))]
                  for o, j in zip(out, jobs)],
-                ["ID", "NAME", "SCHEDULE", "STATE", f"NEXT RUN ({tz})", "LAST"])
+                ["ID", "NAME", "SCHEDULE", "STATE", f"NEXT RUN ({tz})", "LAST"], wrap=(1, 2))
     return 0

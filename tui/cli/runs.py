@@ -44,7 +44,7 @@ def _status_cell(record: dict[str, Any]) -> str:
     if record["http_status"] is not None:
         return f"{status} → HTTP {record['http_status']}"
     if record["http_error"] is not None:
-        return f"{status} → {one_line(record['http_error'], 30)}"
+        return f"{status} → {one_line(record['http_error'])}"
     return f"{status} → HTTP ?"
 
 
@@ -70,10 +70,10 @@ async def cmd_runs(args: argparse.Namespace) -> int:
     if fmt != "table":
         write_runs(runs, fmt, sys.stdout, outcomes, lags=lags)
         return 0
-    print_table([[str(o["runid"]), one_line(o["jobname"] or f"#{o['jobid']}", 30),
+    print_table([[str(o["runid"]), one_line(o["jobname"] or f"#{o['jobid']}"),
                   _status_cell(o), o["start_time"] or "-",
-                  one_line(o["return_message"], 60)] for o in out],
-                ["RUNID", "JOB", "STATUS", "START", "MESSAGE"])
+                  one_line(o["return_message"])] for o in out],
+                ["RUNID", "JOB", "STATUS", "START", "MESSAGE"], wrap=(1, 2, 4))
     return 0
 
 
