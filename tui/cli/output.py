@@ -35,7 +35,7 @@ INTERRUPTED = 130
 USAGE_OR_DATABASE_ERROR = REFUSED
 
 #: A column that wraps is never made narrower than this (a word per line helps nobody).
-MIN_WRAP_WIDTH = 12
+MIN_WRAP_WIDTH = 10
 
 
 def print_json(data: Any) -> None:
