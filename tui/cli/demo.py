@@ -33,6 +33,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.stop:
         return demo.stop()
     if args.print_dsn:
-        print(demo.start().uri())
+        print(demo.start_kept().uri())
         return 0
     return demo.run_tui(config.load(args.config))
