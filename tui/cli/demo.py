@@ -7,6 +7,7 @@ from typing import Any
 
 from tui import config
 from tui.cli.options import config_option
+from tui.cli.output import OK
 
 
 def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> None:
@@ -34,5 +35,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return demo.stop()
     if args.print_dsn:
         print(demo.start_kept().uri())
-        return 0
+        return OK
     return demo.run_tui(config.load(args.config))

@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+from tui.cli.output import FOUND, OK
+
 EPILOG = """\
 JOB is a job name or #id. The job's net.http_post / net.http_get call is evaluated in its
 database, logged in as its role as pg_cron does (read-only, rolled back); when that login is
@@ -73,7 +75,7 @@ async def run(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         print_human(job.label, result)
-    return 0 if result.ok else 1
+    return OK if result.ok else FOUND
 
 
 def print_human(label: str, result: Any) -> None:

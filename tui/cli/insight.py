@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.cli.options import options_from, pg_cron_facts
-from tui.cli.output import print_json, print_lines, print_table
+from tui.cli.output import OK, print_json, print_lines, print_table
 from tui.db import Database
 
 if TYPE_CHECKING:
@@ -47,9 +47,9 @@ async def cmd_explain(args: argparse.Namespace) -> int:
                 "reason": mask(o.reason)} for o in result.outcomes]
     if args.json:
         print_json(records)
-        return 0
+        return OK
     _print_explain(job, facts, result, records, every=args.all)
-    return 0
+    return OK
 
 
 def _print_explain(job: Job, facts: ServerFacts, result: Explained,
@@ -106,7 +106,7 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
     else:
         # Whole (no cut), then wrapped to the terminal under each line's indent.
         print_lines(render(plan, width=None).splitlines())
-    return 0
+    return OK
 
 
 def _spans(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tui.cli.options import options_from, pg_cron_facts, positive
-from tui.cli.output import print_table
+from tui.cli.output import OK, print_table
 from tui.db import Database
 from tui.export import run_records, write_runs
 from tui.insight.gather import find_job
@@ -69,12 +69,12 @@ async def cmd_runs(args: argparse.Namespace) -> int:
     out = run_records(runs, outcomes)
     if fmt != "table":
         write_runs(runs, fmt, sys.stdout, outcomes, lags=lags)
-        return 0
+        return OK
     print_table([[str(o["runid"]), one_line(o["jobname"] or f"#{o['jobid']}"),
                   _status_cell(o), o["start_time"] or "-",
                   one_line(o["return_message"])] for o in out],
                 ["RUNID", "JOB", "STATUS", "START", "MESSAGE"], wrap=(1, 2, 4))
-    return 0
+    return OK
 
 
 async def _run_lags(db: Database, facts: ServerFacts, runs: Sequence[Any],
