@@ -62,18 +62,24 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str], *,
           width: int | None = None, wrap: Iterable[int] = (-1,)) -> list[str]:
     """Rows under headers in aligned columns, whole. Given a `width` the lines do not fit, the
     columns in `wrap` (indexes; default the last) are narrowed, widest first, and their cells
-    wrap inside the column; the other columns stay whole. Nothing is ever cut."""
+    wrap inside the column: between words while the longest word fits, then inside words if
+    the terminal is narrower still. The other columns stay whole. Nothing is ever cut."""
     count = len(headers)
     widths = [max([len(headers[i]), *(len(r[i]) for r in rows)]) for i in range(count)]
     wrapping = sorted({i % count for i in wrap})
     if width is not None:
         excess = sum(widths) + 2 * (count - 1) - width
-        while excess > 0:
-            col = max(wrapping, key=lambda i: widths[i], default=None)
-            if col is None or widths[col] <= max(MIN_WRAP_WIDTH, len(headers[col])):
-                break  # as narrow as is useful: the terminal wraps the rest
-            widths[col] -= 1
-            excess -= 1
+        longest_word = {i: max([0, *(len(w) for r in rows for w in r[i].split())])
+                        for i in wrapping}
+        for floor in ({i: min(longest_word[i], 3 * MIN_WRAP_WIDTH) for i in wrapping},
+                      dict.fromkeys(wrapping, 0)):
+            while excess > 0:
+                narrower = [i for i in wrapping
+                            if widths[i] > max(floor[i], MIN_WRAP_WIDTH, len(headers[i]))]
+                if not narrower:
+                    break  # as narrow as is useful: the terminal wraps the rest
+                widths[max(narrower, key=lambda i: widths[i])] -= 1
+                excess -= 1
 
     def lines_of(cells: Sequence[str]) -> list[str]:
         parts = [_wrap(c, widths[i]) if i in wrapping and len(c) > widths[i] else [c]
