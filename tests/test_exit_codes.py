@@ -23,8 +23,8 @@ NOWHERE = "host=127.0.0.1 port=1 dbname=postgres user=postgres connect_timeout=3
 
 @pytest.fixture
 def jobs(cluster: Cluster) -> Iterator[dict[str, str]]:
-    """A job that succeeds, one that fails, and an HTTP job whose endpoint answers, each
-    paused (they run only when a test runs them)."""
+    """A job that succeeds, one that fails, and HTTP jobs that a real local endpoint lets in
+    or turns away; scheduled on 31 February, so they run only when the test runs them."""
     tag = uuid.uuid4().hex[:6]
     names = {"ok": f"codes-ok-{tag}", "fails": f"codes-fails-{tag}",
              "http": f"codes-http-{tag}", "http_denied": f"codes-http-denied-{tag}"}
@@ -32,8 +32,8 @@ def jobs(cluster: Cluster) -> Iterator[dict[str, str]]:
         commands = {"ok": "select 1", "fails": "select 1 / 0",
                     "http": weekly_command(conn, endpoint.functions_url, "the-right-key"),
                     "http_denied": weekly_command(conn, endpoint.functions_url, "a-wrong-key")}
-        ids = [conn.execute("select cron.schedule(%s, '0 0 31 2 *', %s)",
-                            [names[k], commands[k]]).fetchone()[0] for k in names]
+        ids = [cluster.value("select cron.schedule(%s, '0 0 31 2 *', %s)",
+                             [names[k], commands[k]]) for k in names]
         try:
             yield names
         finally:

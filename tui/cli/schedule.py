@@ -213,8 +213,9 @@ def _standard(expr: str, version: str, zone_name: str, start: datetime, count: i
     if found is not None and found.differs:
         # @yearly on 1.6 was warned of by the verdict already: said once is enough.
         schedule = parse(expr, version)
-        said = schedule is not None and yearly_never_fires(schedule.macro, version)
-        reasons = [r for r in found.reasons if not (said and r.startswith(f"@{schedule.macro} "))]
+        macro = schedule.macro if schedule is not None else None
+        said = f"@{macro} " if yearly_never_fires(macro, version) else None
+        reasons = [r for r in found.reasons if not (said and r.startswith(said))]
         if reasons:
             warnings.append("Ordinary cron would run it differently: " + " ".join(reasons))
     return found

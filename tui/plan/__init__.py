@@ -269,7 +269,7 @@ INDENT = "      "
 def _command_lines(text: str) -> list[str]:
     """A command as the lines to show: masked, inert, tabs as spaces (a tab byte would move
     the terminal's cursor on its own), trailing blank lines dropped."""
-    return [inert(line).expandtabs(4).rstrip() for line in mask(text).rstrip().splitlines()]
+    return [inert(line).expandtabs(4).rstrip() for line in (mask(text) or "").rstrip().splitlines()]
 
 
 def command_diff(before: str, after: str) -> list[str]:
