@@ -59,7 +59,7 @@ async def run(args: argparse.Namespace) -> int:
         job = await get_job(db, find_job(args.job, await db.jobs(indexed=False)).jobid)
         call = http.parse_call(job.command)
         if call is None:
-            raise DatabaseError(f"job {one_line(job.label, 60)} makes no HTTP call "
+            raise DatabaseError(f"job {one_line(job.label)} makes no HTTP call "
                                 "(net.http_post or net.http_get)")
         request = await http.evaluate(db, job, call, as_self=args.as_self)
     finally:
@@ -82,7 +82,7 @@ def print_human(label: str, result: Any) -> None:
     from tui.text import one_line
 
     view = result.request
-    print(f"job {one_line(label, 60)}: {view.source}")
+    print(f"job {one_line(label)}: {view.source}")
     for line in view.lines():
         print(f"> {line}")
     if result.error:

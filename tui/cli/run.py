@@ -141,11 +141,11 @@ async def run(args: argparse.Namespace) -> int:
         jobid = _find(args.job, await db.jobs(indexed=False))
         plan = await actions.plan_run(db, jobid)
         job = plan.job
-        label = one_line(job.label, 60)
+        label = one_line(job.label)
         limit = f"{timeout_ms / 1000:g} s" if timeout_ms else "none beyond the server's own"
-        print(f"job {label}: {one_line(mask(job.command), 200)}")
-        print(f"as {one_line(job.username, 40)} in database {one_line(job.database, 40)}, on "
-              f"{one_line(plan.target.where, 120)}; time limit: {limit}")
+        print(f"job {label}: {one_line(mask(job.command))}")
+        print(f"as {one_line(job.username)} in database {one_line(job.database)}, on "
+              f"{one_line(plan.target.where)}; time limit: {limit}")
         for going in plan.running:
             print(f"{going.describe()} is in progress: pg_cron never runs a job twice at once")
         if plan.running and args.yes and not args.overlap:
@@ -227,12 +227,12 @@ async def set_state(args: argparse.Namespace) -> int:
         await actions.check_writable(db)
         job = await actions.get_job(db, _find(args.job, await db.jobs(indexed=False)))
         label = job.label
-        shown = one_line(job.label, 60)
+        shown = one_line(job.label)
         if job.active == args.active:
             print(f"job {shown} is already {'active' if job.active else 'paused'}: nothing "
                   "to do")
             return OK
-        print(f"job {shown} ({one_line(job.schedule, 40)}) is "
+        print(f"job {shown} ({one_line(job.schedule)}) is "
               f"{'active' if job.active else 'paused'}")
         if not _confirm(f"{verb.capitalize()} it?", args.yes):
             return REFUSED
