@@ -172,7 +172,7 @@ def test_prune_deletes_only_when_asked(empty: Empty, tmp_path: Path) -> None:
 
 def test_confirmation_declined_writes_nothing(empty: Empty) -> None:
     done = cli("apply", str(EXAMPLE), "-d", empty.conninfo, stdin="y\n")  # no tty: refused
-    assert done.returncode == 1 and "--yes" in done.stderr
+    assert done.returncode == 2 and "--yes" in done.stderr
     assert empty.jobs() == {}
 
 
@@ -235,7 +235,8 @@ def test_secrets_masked_in_plan_output(empty: Empty, tmp_path: Path) -> None:
     assert applied.returncode == 0 and SECRET not in applied.stdout
     empty.sql("update cron.job set command = replace(command, 'x.example', 'y.example')")
     changed = cli("plan", str(path), "-d", empty.conninfo)
-    assert "command was:" in changed.stdout and SECRET not in changed.stdout
+    assert "command (the server's → the file's):" in changed.stdout
+    assert "-select f('https://y.example'" in changed.stdout and SECRET not in changed.stdout
 
 
 # -- the file itself --------------------------------------------------------------------

@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any
 
+from tui.cli.output import OK
+
 
 def register(sub: Any, conn: argparse.ArgumentParser) -> None:
     bench = sub.add_parser("bench", add_help=False,
@@ -54,4 +56,4 @@ def cmd_bench(args: argparse.Namespace) -> int:
                          log=log)
     print(report(jobs, stages, app))
     print(f"(bench took {time.perf_counter() - t0:.0f} s)")
-    return 0
+    return OK
