@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tui import config
+from tui import config, log
 from tui.db import DatabaseError
 from tui.text import InertWriter, one_line
 
@@ -62,6 +62,7 @@ def run_handler(handler: Callable[[argparse.Namespace], Any], args: argparse.Nam
             result = asyncio.run(result)
         return int(result or 0)
     except (DatabaseError, SandboxError, config.ConfigError) as exc:
+        log.refusal(str(exc), error=type(exc).__name__)
         print(f"cronjobs-tui: {exc}", file=sys.stderr)
         return USAGE_OR_DATABASE_ERROR
     except KeyboardInterrupt:
