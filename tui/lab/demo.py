@@ -19,6 +19,8 @@ FUNCTIONS_URL = "http://127.0.0.1:54321/functions/v1"
 
 
 def demo_dir() -> Path:
+    if os.environ.get("CRONJOBS_TUI_DEMO_DIR"):  # elsewhere (tests: a folder of their own)
+        return Path(os.environ["CRONJOBS_TUI_DEMO_DIR"])
     if os.geteuid() == 0:
         # The server runs as the postgres user, who cannot enter /root.
         return Path("/var/lib/cronjobs-tui/demo")
