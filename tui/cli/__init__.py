@@ -19,6 +19,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from types import FrameType
+from typing import Any
 
 from tui import log, version
 from tui.cli import (
@@ -63,11 +64,17 @@ INTERNAL_ERROR = 70
 
 def main(argv: Sequence[str] | None = None) -> int:
     code, command = INTERNAL_ERROR, None
+    before = _started()
     try:
         args = build_parser().parse_args(argv)
         command = args.command
         if args.log:
-            log.start(args.log)
+            try:
+                log.start(args.log)
+            except OSError as exc:  # it went away since it was checked, say
+                print(f"cronjobs-tui: error: argument --log: cannot write to "
+                      f"{_said(exc)}", file=sys.stderr)
+                return 2
         handler = app.cmd_tui if command is None else args.handler
         with _signals_end_the_command():
             # The TUI and the demo draw on the terminal; every other subcommand prints
@@ -82,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     finally:
         if code != 0:
-            _stop_what_was_started()
+            _stop_what_was_started(before)
         log.stop()
     return code
 
@@ -124,9 +131,15 @@ def _signals_end_the_command() -> Iterator[None]:
                 signal.signal(sig, previous)  # type: ignore[arg-type]
 
 
-def _stop_what_was_started() -> None:
+def _started() -> list[Any]:
+    sandbox = sys.modules.get("tui.lab.sandbox")
+    return sandbox.started() if sandbox is not None else []
+
+
+def _stop_what_was_started(before: list[Any]) -> None:
     """A command that did not end well leaves no cluster of its own running (the sandbox
-    keeps the list; nothing is imported when no sandbox was used)."""
+    keeps the list; nothing is imported when no sandbox was used). Those running before it
+    began (a test session calling main) are not its own."""
     sandbox = sys.modules.get("tui.lab.sandbox")
     if sandbox is not None:
-        sandbox.stop_started()
+        sandbox.stop_started(keep=before)

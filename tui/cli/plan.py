@@ -35,7 +35,7 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
                                   help=helptext, description=helptext[0].upper() + helptext[1:],
                                   epilog=epilog,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("file", metavar="FILE", type=types.readable_file,
+        p.add_argument("file", metavar="FILE", type=types.toml_file,
                        help="the jobs file (TOML, [[job]] tables)")
         p.add_argument("--prune", action="store_true",
                        help="also delete the jobs this role can see that FILE does not "

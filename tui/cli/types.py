@@ -262,6 +262,13 @@ def readable_file(text: str) -> Path:
     """An existing regular file this process can read, as UTF-8 text (a config, a jobs
     file): not a directory, not a device."""
     path = Path(_plain(text, "a file's path")).expanduser()
+    try:
+        return _readable(text, path)
+    except OSError as exc:  # a name too long, a loop of links...
+        raise Refused(f"{shown(text)} cannot be used: {exc.strerror or exc}") from None
+
+
+def _readable(text: str, path: Path) -> Path:
     if not path.exists():
         raise Refused(f"{shown(text)}: no such file")
     if path.is_dir():
@@ -278,17 +285,37 @@ def readable_file(text: str) -> Path:
     return path
 
 
+def toml_file(text: str) -> Path:
+    """A readable file (see `readable_file`) that holds TOML; what its tables mean is for
+    its reader to judge."""
+    import tomllib
+
+    path = readable_file(text)
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise Refused(f"{shown(text)} is not TOML: {line(str(exc))}") from None
+    return path
+
+
 def writable_file(text: str) -> Path:
     """A file this process may write: an existing regular file (or /dev/null), or a new
     one in an existing folder it may write in."""
     path = Path(_plain(text, "a file's path")).expanduser()
+    try:
+        return _writable(text, path)
+    except OSError as exc:
+        raise Refused(f"{shown(text)} cannot be used: {exc.strerror or exc}") from None
+
+
+def _writable(text: str, path: Path) -> Path:
     if path.is_dir():
         raise Refused(f"{shown(text)} is a folder; accepted: a file")
     if path.exists():
         if not (path.is_file() or str(path) == os.devnull):
             raise Refused(f"{shown(text)} is not a regular file")
-        if not os.access(path, os.W_OK):
-            raise Refused(f"{shown(text)} may not be written by this user")
+        with path.open("a"):  # appending nothing changes nothing, and proves we may
+            pass
         return path
     folder = path.parent
     if not folder.is_dir():

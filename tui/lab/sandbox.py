@@ -364,8 +364,8 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        if self in _STARTED:
-            _STARTED.remove(self)
+        # Any object of this data directory (demo --stop makes a new one) stops it.
+        _STARTED[:] = [s for s in _STARTED if s.host_datadir != self.host_datadir]
         if self.running:
             try:
                 self._run(["pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"])
@@ -448,13 +448,20 @@ def throwaway(install: Installation | None = None, **kwargs: object) -> Sandbox:
 _STARTED: list[Sandbox] = []
 
 
-def stop_started() -> None:
+def started() -> list[Sandbox]:
+    """The clusters this process started and still runs."""
+    return list(_STARTED)
+
+
+def stop_started(keep: list[Sandbox] | None = None) -> None:
     """Stop every cluster this process started and still runs (the newest first), and
     remove the throwaway ones: the CLI calls it when a command ends in an error or a
     signal, so that nothing it started outlives it. A cluster meant to stay (`demo
-    --print-dsn`) is left alone by a command that ends well, which does not call this."""
-    while _STARTED:
-        sandbox = _STARTED[-1]
+    --print-dsn`) is left alone by a command that ends well, which does not call this.
+    `keep`: those started before the command (by a test session running it in-process)."""
+    kept = {id(s) for s in keep or []}
+    while [s for s in _STARTED if id(s) not in kept]:
+        sandbox = [s for s in _STARTED if id(s) not in kept][-1]
         try:
             # pg_ctl cut short may leave a postmaster starting: wait for its pid file.
             deadline = time.monotonic() + 5
@@ -470,5 +477,4 @@ def stop_started() -> None:
 
             log.swallowed("stopping a cluster at exit", exc)
         finally:
-            if sandbox in _STARTED:
-                _STARTED.remove(sandbox)
+            _STARTED[:] = [s for s in _STARTED if s is not sandbox]
