@@ -36,8 +36,9 @@ INSTANTS = ["", " ", "tomorrow", "2026-13-45", "2026-02-30T00:00", "9999-12-31T2
 ENUMS = ["", " ", "nope", "FAILED ", "\u202efailed", "fail\x00ed", "\x1b[2J", "x" * 100_000]
 JOBS = ["", "#", "#abc", "#-1", "#1.5", "a\x00b", "#" + "9" * 40]
 PORTS = ["abc", "0", "-1", "65536", "99999", "٣", "5432,x", "1e3", "\x1b[1m", "9" * 100_000]
-CONNINFO = ["foo=bar", "host=x port", "sslmode=sometimes", "host='unterminated", "dbname=x password=hunter2 bad",
-            "postgresql://u:hunter2@[::1", "postgresql://h:99999/db", "a\x00b", "\x1b]8;;x\x07"]
+CONNINFO = ["foo=bar", "host=x port", "sslmode=sometimes", "host='unterminated",
+            "dbname=x password=hunter2 bad", "postgresql://u:hunter2@[::1",
+            "postgresql://h:99999/db", "a\x00b", "\x1b]8;;x\x07"]
 TEXT = ["a\x00b", "\x1b[31mred", "x\ny"]
 SIZES = ["", "abc", "-5", "0", "1,,x", "1e99", "nan", "٣", "100000000000"]
 EXPRS = ["", " ", "* * * *", "\x00", "61 * * * *", "\x1b[31m* * * * *", "x" * 100_000]
