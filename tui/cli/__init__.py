@@ -119,16 +119,16 @@ def _signals_end_the_command() -> Iterator[None]:
             raise KeyboardInterrupt
         raise SystemExit(128 + signum)
 
-    saved: dict[int, object] = {}
+    saved: dict[signal.Signals, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         with contextlib.suppress(ValueError, OSError):  # not the main thread: leave them
             saved[sig] = signal.signal(sig, end)
     try:
         yield
     finally:
-        for sig, previous in saved.items():
+        for number, previous in saved.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
-                signal.signal(sig, previous)  # type: ignore[arg-type]
+                signal.signal(number, previous)
 
 
 def _started() -> list[Any]:

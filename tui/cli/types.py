@@ -41,13 +41,13 @@ def shown(text: str) -> str:
     return f"'{line(text)}'"
 
 
-def line(text: str) -> str:
-    """Text masked, on one line with every control character escaped, cut."""
+def line(text: str, width: int = SHOWN) -> str:
+    """Text masked, on one line with every control character escaped, cut to `width`."""
     from tui.masking import mask
     from tui.text import one_line
 
     out = one_line(mask(text) or "")
-    return f"{out[:SHOWN - 1]}… ({len(text):,} characters)" if len(out) > SHOWN else out
+    return f"{out[:width - 1]}… ({len(text):,} characters)" if len(out) > width else out
 
 
 def _plain(text: str, accepted: str) -> str:
@@ -288,13 +288,13 @@ def _readable(text: str, path: Path) -> Path:
 def toml_file(text: str) -> Path:
     """A readable file (see `readable_file`) that holds TOML; what its tables mean is for
     its reader to judge."""
-    import tomllib
+    from tui.config import tomllib  # tomli on Python 3.10
 
     path = readable_file(text)
     try:
         tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise Refused(f"{shown(text)} is not TOML: {line(str(exc))}") from None
+        raise Refused(f"{shown(text)} is not TOML: {line(str(exc), 200)}") from None
     return path
 
 
@@ -338,7 +338,7 @@ def conninfo(text: str) -> str:
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
             raise Refused(f"{shown(text)} is not a conninfo string libpq reads: "
-                          f"{line(reason)}") from None
+                          f"{line(reason, 200)}") from None
     return raw
 
 
