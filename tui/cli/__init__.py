@@ -85,8 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cronjobs-tui: internal error: {_said(exc)}; run again with --log FILE for "
               "details", file=sys.stderr)
     except SystemExit as exc:  # argparse's exit (--help, a bad value) or a signal's
-        code = exc.code if isinstance(exc.code, int) else 2
-        raise
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     finally:
         if code != 0:
             _stop_what_was_started(before)
