@@ -86,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "details", file=sys.stderr)
     except SystemExit as exc:  # argparse's exit (--help, a bad value) or a signal's
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except KeyboardInterrupt:  # Ctrl+C before the handler ran, or after
+        code = 130
     finally:
         if code != 0:
             _stop_what_was_started(before)
