@@ -70,10 +70,12 @@ def test_runs_table_is_still_the_default(cluster: Cluster, failed_run: tuple[str
 
 
 async def test_export_from_the_tui(cluster: Cluster, failed_run: tuple[str, int],
-                                   tmp_path: Path) -> None:
-    """ctrl+e writes the runs of the current filter (here: failed only) to the path typed."""
+                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ctrl+e writes the runs of the current filter (here: failed only) to the path typed,
+    and names the file written by its whole path."""
     name, runid = failed_run
-    target = tmp_path / "failed.json"
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path.resolve() / "failed.json"
     async with running_app(cluster) as (app, pilot):
         await pilot.press("f")  # runs: failed only
         await wait_for(pilot, lambda: app.main.runs_table.status_filter == "failed")
@@ -81,11 +83,13 @@ async def test_export_from_the_tui(cluster: Cluster, failed_run: tuple[str, int]
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ExportScreen")
         box = app.screen.query_one("#export-path")
         assert box.value.startswith("runs-") and box.value.endswith(".csv")
-        box.value = str(target)
+        box.value = "failed.json"  # relative: to the folder the app was started in
         await pilot.press("enter")
         await wait_for(pilot, target.exists)
         await wait_for(pilot, lambda: target.stat().st_size > 0 and
                        target.read_text().rstrip().endswith("]"))
+        said = f"run(s) to {target} (json)"
+        await wait_for(pilot, lambda: any(said in n.message for n in app._notifications))
     runs = json.loads(target.read_text())
     assert runs and {r["status"] for r in runs} == {"failed"}
     mine = next(r for r in runs if r["runid"] == runid)

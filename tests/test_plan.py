@@ -172,7 +172,7 @@ def test_prune_deletes_only_when_asked(empty: Empty, tmp_path: Path) -> None:
 
 def test_confirmation_declined_writes_nothing(empty: Empty) -> None:
     done = cli("apply", str(EXAMPLE), "-d", empty.conninfo, stdin="y\n")  # no tty: refused
-    assert done.returncode == 1 and "--yes" in done.stderr
+    assert done.returncode == 2 and "--yes" in done.stderr
     assert empty.jobs() == {}
 
 

@@ -216,7 +216,12 @@ def test_subcommand_shows_both_readings() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert any("Ordinary cron would run it differently" in line for line in lines)
-    header = lines.index("next runs (UTC):  pg_cron | ordinary cron")
+    header = lines.index("next runs (UTC):") + 1
+    # The headings stand over their columns.
+    assert lines[header].split() == ["pg_cron", "|", "ordinary", "cron"]
+    assert {line.index("|") for line in lines[header:header + 3]} == {2 + 29 + 1}
+    assert lines[header].index("pg_cron") == lines[header + 1].index("2026")
+    assert lines[header].index("ordinary") == lines[header + 1].rindex("2026")
     assert lines[header + 1].split() == ["2026-12-07T00:00:00+00:00", "Mon", "|",
                                          "2026-11-30T00:00:00+00:00", "Mon"]
     assert lines[header + 2].split() == ["2026-12-21T00:00:00+00:00", "Mon", "|",

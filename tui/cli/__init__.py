@@ -36,8 +36,9 @@ from tui.cli import (
 )
 from tui.cli import tui as app
 from tui.cli.options import connection_parser
-from tui.cli.output import run_handler
+from tui.cli.output import INTERNAL, INTERRUPTED, REFUSED, run_handler, say_internal_error
 from tui.cli.types import Parser
+from tui.text import one_line
 
 #: In the order `--help` lists them.
 SUBCOMMANDS = (jobs, runs, demo, schedule, doctor, http, plan, bench, run, insight)
@@ -58,12 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: EX_SOFTWARE (sysexits.h): a bug of ours, said in one line, the traceback in the log.
-INTERNAL_ERROR = 70
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    code, command = INTERNAL_ERROR, None
+    code, command = INTERNAL, None
     before = _started()
     try:
         args = build_parser().parse_args(argv)
@@ -72,34 +69,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 log.start(args.log)
             except OSError as exc:  # it went away since it was checked, say
-                print(f"cronjobs-tui: error: argument --log: cannot write to "
-                      f"{_said(exc)}", file=sys.stderr)
-                return 2
+                print(f"cronjobs-tui: error: argument --log: cannot write to it: "
+                      f"{one_line(str(exc))}", file=sys.stderr)
+                return REFUSED
         handler = app.cmd_tui if command is None else args.handler
         with _signals_end_the_command():
             # The TUI and the demo draw on the terminal; every other subcommand prints
             # database text.
             code = run_handler(handler, args, inert_output=command not in (None, "demo"))
     except Exception as exc:  # the promise of this function: no traceback reaches a user
-        log.internal_error(exc, command)
-        print(f"cronjobs-tui: internal error: {_said(exc)}; run again with --log FILE for "
-              "details", file=sys.stderr)
+        say_internal_error(exc, command)
     except SystemExit as exc:  # argparse's exit (--help, a bad value) or a signal's
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except KeyboardInterrupt:  # Ctrl+C before the handler ran, or after
-        code = 130
+        code = INTERRUPTED
     finally:
         if code != 0:
             _stop_what_was_started(before)
         log.stop()
     return code
-
-
-def _said(exc: BaseException) -> str:
-    from tui.masking import mask
-    from tui.text import one_line
-
-    return one_line(mask(f"{type(exc).__name__}: {exc}"), 300)
 
 
 @contextlib.contextmanager

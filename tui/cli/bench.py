@@ -11,6 +11,7 @@ from typing import Any
 
 from tui.cli import types
 from tui.cli.options import log_option
+from tui.cli.output import OK
 
 
 def register(sub: Any, conn: argparse.ArgumentParser) -> None:
@@ -75,4 +76,4 @@ def cmd_bench(args: argparse.Namespace) -> int:
                          log=log)
     print(report(jobs, stages, app))
     print(f"(bench took {time.perf_counter() - t0:.0f} s)")
-    return 0
+    return OK

@@ -7,6 +7,7 @@ from typing import Any
 
 from tui import config
 from tui.cli.options import config_option, log_option
+from tui.cli.output import OK
 
 
 def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> None:
@@ -34,6 +35,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.stop:
         return demo.stop()
     if args.print_dsn:
-        print(demo.start().uri())
-        return 0
+        print(demo.start_kept().uri())
+        return OK
     return demo.run_tui(config.load(args.config))

@@ -4,12 +4,10 @@ code for scripts."""
 from __future__ import annotations
 
 import argparse
-import shutil
-import sys
 from typing import Any
 
 from tui.cli.options import options_from
-from tui.cli.output import print_json
+from tui.cli.output import print_json, terminal_width
 from tui.db import Database
 
 
@@ -38,6 +36,5 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         # Wrapped by us to the terminal's width, so continuation lines keep their indent;
         # piped output keeps one line per item for grep.
-        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-        print(render(findings, width))
+        print(render(findings, terminal_width()))
     return code

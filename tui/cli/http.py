@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from tui.cli import types
+from tui.cli.output import FOUND, OK
 
 EPILOG = """\
 JOB is a job name or #id. The job's net.http_post / net.http_get call is evaluated in its
@@ -59,7 +60,7 @@ async def run(args: argparse.Namespace) -> int:
         job = await get_job(db, resolve_job(args.job, await db.jobs(indexed=False), facts).jobid)
         call = http.parse_call(job.command)
         if call is None:
-            raise DatabaseError(f"job {one_line(job.label, 60)} makes no HTTP call "
+            raise DatabaseError(f"job {one_line(job.label)} makes no HTTP call "
                                 "(net.http_post or net.http_get)")
         request = await http.evaluate(db, job, call, as_self=args.as_self)
     finally:
@@ -75,14 +76,14 @@ async def run(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         print_human(job.label, result)
-    return 0 if result.ok else 1
+    return OK if result.ok else FOUND
 
 
 def print_human(label: str, result: Any) -> None:
     from tui.text import one_line
 
     view = result.request
-    print(f"job {one_line(label, 60)}: {view.source}")
+    print(f"job {one_line(label)}: {view.source}")
     for line in view.lines():
         print(f"> {line}")
     if result.error:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.cli import types
 from tui.cli.options import options_from, pg_cron_facts
-from tui.cli.output import print_json, print_table
+from tui.cli.output import OK, print_json, print_lines, print_table
 from tui.db import Database
+
+if TYPE_CHECKING:
+    from tui.insight.gather import Explained
+    from tui.models import Job, ServerFacts
 
 
 async def cmd_explain(args: argparse.Namespace) -> int:
@@ -20,7 +24,6 @@ async def cmd_explain(args: argparse.Namespace) -> int:
     from tui.cron import resolve_zone
     from tui.insight.gather import explain_job, zone_of
     from tui.masking import mask
-    from tui.text import one_line
 
     db = Database(options_from(args))
     try:
@@ -38,19 +41,31 @@ async def cmd_explain(args: argparse.Namespace) -> int:
                 "reason": mask(o.reason)} for o in result.outcomes]
     if args.json:
         print_json(records)
-        return 0
-    print(f"{one_line(job.label, 60)} {job.schedule!r} in {result.zone}, "
-          f"{result.since:%Y-%m-%d %H:%M} to {result.until:%Y-%m-%d %H:%M} "
-          f"(server time {facts.now:%Y-%m-%d %H:%M %Z})")
+        return OK
     said = args.since.note(zone_name) if args.since else None
-    for note in (said, result.note):
+    _print_explain(job, facts, result, records, every=args.all, said=said)
+    return OK
+
+
+def _print_explain(job: Job, facts: ServerFacts, result: Explained,
+                   records: list[dict[str, Any]], *, every: bool,
+                   said: str | None = None) -> None:
+    """explain's text: a heading, the counts, and a table of what was not on time (`every`:
+    of every time), each reason whole, wrapped to the terminal."""
+    from tui.text import one_line
+
+    heading = [f"{one_line(job.label)} {job.schedule!r} in {result.zone}, "
+               f"{result.since:%Y-%m-%d %H:%M} to {result.until:%Y-%m-%d %H:%M} "
+               f"(server time {facts.now:%Y-%m-%d %H:%M %Z})"]
+    for note in (said, result.note):  # said: how --since was read
         if note:
-            print(note)
+            heading.append(note)
     counts: dict[str, int] = {}
     for o in result.outcomes:
         counts[o.outcome] = counts.get(o.outcome, 0) + 1
-    print(", ".join(f"{k} {v}" for k, v in counts.items()) or "no scheduled time")
-    shown = [r for r in records if r["outcome"] != "ran"] if not args.all else records
+    heading.append(", ".join(f"{k} {v}" for k, v in counts.items()) or "no scheduled time")
+    print_lines(heading)
+    shown = records if every else [r for r in records if r["outcome"] != "ran"]
     rows: list[list[str]] = []
     for group in _spans(shown):
         first, last = group[0], group[-1]
@@ -59,12 +74,12 @@ async def cmd_explain(args: argparse.Namespace) -> int:
         rows.append([when, first["outcome"], str(first["runid"] or "-"),
                      "-" if first["lag_s"] is None else f"{first['lag_s']:g}",
                      "-" if first["duration_s"] is None else f"{first['duration_s']:g}",
-                     one_line(first["reason"], 110)])
+                     one_line(first["reason"])])
     if rows:
-        print_table(rows, ["SCHEDULED", "OUTCOME", "RUNID", "LAG S", "DURATION S", "REASON"])
-    if not args.all and len(shown) < len(records):
+        print_table(rows, ["SCHEDULED", "OUTCOME", "RUNID", "LAG S", "DURATION S", "REASON"],
+                    wrap=(0, 5))
+    if not every and len(shown) < len(records):
         print(f"({len(records) - len(shown)} on-time runs not listed: --all lists them)")
-    return 0
 
 
 async def cmd_timeline(args: argparse.Namespace) -> int:
@@ -86,8 +101,9 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
     if args.json:
         print_json(plan.as_dict())
     else:
-        print(render(plan))
-    return 0
+        # Whole (no cut), then wrapped to the terminal under each line's indent.
+        print_lines(render(plan, width=None).splitlines())
+    return OK
 
 
 def _spans(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from tui.cli.options import options_from, pg_cron_facts
-from tui.cli.output import print_json, print_table
+from tui.cli.output import OK, print_json, print_table
 from tui.db import Database
 from tui.export import job_records
 from tui.format import not_in_lookback
@@ -31,12 +31,12 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
     out = job_records(jobs, facts)
     if args.json:
         print_json(out)
-        return 0
+        return OK
     tz = facts.scheduler_timezone or "unknown zone"
-    print_table([[str(o["jobid"]), one_line(o["jobname"] or "", 30), one_line(o["schedule"], 20),
+    print_table([[str(o["jobid"]), one_line(o["jobname"] or ""), one_line(o["schedule"]),
                   "active" if o["active"] else "paused", o["next_run"] or "-",
                   o["last_status"] or ("-" if j.last_run_known
                                        else not_in_lookback(j.last_run_lookback or 0))]
                  for o, j in zip(out, jobs)],
-                ["ID", "NAME", "SCHEDULE", "STATE", f"NEXT RUN ({tz})", "LAST"])
-    return 0
+                ["ID", "NAME", "SCHEDULE", "STATE", f"NEXT RUN ({tz})", "LAST"], wrap=(1, 2))
+    return OK

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from tui.cli import types
-from tui.cli.output import confirm
+from tui.cli.output import FOUND, OK, REFUSED, confirm, print_json, print_lines
 from tui.plan.jobs_file import JobsFileError
 
 PLAN_EPILOG = """\
@@ -23,7 +23,7 @@ Shows the plan, asks for confirmation (--yes skips it, for scripts), then writes
 transaction: the jobs are read again and must not have changed since the plan, the server
 judges every schedule first, and any refusal rolls everything back (nothing is written).
 
-exit status: 0 applied (or nothing to do), 1 not confirmed, 2 errors (nothing written)."""
+exit status: 0 applied (or nothing to do), 2 not confirmed or errors (nothing written)."""
 
 
 def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> None:
@@ -61,22 +61,21 @@ async def _plan(args: argparse.Namespace) -> Any:
 
 
 async def run_plan(args: argparse.Namespace) -> int:
-    from tui.cli.output import print_json
     from tui.plan import render, to_json
 
     try:
         db, plan = await _plan(args)
     except JobsFileError as exc:
         print(f"cronjobs-tui: {exc}", file=sys.stderr)
-        return 2
+        return REFUSED
     await db.close()
     if args.json:
         print_json(to_json(plan))
     else:
-        print("\n".join(render(plan)))
+        print_lines(render(plan))
     if plan.errors:
-        return 2
-    return 1 if plan.drift else 0
+        return REFUSED
+    return FOUND if plan.drift else OK
 
 
 async def run_apply(args: argparse.Namespace) -> int:
@@ -88,29 +87,29 @@ async def run_apply(args: argparse.Namespace) -> int:
         db, plan = await _plan(args)
     except JobsFileError as exc:
         print(f"cronjobs-tui: {exc}", file=sys.stderr)
-        return 2
+        return REFUSED
     try:
-        print("\n".join(render(plan)))
+        print_lines(render(plan))
         if plan.errors:
             print("cronjobs-tui: the plan has errors; nothing was written", file=sys.stderr)
-            return 2
+            return REFUSED
         if not plan.drift:
-            return 0
+            return OK
         if db.opts.read_only:
             print("cronjobs-tui: read-only (--read-only, the config or a prod profile): "
                   "nothing was written", file=sys.stderr)
-            return 2
+            return REFUSED
         if not args.yes and not _confirm(f"Apply {len(plan.items)} change(s) to "
                                           f"{plan.server}?"):
             print("Not applied: nothing was written.")
-            return 1
+            return REFUSED
         try:
             count = await apply(db, plan)
         except DatabaseError as exc:
             print(f"cronjobs-tui: {mask(str(exc))}", file=sys.stderr)
-            return 2
+            return REFUSED
         print(f"Applied {count} change(s) to {plan.server} in one transaction.")
-        return 0
+        return OK
     finally:
         await db.close()
 

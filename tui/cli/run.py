@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from tui.cli import types
-from tui.cli.output import confirm
+from tui.cli.output import FOUND, OK, REFUSED, confirm
 from tui.format import server_label
 from tui.log import swallowing
 
@@ -121,32 +121,32 @@ async def run(args: argparse.Namespace) -> int:
 
     if args.timeout is not None and not 0 < args.timeout <= 7 * 86400:
         _say("--timeout takes seconds above 0 (at most 7 days); nothing was run")
-        return 2
+        return REFUSED
     timeout_ms = max(int(args.timeout * 1000), 1) if args.timeout else None
     opened = await _open(args)
     if opened is None:
-        return 2
+        return REFUSED
     db, facts, log = opened
     label = args.job
     try:
         jobid = _find(args.job, await db.jobs(indexed=False), facts)
         plan = await actions.plan_run(db, jobid)
         job = plan.job
-        label = one_line(job.label, 60)
+        label = one_line(job.label)
         limit = f"{timeout_ms / 1000:g} s" if timeout_ms else "none beyond the server's own"
-        print(f"job {label}: {one_line(mask(job.command), 200)}")
-        print(f"as {one_line(job.username, 40)} in database {one_line(job.database, 40)}, on "
-              f"{one_line(plan.target.where, 120)}; time limit: {limit}")
+        print(f"job {label}: {one_line(mask(job.command))}")
+        print(f"as {one_line(job.username)} in database {one_line(job.database)}, on "
+              f"{one_line(plan.target.where)}; time limit: {limit}")
         for going in plan.running:
             print(f"{going.describe()} is in progress: pg_cron never runs a job twice at once")
         if plan.running and args.yes and not args.overlap:
             _say("a run of this job is in progress: pass --overlap to run it anyway; nothing "
                  "was run")
-            return 2
+            return REFUSED
         question = "Run it now" + (", overlapping the run in progress?" if plan.running
                                    else "?")
         if not _confirm(question, args.yes):
-            return 2
+            return REFUSED
         trigger = actions.TriggerRun(db, job, as_self=args.as_self, timeout_ms=timeout_ms,
                                      target=plan.target)
         try:
@@ -155,12 +155,12 @@ async def run(args: argparse.Namespace) -> int:
             _say(f"{exc}; nothing was run: pass --as-self to run it that way")
             _audit(log, facts, "trigger", job.label, before=job, outcome="refused",
                    detail=str(exc))
-            return 2
+            return REFUSED
     except DatabaseError as exc:
         _say(actions.refusal(exc))
         with swallowing("writing the refusal to the audit log"):
             _audit(log, facts, "trigger", label, outcome="refused", detail=str(exc))
-        return 2
+        return REFUSED
     finally:
         await db.close()
     _audit(log, facts, "trigger", job.label, before=job, outcome=trigger.status,
@@ -169,7 +169,7 @@ async def run(args: argparse.Namespace) -> int:
                   "(cronjobs-tui run)")
     runid = f" (run #{trigger.runid})" if trigger.runid else " (not recorded)"
     print(f"{trigger.status}{runid}: {one_line(mask(trigger.message), 400)}")
-    return 0 if trigger.status == "succeeded" else 1
+    return OK if trigger.status == "succeeded" else FOUND
 
 
 async def _until_hang_up(trigger: Any) -> None:
@@ -211,22 +211,22 @@ async def set_state(args: argparse.Namespace) -> int:
     verb = "resume" if args.active else "pause"
     opened = await _open(args)
     if opened is None:
-        return 2
+        return REFUSED
     db, facts, log = opened
     label = args.job
     try:
         await actions.check_writable(db)
         job = await actions.get_job(db, _find(args.job, await db.jobs(indexed=False), facts))
         label = job.label
-        shown = one_line(job.label, 60)
+        shown = one_line(job.label)
         if job.active == args.active:
             print(f"job {shown} is already {'active' if job.active else 'paused'}: nothing "
                   "to do")
-            return 0
-        print(f"job {shown} ({one_line(job.schedule, 40)}) is "
+            return OK
+        print(f"job {shown} ({one_line(job.schedule)}) is "
               f"{'active' if job.active else 'paused'}")
         if not _confirm(f"{verb.capitalize()} it?", args.yes):
-            return 2
+            return REFUSED
         try:
             fresh = await actions.set_active(db, job.jobid, args.active)
         except DatabaseError as exc:
@@ -234,10 +234,10 @@ async def set_state(args: argparse.Namespace) -> int:
             raise
     except DatabaseError as exc:
         _say(actions.refusal(exc))
-        return 2
+        return REFUSED
     finally:
         await db.close()
     _audit(log, facts, verb, label, before=job, after=fresh,
            detail=f"cronjobs-tui {verb}")
     print(f"job {shown} is now {'active' if fresh.active else 'paused'}")
-    return 0
+    return OK

@@ -9,7 +9,7 @@ from typing import Any
 
 from tui.cli import types
 from tui.cli.options import options_from, pg_cron_facts
-from tui.cli.output import print_table
+from tui.cli.output import OK, print_table
 from tui.cli.resolve import resolve_job
 from tui.db import Database
 from tui.export import run_records, write_runs
@@ -47,7 +47,7 @@ def _status_cell(record: dict[str, Any]) -> str:
     if record["http_status"] is not None:
         return f"{status} → HTTP {record['http_status']}"
     if record["http_error"] is not None:
-        return f"{status} → {one_line(record['http_error'], 30)}"
+        return f"{status} → {one_line(record['http_error'])}"
     return f"{status} → HTTP ?"
 
 
@@ -72,12 +72,12 @@ async def cmd_runs(args: argparse.Namespace) -> int:
     out = run_records(runs, outcomes)
     if fmt != "table":
         write_runs(runs, fmt, sys.stdout, outcomes, lags=lags)
-        return 0
-    print_table([[str(o["runid"]), one_line(o["jobname"] or f"#{o['jobid']}", 30),
+        return OK
+    print_table([[str(o["runid"]), one_line(o["jobname"] or f"#{o['jobid']}"),
                   _status_cell(o), o["start_time"] or "-",
-                  one_line(o["return_message"], 60)] for o in out],
-                ["RUNID", "JOB", "STATUS", "START", "MESSAGE"])
-    return 0
+                  one_line(o["return_message"])] for o in out],
+                ["RUNID", "JOB", "STATUS", "START", "MESSAGE"], wrap=(1, 2, 4))
+    return OK
 
 
 async def _run_lags(db: Database, facts: ServerFacts, runs: Sequence[Any],

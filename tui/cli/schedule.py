@@ -27,6 +27,7 @@ from tui.cron import (
     resolve_zone,
     split_dialect,
     with_dom_and_dow,
+    yearly_never_fires,
 )
 from tui.cron.standard import Comparison, compare
 from tui.text import inert
@@ -207,7 +208,13 @@ def _standard(expr: str, version: str, zone_name: str, start: datetime, count: i
         zone_name = "UTC"  # as _runs: 1.4 evaluates in UTC
     found = compare(expr, start, _zone(zone_name), count, version=version)
     if found is not None and found.differs:
-        warnings.append("Ordinary cron would run it differently: " + " ".join(found.reasons))
+        # @yearly on 1.6 was warned of by the verdict already: said once is enough.
+        schedule = parse(expr, version)
+        macro = schedule.macro if schedule is not None else None
+        said = f"@{macro} " if yearly_never_fires(macro, version) else None
+        reasons = [r for r in found.reasons if not (said and r.startswith(said))]
+        if reasons:
+            warnings.append("Ordinary cron would run it differently: " + " ".join(reasons))
     return found
 
 
@@ -302,62 +309,66 @@ async def online(args: argparse.Namespace) -> Answer:
 # -- output ---------------------------------------------------------------------------
 
 
-def print_human(expr: str, a: Answer) -> None:
+def human_lines(expr: str, a: Answer) -> list[str]:
+    """The answer for a person: the verdict, warnings, then the next runs."""
     release, and_days = split_dialect(a.version)
     judged = f"pg_cron {release}" + (" with cron.match_dom_and_dow on" if and_days else "")
     judge = f"the server ({shown(a.server)}, {judged})" if a.server else judged
+    lines: list[str] = []
     if a.valid:
-        print(f"valid: {judge} accepts '{shown(expr)}'")
+        lines.append(f"valid: {judge} accepts '{shown(expr)}'")
         if a.description:
-            print(f"  {shown(a.description)}")
+            lines.append(f"  {shown(a.description)}")
     else:
-        print(f"invalid: {judge} rejects it: {shown(a.error or '')}")
+        lines.append(f"invalid: {judge} rejects it: {shown(a.error or '')}")
     if a.hint:
-        print(f"  hint: {shown(a.hint)}")
-    for w in a.warnings:
-        print(f"  warning: {shown(w)}")
-    if not a.valid:
-        return
-    if a.description is None:
-        return
+        lines.append(f"  hint: {shown(a.hint)}")
+    lines.extend(f"  warning: {shown(w)}" for w in a.warnings)
+    if not a.valid or a.description is None:
+        return lines
     if a.zone is None:
-        print("next runs: unknown (the scheduler's time zone is unknown)")
+        lines.append("next runs: unknown (the scheduler's time zone is unknown)")
     elif a.standard is not None and a.standard.differs:
-        _print_side_by_side(a.zone, a.next_runs, a.standard)
+        lines.extend(_side_by_side(a.zone, a.next_runs, a.standard))
     elif a.next_runs:
-        print(f"next runs ({shown(a.zone)}):")
-        for r in a.next_runs:
-            print(f"  {r.isoformat()}  {r.strftime('%a')}")
+        lines.append(f"next runs ({shown(a.zone)}):")
+        lines.extend(f"  {r.isoformat()}  {r.strftime('%a')}" for r in a.next_runs)
     else:
-        print(f"next runs ({shown(a.zone)}): none")
+        lines.append(f"next runs ({shown(a.zone)}): none")
+    return lines
 
 
-def _print_side_by_side(zone: str, ours: list[datetime], standard: Comparison) -> None:
-    print(f"next runs ({shown(zone)}):  pg_cron | ordinary cron")
+def _side_by_side(zone: str, ours: list[datetime], standard: Comparison) -> list[str]:
+    """Both readings' next runs in two columns, each under its own heading."""
+    def run(r: datetime) -> str:
+        return f"{r.isoformat()} {r.strftime('%a')}"
+
     theirs = list(standard.standard)
-    width = 29
+    rows = []
     for i in range(max(len(ours), len(theirs), 1)):
-        left = f"{ours[i].isoformat()} {ours[i].strftime('%a')}" if i < len(ours) else \
-            ("none" if i == 0 else "")
+        left = run(ours[i]) if i < len(ours) else ("none" if i == 0 else "")
         if i < len(theirs):
-            right = f"{theirs[i].isoformat()} {theirs[i].strftime('%a')}"
+            right = run(theirs[i])
         else:
             right = "" if i else (f"does not read it ({shown(standard.standard_error)})"
                                   if standard.standard_error else "none")
-        print(f"  {left:<{width}} | {right}".rstrip())
+        rows.append((left, right))
+    width = max(len("pg_cron"), *(len(left) for left, _ in rows))
+    return [f"next runs ({shown(zone)}):", f"  {'pg_cron':<{width}} | ordinary cron",
+            *(f"  {left:<{width}} | {right}".rstrip() for left, right in rows)]
 
 
 async def run(args: argparse.Namespace) -> int:
-    from tui.cli.output import print_json
+    from tui.cli.output import FOUND, OK, REFUSED, print_json, print_lines
 
     try:
         answer = await online(args) if server_mode(args) else offline(args)
     except UsageError as exc:
         print(f"cronjobs-tui schedule: error: {exc}", file=sys.stderr)
-        return 2
+        return REFUSED
     if args.json:
         print_json(answer.as_json())
     else:
-        print_human(args.expr, answer)
-    return 0 if answer.valid else 1
+        print_lines(human_lines(args.expr, answer))
+    return OK if answer.valid else FOUND
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tui.cli.options import options_from, settings_from
+from tui.cli.output import OK
 from tui.db import ConnectOptions
 
 
@@ -23,6 +24,6 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
         settings, names = fleet_settings(args.config, args.profile or [])
         CronJobsApp(ConnectOptions(read_only=True), settings, fleet=names).run()
-        return 0
+        return OK
     CronJobsApp(options_from(args), settings_from(args)).run()
-    return 0
+    return OK

@@ -178,9 +178,12 @@ def _dst(instant: datetime, before: timedelta, after: timedelta, zone: Any,
                      f"{hi:%Y-%m-%d %H:%M}", tuple(affected))
 
 
-def render(plan: Timeline, *, width: int = 100) -> str:
+def render(plan: Timeline, *, width: int | None = 100) -> str:
+    """The plan as text; job lists cut to `width` (None: whole, for the command line, which
+    wraps them to the terminal)."""
     from tui.text import one_line
 
+    room, name_room = (None, None) if width is None else (width - 30, 40)
     limit = plan.max_running_jobs
     start = plan.start.astimezone(resolve_zone(plan.zone))
     lines = [f"Next {plan.hours} h from {start:%Y-%m-%d %H:%M} ({plan.zone}), "
@@ -191,25 +194,25 @@ def render(plan: Timeline, *, width: int = 100) -> str:
                  "(more runs at once than the limit)")
     for m in crowded[:50]:
         lines.append(f"  {m.at:%Y-%m-%d %H:%M}  {m.at_once} at once > {limit}: "
-                     + one_line(", ".join(m.jobs), width - 30))
+                     + one_line(", ".join(m.jobs), room))
     busiest = sorted(plan.minutes, key=lambda m: (-m.at_once, m.at))[:5]
     if busiest:
         lines.append("Busiest minutes:")
         for m in busiest:
             lines.append(f"  {m.at:%Y-%m-%d %H:%M}  {m.at_once} at once: "
-                         + one_line(", ".join(m.jobs), width - 30))
+                         + one_line(", ".join(m.jobs), room))
     if plan.overlaps:
         lines.append("Jobs whose usual duration reaches their next start (they queue behind "
                      "themselves):")
         for o in plan.overlaps:
-            lines.append(f"  {one_line(o.job, 40)}: median {o.median_s:g} s, next start "
+            lines.append(f"  {one_line(o.job, name_room)}: median {o.median_s:g} s, next start "
                          f"{o.next_start:%H:%M}, then {o.gap_s:g} s to the one after")
     for d in plan.dst:
         what = "skipped" if d.kind == "gap" else "repeated"
         lines.append(f"DST at {d.at:%Y-%m-%d %H:%M %Z}: local {d.local_from} to {d.local_to} "
                      f"{what}")
         for job, does in d.jobs:
-            lines.append(f"  {one_line(job, 40)} {does}")
+            lines.append(f"  {one_line(job, name_room)} {does}")
         if not d.jobs:
             lines.append("  no job has a time in that span")
     for s in plan.skipped:

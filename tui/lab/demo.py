@@ -1,4 +1,6 @@
-"""`cronjobs-tui demo`: the embedded cluster with the seed's system, kept between runs."""
+"""`cronjobs-tui demo`: the embedded cluster with the seed's system, kept between runs, and
+its adapter-health endpoint; one of each on this machine, shared by every demo
+(tui/lab/demo_share.py says who stops them)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,17 @@ from platformdirs import user_data_dir
 
 from tui.config import Settings
 from tui.lab import seed
+from tui.lab.demo_share import Shared, SharedState, start_endpoint
 from tui.lab.sandbox import Sandbox
 
-# Where the seed's job points until `run_tui` starts the demo's own adapter-health server
-# (tui.lab.demo_http) and points the job at it.
+# Where the seed's job points until the demo's own adapter-health endpoint
+# (tui.lab.demo_http) starts and the job is pointed at it.
 FUNCTIONS_URL = "http://127.0.0.1:54321/functions/v1"
 
 
 def demo_dir() -> Path:
-    if os.environ.get("CRONJOBS_TUI_DEMO_DIR"):  # elsewhere (tests: a folder of their own)
+    """$CRONJOBS_TUI_DEMO_DIR (tests, or a demo of one's own), else the user's data dir."""
+    if os.environ.get("CRONJOBS_TUI_DEMO_DIR"):
         return Path(os.environ["CRONJOBS_TUI_DEMO_DIR"])
     if os.geteuid() == 0:
         # The server runs as the postgres user, who cannot enter /root.
@@ -52,48 +56,95 @@ def start() -> Sandbox:
     return sb
 
 
-def point_weekly_at(conn: psycopg.Connection, functions_url: str) -> str:
-    """Point the demo's weekly job at `functions_url`, keeping its service key; returns the
-    key (the demo's adapter-health checks it)."""
+def service_key(conn: psycopg.Connection) -> str:
+    """The bearer key in the weekly job's command (the endpoint checks it), or a new one."""
     from tui.http_jobs import literal, parse_call
 
-    row = conn.execute("select jobid, command from cron.job where jobname = %s",
+    row = conn.execute("select command from cron.job where jobname = %s",
                        [seed.WEEKLY]).fetchone()
-    key = None
-    call = parse_call(row[1]) if row else None
+    call = parse_call(row[0]) if row else None
     headers = literal(call.headers_expr) if call else None
     if isinstance(headers, dict) and isinstance(headers.get("Authorization"), str):
         auth = headers["Authorization"]
-        key = auth[7:] if auth.lower().startswith("bearer ") else None
-    key = key or seed.fake_service_key()
+        if auth.lower().startswith("bearer ") and auth[7:]:
+            return str(auth[7:])
+    return seed.fake_service_key()
+
+
+def point_weekly_at(conn: psycopg.Connection, functions_url: str, key: str | None = None,
+                    ) -> str:
+    """Point the demo's weekly job at `functions_url` with `key` (default: keeping its service
+    key); returns the key (the demo's adapter-health checks it)."""
+    key = key or service_key(conn)
     command = seed.weekly_command(conn, functions_url, key)
-    if row is not None and row[1] != command:
-        conn.execute("select cron.alter_job(%s, command := %s)", [row[0], command])
+    conn.execute("select cron.alter_job(jobid, command := %s) from cron.job "
+                 "where jobname = %s and command <> %s", [command, seed.WEEKLY, command])
     return key
 
 
-def stop() -> int:
+def _start_shared(shared: Shared) -> tuple[Sandbox, bool]:
+    """The cluster started (or found running) with its endpoint, the seed's job pointed at
+    it, and whether this call started it; called under the shared state's lock. A cluster
+    this call starts is a new one: nobody owns it yet and nobody is on it."""
     sb = sandbox()
-    if not sb.running:
+    started = not sb.running
+    if started:
+        _forget(shared)
+    sb = start()
+    with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
+        key = None
+        if shared.endpoint is None or not shared.endpoint.alive():
+            # The demo plays the adapter-health Edge Function, so "send now" (h) has an
+            # answer, from an endpoint that lives as long as the cluster: demos share it.
+            key = service_key(conn)
+            shared.endpoint = start_endpoint(sb.host_datadir, key)
+        point_weekly_at(conn, shared.endpoint.functions_url, key)
+    return sb, started
+
+
+def _forget(shared: Shared) -> None:
+    """No cluster: its endpoint stopped (if one was left behind) and nobody on it."""
+    if shared.endpoint is not None:
+        shared.endpoint.stop()
+    shared.owner, shared.kept, shared.sessions, shared.endpoint = None, False, [], None
+
+
+def _stop_shared(sb: Sandbox, shared: Shared) -> None:
+    _forget(shared)
+    sb.stop()
+
+
+def start_kept() -> Sandbox:
+    """`demo --print-dsn`: the cluster started (or found running) and promised to stay up
+    until `demo --stop`, whoever started it."""
+    with SharedState(demo_dir()) as shared:
+        sb, _ = _start_shared(shared)
+        shared.kept = True
+    return sb
+
+
+def stop() -> int:
+    with SharedState(demo_dir()) as shared:
+        sb = sandbox()
+        running = sb.running
+        _stop_shared(sb, shared)  # without a cluster: an endpoint left by one that died
+    if not running:
         print("no demo cluster is running")
         return 0
-    sb.stop()
-    print(f"stopped the demo cluster in {sb.datadir}")
+    print(f"stopped the demo cluster in {sb.datadir} and its adapter-health endpoint")
     return 0
 
 
 def run_tui(settings: Settings) -> int:
     from tui.db import ConnectOptions
-    from tui.lab.demo_http import AdapterHealth
     from tui.ui.app import CronJobsApp
 
-    sb = sandbox()
-    was_running = sb.running
-    sb = start()
-    # The demo plays the adapter-health Edge Function, so "send now" (h) has an answer.
-    functions = AdapterHealth().start()
-    with psycopg.connect(sb.conninfo(), autocommit=True) as conn:
-        functions.service_key = point_weekly_at(conn, functions.functions_url)
+    me = os.getpid()
+    with SharedState(demo_dir()) as shared:
+        sb, started = _start_shared(shared)
+        if started:
+            shared.owner = me  # started here: stopped here, unless someone is still on it
+        shared.sessions.append(me)
 
     def _leave(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
@@ -105,7 +156,18 @@ def run_tui(settings: Settings) -> int:
         CronJobsApp(ConnectOptions(dbname=sb.conninfo(), read_only=settings.read_only),
                     settings).run()
     finally:
-        functions.stop()
-        if not was_running:
-            sb.stop()
+        _leave_shared(sb, me)
     return 0
+
+
+def _leave_shared(sb: Sandbox, me: int) -> None:
+    """This demo quits: the owner stops the cluster and its endpoint, or hands the stop to
+    a demo still on it; anyone else leaves them running."""
+    with SharedState(demo_dir()) as shared:
+        shared.sessions = [pid for pid in shared.sessions if pid != me]
+        if shared.owner != me or shared.kept:
+            return
+        if shared.sessions:
+            shared.owner = shared.sessions[0]
+            return
+        _stop_shared(sb, shared)

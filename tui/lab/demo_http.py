@@ -3,14 +3,23 @@
 
 POST /functions/v1/adapter-health with `Authorization: Bearer <the demo's key>` answers
 200 with JSON; without that header, 401; any other path, 404.
+
+`python -m tui.lab.demo_http DATADIR` is the demo cluster's own endpoint (tui/lab/demo.py
+starts it): it reads the key from stdin, prints its port, and serves for as long as the
+cluster in DATADIR runs, so every demo on that cluster shares it and it outlives none of them
+needlessly.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 PATH = "/functions/v1/adapter-health"
 ADAPTERS = [
@@ -111,3 +120,28 @@ class AdapterHealth:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def cluster_running(datadir: Path) -> bool:
+    """Whether the postmaster of `datadir` is alive (its pid file names a live process)."""
+    try:
+        pid = int((datadir / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except PermissionError:  # alive, another OS user's (the postgres user's, as root)
+        return True
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def serve_while_running(datadir: Path, service_key: str, poll_s: float = 1.0) -> None:
+    """Serve until the cluster in `datadir` stops (or this process is told to stop)."""
+    with AdapterHealth(service_key) as server:
+        print(server.port, flush=True)
+        while cluster_running(datadir):
+            time.sleep(poll_s)
+
+
+if __name__ == "__main__":
+    # The key comes on stdin, never on the command line, where `ps` shows it to everyone.
+    serve_while_running(Path(sys.argv[1]), sys.stdin.readline().strip())

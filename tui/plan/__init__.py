@@ -12,6 +12,7 @@ everything back: nothing is written.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ from tui.format import iso, server_label
 from tui.masking import mask
 from tui.models import Job, ServerFacts
 from tui.plan.jobs_file import JobsFile
-from tui.text import one_line
+from tui.text import inert
 
 ACTIONS = ("create", "change", "pause", "resume", "delete")
 FIELDS = ("schedule", "command", "database")
@@ -262,10 +263,24 @@ async def _write(conn: psycopg.AsyncConnection, item: Item, ctx: dict[str, Any])
 # -- showing -----------------------------------------------------------------------
 
 SIGNS = {"create": "+", "change": "~", "pause": "‖", "resume": ">", "delete": "-"}
+INDENT = "      "
 
 
-def _first_line(text: str | None, width: int = 90) -> str:
-    return one_line(" ".join((mask(text) or "").split()), width)
+def _command_lines(text: str) -> list[str]:
+    """A command as the lines to show: masked, inert, tabs as spaces (a tab byte would move
+    the terminal's cursor on its own), trailing blank lines dropped."""
+    return [inert(line).expandtabs(4).rstrip() for line in (mask(text) or "").rstrip().splitlines()]
+
+
+def command_diff(before: str, after: str) -> list[str]:
+    """What `apply` will write over what the server has, whole: a unified line diff with
+    every line as context (`-` the server's, `+` the file's), masked and inert."""
+    old, new = _command_lines(before), _command_lines(after)
+    if old == new:  # the commands differ only in a secret, which is never shown
+        return [f"{INDENT}(only a masked secret differs)"]
+    lines = difflib.unified_diff(old, new, "server", "file", n=max(len(old), len(new)),
+                                 lineterm="")
+    return [f"{INDENT}{line}".rstrip() for line in lines if not line.startswith("@@")]
 
 
 def render(plan: Plan) -> list[str]:
@@ -288,15 +303,18 @@ def render(plan: Plan) -> list[str]:
             when = f", next run {iso(item.next_run)}" if item.next_run else (
                 ", paused" if not item.active else "")
             lines.append(f"    schedule: {sched}  ({item.description}{when})")
-        if item.action == "create" or "command" in item.fields:
-            if before is not None and "command" in item.fields:
-                lines.append(f"    command was: {_first_line(before.command)}")
-            lines.append(f"    command: {_first_line(item.command)}")
+        if before is not None and "command" in item.fields:
+            lines.append("    command (the server's → the file's):")
+            lines.extend(command_diff(before.command.strip(), item.command))
+        elif item.action == "create":
+            lines.append("    command:")
+            lines.extend(INDENT + line for line in _command_lines(item.command))
         if before is not None and "database" in item.fields:
             lines.append(f"    database: {before.database} → {item.database}")
         if item.action == "delete":
-            lines.append(f"    schedule: {item.schedule}  ({item.description}); "
-                         f"command: {_first_line(item.command, 60)}")
+            lines.append(f"    schedule: {item.schedule}  ({item.description})")
+            lines.append("    command:")
+            lines.extend(INDENT + line for line in _command_lines(item.command))
     if not plan.items:
         lines.append("No changes: the server matches the file.")
     lines.append("")

@@ -188,7 +188,8 @@ class MainScreen(OperatorScreen):
         except OSError as exc:
             self.notify(f"Not exported: {exc}", severity="error")
             return
-        self.notify(f"Exported {min(len(runs), EXPORT_MAX)} run(s) to {path} ({fmt})")
+        # The whole path: a relative one is relative to a folder the operator may not know.
+        self.notify(f"Exported {min(len(runs), EXPORT_MAX)} run(s) to {path.resolve()} ({fmt})")
 
     # -- drawing: the header and the titles ------------------------------------------
     def show_header(self, state: str) -> None:
