@@ -54,7 +54,12 @@ def _files(tmp: Path) -> list[str]:
     (tmp / "latin1.toml").write_bytes(b"x = '\xe9t\xe9'\n")
     (tmp / "broken.toml").write_text("[[job]\nname = 'x'\n")
     (tmp / "secret.toml").write_text("password = 'hunter2' oops\n")
-    return ["", " ", "/nonexistent/x.toml", str(folder), "/dev/null", str(fifo),
+    unreadable = []
+    if os.geteuid() != 0:  # root reads any file
+        (tmp / "unreadable.toml").write_text("x = 1\n")
+        (tmp / "unreadable.toml").chmod(0)
+        unreadable.append(str(tmp / "unreadable.toml"))
+    return [*unreadable, "", " ", "/nonexistent/x.toml", str(folder), "/dev/null", str(fifo),
             str(tmp / "latin1.toml"), str(tmp / "broken.toml"), str(tmp / "secret.toml"),
             "x\x00.toml", "/" + "x" * 100_000]
 
@@ -109,6 +114,9 @@ def _cases(tmp: Path) -> list[tuple[str, str, str, list[str]]]:
         ("demo", "--config", "--config", files), ("demo", "--log", "--log", _out_files(tmp)),
         ("bench", "--log", "--log", _out_files(tmp)),
     ]
+    for sub, flag in (("jobs", "--json"), ("runs", "--json"), ("run x", "--yes"),
+                      ("timeline", "--json")):  # a flag given a value: a wrong type
+        cases.append((sub, f"{flag}=yes", flag, [""]))
     for sub in ("run", "pause", "resume", "http", "explain"):
         cases.append((sub, "", "JOB", JOBS))
     for sub in ("plan", "apply"):
@@ -176,7 +184,7 @@ def argv_for(sub: str, option: str, value: str, cluster: Cluster) -> list[str]:
     conn = [] if words[0] in ("demo", "bench") or option == "-d" else ["-d", cluster.conninfo]
     if words[0] == "schedule" and "--server" not in head:
         conn = []
-    given = [option, value] if option else [value]
+    given = [option] if "=" in option else [option, value] if option else [value]
     return [*head, *conn, *given, *(["--"] + rest if rest else [])]
 
 
