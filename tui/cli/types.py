@@ -62,7 +62,7 @@ def _plain(text: str, accepted: str) -> str:
 
 # -- numbers ---------------------------------------------------------------------------------
 
-_WHOLE = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would take '٣' and '1_000'
+_WHOLE = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII digits only: int() would take '٣', '1_000'
 
 
 def whole(lo: int, hi: int, what: str = "") -> Callable[[str], int]:
@@ -73,7 +73,7 @@ def whole(lo: int, hi: int, what: str = "") -> Callable[[str], int]:
             raise Refused(f"{shown(text)} is not a whole number; accepted: {lo} to {hi}{what}")
         value = int(raw)
         if not lo <= value <= hi:
-            raise Refused(f"{value} is out of range; accepted: {lo} to {hi}{what}")
+            raise Refused(f"{shown(text)} is out of range; accepted: {lo} to {hi}{what}")
         return value
 
     parse.__name__ = "whole number"
@@ -86,11 +86,12 @@ def seconds(lo: float, hi: float, *, above: bool = False) -> Callable[[str], flo
 
     def parse(text: str) -> float:
         raw = _plain(text, f"{low} to {hi:g} seconds")
-        if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", raw):
+        if len(raw) > 40 or not re.fullmatch(
+                r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", raw):
             raise Refused(f"{shown(text)} is not a number of seconds; accepted: {low} to {hi:g}")
         value = float(raw)
         if not math.isfinite(value) or value < lo or value > hi or (above and value == lo):
-            raise Refused(f"{raw} is out of range; accepted: {low} to {hi:g} seconds")
+            raise Refused(f"{shown(text)} is out of range; accepted: {low} to {hi:g} seconds")
         return value
 
     parse.__name__ = "seconds"
@@ -113,7 +114,7 @@ def ports(text: str) -> str:
 # -- time ------------------------------------------------------------------------------------
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"(?:[0-9]+[smhdw])+")
+_DURATION = re.compile(r"(?:[0-9]{1,9}[smhdw]){1,5}")
 
 
 def duration(max_days: int = 3650) -> Callable[[str], timedelta]:
