@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the promise of this function: no traceback reaches a user
         say_internal_error(exc, command)
     except SystemExit as exc:  # argparse's exit (--help, a bad value) or a signal's
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else REFUSED)
     except KeyboardInterrupt:  # Ctrl+C before the handler ran, or after
         code = INTERRUPTED
     finally:
