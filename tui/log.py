@@ -13,10 +13,12 @@ operator may attach to a bug report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import traceback
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -98,3 +100,13 @@ def reconnect(target: str, reason: str) -> None:
 def internal_error(exc: BaseException, command: str | None) -> None:
     event("internal_error", f"{type(exc).__name__}: {exc}", level=logging.ERROR, exc=exc,
           command=command)
+
+
+@contextlib.contextmanager
+def swallowing(where: str) -> Iterator[None]:
+    """`contextlib.suppress(Exception)` that leaves a trace: for errors we go on after on
+    purpose (closing a dead connection, recording a run's end while quitting)."""
+    try:
+        yield
+    except Exception as exc:
+        swallowed(where, exc)

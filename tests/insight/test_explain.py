@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -158,8 +158,14 @@ def test_unknown_job_and_naive_since(history: dict[str, Any],
     c = history["cluster"]
     assert main(["explain", "no-such-job", "-d", c.conninfo]) == 2
     assert "no job named" in capsys.readouterr().err
-    assert main(["explain", INVOICES[0], "-d", c.conninfo, "--since", "2026-01-01T00:00"]) == 2
-    assert "zone offset" in capsys.readouterr().err
+    # Without an offset: in the scheduler's zone (UTC here: 1.4's, and 1.6's default GMT).
+    naive = history["at"](-5).astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+    assert main(["explain", INVOICES[0], "-d", c.conninfo, "--since", naive, "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "--since: a time without an offset, read in the scheduler's zone" in out
+    assert "late" in out
+    assert main(["explain", INVOICES[0], "-d", c.conninfo, "--since", "2999-01-01"]) == 2
+    assert "in the future" in capsys.readouterr().err
 
 
 # -- the pure matcher, on rows shaped as the server returns them -------------------------------

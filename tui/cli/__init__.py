@@ -19,6 +19,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from types import FrameType
+from typing import Any
 
 from tui import log, version
 from tui.cli import (
@@ -36,8 +37,9 @@ from tui.cli import (
 )
 from tui.cli import tui as app
 from tui.cli.options import connection_parser
-from tui.cli.output import run_handler
+from tui.cli.output import INTERNAL, INTERRUPTED, REFUSED, run_handler, say_internal_error
 from tui.cli.types import Parser
+from tui.text import one_line
 
 #: In the order `--help` lists them.
 SUBCOMMANDS = (jobs, runs, demo, schedule, doctor, http, plan, bench, run, insight, watch)
@@ -58,41 +60,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: EX_SOFTWARE (sysexits.h): a bug of ours, said in one line, the traceback in the log.
-INTERNAL_ERROR = 70
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    code, command = INTERNAL_ERROR, None
+    code, command = INTERNAL, None
+    before = _started()
     try:
         args = build_parser().parse_args(argv)
         command = args.command
         if args.log:
-            log.start(args.log)
+            try:
+                log.start(args.log)
+            except OSError as exc:  # it went away since it was checked, say
+                print(f"cronjobs-tui: error: argument --log: cannot write to it: "
+                      f"{one_line(str(exc))}", file=sys.stderr)
+                return REFUSED
         handler = app.cmd_tui if command is None else args.handler
         with _signals_end_the_command():
             # The TUI and the demo draw on the terminal; every other subcommand prints
             # database text.
             code = run_handler(handler, args, inert_output=command not in (None, "demo"))
     except Exception as exc:  # the promise of this function: no traceback reaches a user
-        log.internal_error(exc, command)
-        print(f"cronjobs-tui: internal error: {_said(exc)}; run again with --log FILE for "
-              "details", file=sys.stderr)
+        say_internal_error(exc, command)
     except SystemExit as exc:  # argparse's exit (--help, a bad value) or a signal's
-        code = exc.code if isinstance(exc.code, int) else 2
-        raise
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else REFUSED)
+    except KeyboardInterrupt:  # Ctrl+C before the handler ran, or after
+        code = INTERRUPTED
     finally:
         if code != 0:
-            _stop_what_was_started()
+            _stop_what_was_started(before)
         log.stop()
     return code
-
-
-def _said(exc: BaseException) -> str:
-    from tui.masking import mask
-    from tui.text import one_line
-
-    return one_line(mask(f"{type(exc).__name__}: {exc}"), 300)
 
 
 @contextlib.contextmanager
@@ -113,21 +109,27 @@ def _signals_end_the_command() -> Iterator[None]:
             raise KeyboardInterrupt
         raise SystemExit(128 + signum)
 
-    saved: dict[int, object] = {}
+    saved: dict[signal.Signals, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         with contextlib.suppress(ValueError, OSError):  # not the main thread: leave them
             saved[sig] = signal.signal(sig, end)
     try:
         yield
     finally:
-        for sig, previous in saved.items():
+        for number, previous in saved.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
-                signal.signal(sig, previous)  # type: ignore[arg-type]
+                signal.signal(number, previous)
 
 
-def _stop_what_was_started() -> None:
+def _started() -> list[Any]:
+    sandbox = sys.modules.get("tui.lab.sandbox")
+    return sandbox.started() if sandbox is not None else []
+
+
+def _stop_what_was_started(before: list[Any]) -> None:
     """A command that did not end well leaves no cluster of its own running (the sandbox
-    keeps the list; nothing is imported when no sandbox was used)."""
+    keeps the list; nothing is imported when no sandbox was used). Those running before it
+    began (a test session calling main) are not its own."""
     sandbox = sys.modules.get("tui.lab.sandbox")
     if sandbox is not None:
-        sandbox.stop_started()
+        sandbox.stop_started(keep=before)

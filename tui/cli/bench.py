@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from typing import Any
 
+from tui.cli import types
+from tui.cli.options import log_option
 from tui.cli.output import OK
 
 
@@ -15,23 +18,41 @@ def register(sub: Any, conn: argparse.ArgumentParser) -> None:
     bench = sub.add_parser("bench", add_help=False,
                            help="measure server time per refresh and the app at scale, in a "
                                 "throwaway cluster")
-    bench.add_argument("--jobs", type=int, default=None, help="jobs (default 10000)")
-    bench.add_argument("--runs", default=None, metavar="H,H,...",
-                       help="history sizes (default 100000,1000000,10000000)")
+    bench.add_argument("--jobs", type=types.whole(1, MAX_JOBS), default=None,
+                       help=f"jobs, 1-{MAX_JOBS} (default 10000)")
+    bench.add_argument("--runs", type=_sizes, default=None, metavar="H,H,...",
+                       help="history sizes, each 1-100000000 (default "
+                            "100000,1000000,10000000)")
     bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
-    bench.add_argument("--idle", type=float, default=60.0,
+    bench.add_argument("--idle", type=types.seconds(0, 3600, above=True), default=60.0,
                        help="seconds of idle measured (a whole minute: cron jobs start on it)")
-    bench.add_argument("--stream", type=int, default=1_000_000,
+    bench.add_argument("--stream", type=types.whole(1, 100_000_000), default=1_000_000,
                        help="new runs streamed for the memory figure")
     bench.add_argument("--mask", action="store_true",
                        help="only the cost of masking secrets, on ordinary and hostile "
                             "commands up to 1 MB, against the old implementation")
+    log_option(bench, suppress=True)
     bench.add_argument("--help", action="help")
     bench.set_defaults(handler=cmd_bench)
 
 
+MAX_JOBS = 100_000
+MAX_RUNS = 100_000_000
+
+
 def _sizes(text: str) -> list[int]:
-    return sorted({int(float(v.replace("_", ""))) for v in text.split(",") if v.strip()})
+    """History sizes: whole numbers, `_` between digits and 1e6 allowed, comma-separated."""
+    sizes = set()
+    for part in text.split(","):
+        raw = part.strip().replace("_", "")
+        if not re.fullmatch(r"[0-9]+(e[0-9]{1,2})?", raw, re.IGNORECASE):
+            raise types.Refused(f"{types.shown(part)} is not a whole number; accepted: "
+                                f"sizes 1 to {MAX_RUNS:,} separated by commas (1e6 allowed)")
+        size = int(float(raw)) if "e" in raw.lower() else int(raw)
+        if not 1 <= size <= MAX_RUNS:
+            raise types.Refused(f"{size} is out of range; accepted: sizes 1 to {MAX_RUNS:,}")
+        sizes.add(size)
+    return sorted(sizes)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -45,11 +66,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from tui.lab.bench import report, run
 
     if args.quick:
-        jobs, sizes, idle_s, stream = args.jobs or 200, _sizes(args.runs or "2000,20000"), 3.0, \
-            5000
+        jobs, sizes, idle_s, stream = args.jobs or 200, args.runs or [2000, 20000], 3.0, 5000
     else:
         jobs = args.jobs or 10_000
-        sizes = _sizes(args.runs or "100000,1000000,10000000")
+        sizes = args.runs or [100_000, 1_000_000, 10_000_000]
         idle_s, stream = args.idle, args.stream
     t0 = time.perf_counter()
     stages, app, _ = run(jobs, sizes, quick=args.quick, idle_s=idle_s, stream_runs=stream,

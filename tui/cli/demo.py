@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from tui import config
-from tui.cli.options import config_option
+from tui.cli.options import config_option, log_option
 from tui.cli.output import OK
 
 
@@ -15,6 +15,7 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
     demo = subparsers.add_parser("demo", add_help=False,
                                  help="start the embedded demo cluster and open the TUI on it")
     config_option(demo, suppress=True)
+    log_option(demo, suppress=True)
     demo.add_argument("--print-dsn", action="store_true",
                       help="start it, print its connection URI and leave it running")
     demo.add_argument("--stop", action="store_true", help="stop a demo cluster left running")

@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Any
 
+from tui.cli import types
 from tui.cli.output import FOUND, OK
 
 EPILOG = """\
@@ -28,7 +29,7 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
         help="send an HTTP job's request (net.http_post/http_get) now and show the answer",
         description="Send an HTTP job's request now, from this machine, and show the answer.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("job", metavar="JOB", help="the job's name or #id")
+    p.add_argument("job", metavar="JOB", type=types.job_ref, help="the job's name or #id")
     p.add_argument("--json", action="store_true", help="a JSON object")
     p.add_argument("--as-self", action="store_true",
                    help="if the job's role may not log in, evaluate the call as this login "
@@ -42,11 +43,11 @@ async def run(args: argparse.Namespace) -> int:
     from tui.audit import AuditLog, default_path
     from tui.cli.options import options_from
     from tui.cli.output import print_json
+    from tui.cli.resolve import resolve_job
     from tui.db import Database, DatabaseError
     from tui.db.actions import get_job
     from tui.db.client import require_pg_cron
     from tui.format import server_label
-    from tui.insight.gather import find_job
     from tui.text import one_line
 
     opts = options_from(args)
@@ -56,7 +57,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         facts = await db.facts()
         require_pg_cron(facts)
-        job = await get_job(db, find_job(args.job, await db.jobs(indexed=False)).jobid)
+        job = await get_job(db, resolve_job(args.job, await db.jobs(indexed=False), facts).jobid)
         call = http.parse_call(job.command)
         if call is None:
             raise DatabaseError(f"job {one_line(job.label)} makes no HTTP call "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from tui.cli import types
 from tui.cli.options import options_from, pg_cron_facts
 from tui.cli.output import OK, print_json, print_lines, print_table
 from tui.db import Database
@@ -14,28 +15,21 @@ if TYPE_CHECKING:
     from tui.models import Job, ServerFacts
 
 
-def _bounded_hours(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 24 * 14:
-        raise argparse.ArgumentTypeError(f"must be 1 to {24 * 14} hours, not {value}")
-    return value
-
-
 async def cmd_explain(args: argparse.Namespace) -> int:
     from tui.audit import AuditLog
     from tui.audit import default_path as audit_path
+    from tui.cli.resolve import resolve_job
     from tui.cron import resolve_zone
-    from tui.insight.gather import explain_job, find_job, parse_since
+    from tui.insight.gather import explain_job, zone_of
     from tui.masking import mask
 
     db = Database(options_from(args))
     try:
         facts = await pg_cron_facts(db)
-        job = find_job(args.job, await db.jobs(indexed=facts.has_run_index))
-        result = await explain_job(db, facts, job, parse_since(args.since),
+        job = resolve_job(args.job, await db.jobs(indexed=facts.has_run_index), facts)
+        zone_name = zone_of(facts)
+        since = args.since.resolve(facts.now, resolve_zone(zone_name)) if args.since else None
+        result = await explain_job(db, facts, job, since,
                                    AuditLog(audit_path()).tail(1_000_000))
     finally:
         await db.close()
@@ -46,12 +40,14 @@ async def cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         print_json(records)
         return OK
-    _print_explain(job, facts, result, records, every=args.all)
+    said = args.since.note(zone_name) if args.since else None
+    _print_explain(job, facts, result, records, every=args.all, said=said)
     return OK
 
 
 def _print_explain(job: Job, facts: ServerFacts, result: Explained,
-                   records: list[dict[str, Any]], *, every: bool) -> None:
+                   records: list[dict[str, Any]], *, every: bool,
+                   said: str | None = None) -> None:
     """explain's text: a heading, the counts, and a table of what was not on time (`every`:
     of every time), each reason whole, wrapped to the terminal."""
     from tui.text import one_line
@@ -59,8 +55,9 @@ def _print_explain(job: Job, facts: ServerFacts, result: Explained,
     heading = [f"{one_line(job.label)} {job.schedule!r} in {result.zone}, "
                f"{result.since:%Y-%m-%d %H:%M} to {result.until:%Y-%m-%d %H:%M} "
                f"(server time {facts.now:%Y-%m-%d %H:%M %Z})"]
-    if result.note:
-        heading.append(result.note)
+    for note in (said, result.note):  # said: how --since was read
+        if note:
+            heading.append(note)
     counts: dict[str, int] = {}
     for o in result.outcomes:
         counts[o.outcome] = counts.get(o.outcome, 0) + 1
@@ -125,9 +122,11 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
     p = subparsers.add_parser(
         "explain", parents=[connection_parent], add_help=False,
         help="why a job ran, ran late or did not run at each time its schedule gave")
-    p.add_argument("job", metavar="JOB", help="job name or #id")
-    p.add_argument("--since", metavar="ISO",
-                   help="from this time, with its offset (default: 7 days ago)")
+    p.add_argument("job", metavar="JOB", type=types.job_ref, help="job name or #id")
+    p.add_argument("--since", metavar="WHEN", type=types.since,
+                   help="from this long ago (90m, 12h, 3d, 2w) or this time (2026-12-01, "
+                        "2026-12-01T06:00, 2026-12-01T06:00+02:00: without an offset in the "
+                        "scheduler's zone) (default: 7 days ago)")
     p.add_argument("--json", action="store_true",
                    help="[{scheduled, outcome, reason, runid, lag_s, duration_s}]")
     p.add_argument("--all", action="store_true", help="list on-time runs too (table)")
@@ -137,7 +136,8 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
     t = subparsers.add_parser(
         "timeline", parents=[connection_parent], add_help=False,
         help="what will run in the next hours: crowded minutes, overlaps, DST")
-    t.add_argument("--hours", type=_bounded_hours, default=24, help="how far (default 24)")
+    t.add_argument("--hours", type=types.whole(1, 24 * 14, " hours"), default=24,
+                   help="how far, 1-336 (default 24)")
     t.add_argument("--json", action="store_true",
                    help="{minutes: [{at, jobs, over_limit}], overlaps, dst, ...}")
     t.add_argument("--help", action="help")

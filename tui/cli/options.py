@@ -70,7 +70,7 @@ def log_option(group: Any, *, suppress: bool) -> None:
 
 
 def config_option(group: Any, *, suppress: bool) -> None:
-    group.add_argument("--config", metavar="FILE", type=types.readable_file,
+    group.add_argument("--config", metavar="FILE", type=types.toml_file,
                        default=argparse.SUPPRESS if suppress else None,
                        help="settings file (default: $CRONJOBS_TUI_CONFIG or the platform's "
                             "config dir)/config.toml")

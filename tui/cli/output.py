@@ -7,14 +7,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from tui import config
+from tui import config, log
 from tui.db import DatabaseError
 from tui.masking import mask
 from tui.text import InertWriter, one_line
@@ -139,7 +138,7 @@ def run_handler(handler: Callable[[argparse.Namespace], Any], args: argparse.Nam
     """Run a subcommand's handler (plain or async) to its exit code. With `inert_output`
     what it prints is database text: through the one rule (tui/text.py), whatever prints it,
     errors included. An error nobody expected is a bug: one line (masked) and INTERNAL, the
-    traceback only with CRONJOBS_TUI_DEBUG set."""
+    traceback in the --log file only."""
     from tui.lab.sandbox import SandboxError
 
     saved = sys.stdout, sys.stderr
@@ -151,18 +150,21 @@ def run_handler(handler: Callable[[argparse.Namespace], Any], args: argparse.Nam
             result = asyncio.run(result)
         return int(result or 0)
     except (DatabaseError, SandboxError, config.ConfigError) as exc:
+        log.refusal(str(exc), error=type(exc).__name__)
         print(f"cronjobs-tui: {exc}", file=sys.stderr)
         return REFUSED
     except KeyboardInterrupt:
         return INTERRUPTED
     except Exception as exc:  # noqa: BLE001  # the last line of defence: an exit code, not a crash
-        if os.environ.get("CRONJOBS_TUI_DEBUG"):
-            import traceback
-
-            print(mask(traceback.format_exc()), file=sys.stderr)
-        print(f"cronjobs-tui: internal error: {type(exc).__name__}: {mask(str(exc))} (a bug in "
-              "cronjobs-tui; please report it; CRONJOBS_TUI_DEBUG=1 shows the traceback)",
-              file=sys.stderr)
+        say_internal_error(exc, getattr(args, "command", None))
         return INTERNAL
     finally:
         sys.stdout, sys.stderr = saved
+
+
+def say_internal_error(exc: BaseException, command: str | None) -> None:
+    """A bug of ours, in one line on stderr (masked, inert); its traceback to the --log file."""
+    log.internal_error(exc, command)
+    said = one_line(mask(f"{type(exc).__name__}: {exc}"), 300)
+    print(f"cronjobs-tui: internal error: {said}; run again with --log FILE for details",
+          file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from tui.cli import types
 from tui.cli.output import FOUND, OK, REFUSED, confirm, print_json, print_lines
 from tui.plan.jobs_file import JobsFileError
 
@@ -34,7 +35,8 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
                                   help=helptext, description=helptext[0].upper() + helptext[1:],
                                   epilog=epilog,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("file", metavar="FILE", help="the jobs file (TOML, [[job]] tables)")
+        p.add_argument("file", metavar="FILE", type=types.toml_file,
+                       help="the jobs file (TOML, [[job]] tables)")
         p.add_argument("--prune", action="store_true",
                        help="also delete the jobs this role can see that FILE does not "
                             "declare")

@@ -13,8 +13,10 @@ import signal
 import sys
 from typing import Any
 
+from tui.cli import types
 from tui.cli.output import FOUND, OK, REFUSED, confirm
 from tui.format import server_label
+from tui.log import swallowing
 
 RUN_EPILOG = """\
 JOB is a job name or #id. The job is read fresh from the server and run as pg_cron would run
@@ -40,9 +42,10 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
         help="run a job now, as pg_cron would (recorded, audited)",
         description="Run a job now, as pg_cron would, and wait for its end.",
         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("job", metavar="JOB", help="the job's name or #id")
+    p.add_argument("job", metavar="JOB", type=types.job_ref, help="the job's name or #id")
     p.add_argument("--yes", action="store_true", help="run without asking (for scripts)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
+    p.add_argument("--timeout", type=types.seconds(0, 7 * 86400, above=True),
+                   metavar="SECONDS",
                    help="time limit for this run (default: none beyond the server's own "
                         "statement_timeout)")
     p.add_argument("--overlap", action="store_true",
@@ -61,7 +64,7 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
             description=f"{verb.capitalize()} a job.",
             epilog=STATE_EPILOG.format(verb=verb, state=state, note=note),
             formatter_class=argparse.RawDescriptionHelpFormatter)
-        q.add_argument("job", metavar="JOB", help="the job's name or #id")
+        q.add_argument("job", metavar="JOB", type=types.job_ref, help="the job's name or #id")
         q.add_argument("--yes", action="store_true", help="do it without asking (for scripts)")
         q.add_argument("--help", action="help", help="show this help and exit")
         q.set_defaults(handler=set_state, active=verb == "resume")
@@ -77,22 +80,10 @@ def _confirm(question: str, yes: bool) -> bool:
                                     "--yes from a script); nothing done")
 
 
-def _find(wanted: str, jobs: list[Any]) -> int:
-    from tui.db import DatabaseError
-    from tui.text import one_line
+def _find(wanted: str, jobs: list[Any], facts: Any) -> int:
+    from tui.cli.resolve import resolve_job
 
-    if wanted.startswith("#") and wanted[1:].isdigit():
-        matches = [j for j in jobs if j.jobid == int(wanted[1:])]
-    else:
-        matches = [j for j in jobs if j.jobname == wanted] or [
-            j for j in jobs if wanted.isdigit() and j.jobid == int(wanted)]
-    if len(matches) > 1:
-        ids = ", ".join(f"#{j.jobid} ({one_line(j.username, 30)})" for j in matches)
-        raise DatabaseError(f"several jobs are named {one_line(wanted, 60)!r}: {ids}; name "
-                            "one by its #id")
-    if not matches:
-        raise DatabaseError(f"no job named {one_line(wanted, 60)!r} is visible to this role")
-    return int(matches[0].jobid)
+    return int(resolve_job(wanted, jobs, facts).jobid)
 
 
 async def _open(args: argparse.Namespace) -> tuple[Any, Any, Any] | None:
@@ -138,7 +129,7 @@ async def run(args: argparse.Namespace) -> int:
     db, facts, log = opened
     label = args.job
     try:
-        jobid = _find(args.job, await db.jobs(indexed=False))
+        jobid = _find(args.job, await db.jobs(indexed=False), facts)
         plan = await actions.plan_run(db, jobid)
         job = plan.job
         label = one_line(job.label)
@@ -167,7 +158,7 @@ async def run(args: argparse.Namespace) -> int:
             return REFUSED
     except DatabaseError as exc:
         _say(actions.refusal(exc))
-        with contextlib.suppress(Exception):
+        with swallowing("writing the refusal to the audit log"):
             _audit(log, facts, "trigger", label, outcome="refused", detail=str(exc))
         return REFUSED
     finally:
@@ -225,7 +216,7 @@ async def set_state(args: argparse.Namespace) -> int:
     label = args.job
     try:
         await actions.check_writable(db)
-        job = await actions.get_job(db, _find(args.job, await db.jobs(indexed=False)))
+        job = await actions.get_job(db, _find(args.job, await db.jobs(indexed=False), facts))
         label = job.label
         shown = one_line(job.label)
         if job.active == args.active:

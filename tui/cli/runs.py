@@ -10,9 +10,9 @@ from typing import Any
 from tui.cli import types
 from tui.cli.options import options_from, pg_cron_facts
 from tui.cli.output import OK, print_table
+from tui.cli.resolve import resolve_job
 from tui.db import Database
 from tui.export import run_records, write_runs
-from tui.insight.gather import find_job
 from tui.models import ServerFacts
 from tui.text import one_line
 
@@ -57,7 +57,7 @@ async def cmd_runs(args: argparse.Namespace) -> int:
         facts = await pg_cron_facts(db)
         jobid = None
         if args.job:
-            jobid = find_job(args.job, await db.jobs(indexed=False)).jobid
+            jobid = resolve_job(args.job, await db.jobs(indexed=False), facts).jobid
         runs = await db.runs_recent(limit=args.limit, jobid=jobid, status=args.status)
         fmt = "json" if args.json else (args.format or "table")
         outcomes = None

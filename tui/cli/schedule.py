@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from tui.cli import types
 from tui.cron import (
     UnknownZone,
     check,
@@ -81,10 +82,10 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
     p.add_argument("--timezone", metavar="TZ", default=None,
                    help="offline: the scheduler's zone, as cron.timezone (default UTC; pg_cron "
                         "1.4 always uses UTC, and the runs are then only shown in TZ)")
-    p.add_argument("--from", dest="start", metavar="ISO8601", default=None,
+    p.add_argument("--from", dest="start", metavar="ISO8601", default=None, type=_from,
                    help="list runs after this instant (default now, the server's in server "
                         "mode); without an offset it is a wall-clock time in the zone")
-    p.add_argument("--count", type=_count, default=5, metavar="N",
+    p.add_argument("--count", type=types.whole(0, MAX_COUNT), default=5, metavar="N",
                    help=f"how many next runs, 0-{MAX_COUNT} (default 5)")
     p.add_argument("--server", action="store_true",
                    help="ask the server given by PG* variables/pg_service.conf even without "
@@ -101,14 +102,10 @@ def _version(text: str) -> str:
     return text
 
 
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= n <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"must be 0-{MAX_COUNT}")
-    return n
+def _from(text: str) -> str:
+    """Checked as every instant is (tui/cli/types.py), read in the zone later."""
+    types.instant(text)
+    return text
 
 
 class UsageError(Exception):

@@ -41,13 +41,13 @@ def shown(text: str) -> str:
     return f"'{line(text)}'"
 
 
-def line(text: str) -> str:
-    """Text masked, on one line with every control character escaped, cut."""
+def line(text: str, width: int = SHOWN) -> str:
+    """Text masked, on one line with every control character escaped, cut to `width`."""
     from tui.masking import mask
     from tui.text import one_line
 
     out = one_line(mask(text) or "")
-    return f"{out[:SHOWN - 1]}… ({len(text):,} characters)" if len(out) > SHOWN else out
+    return f"{out[:width - 1]}… ({len(text):,} characters)" if len(out) > width else out
 
 
 def _plain(text: str, accepted: str) -> str:
@@ -62,7 +62,7 @@ def _plain(text: str, accepted: str) -> str:
 
 # -- numbers ---------------------------------------------------------------------------------
 
-_WHOLE = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would take '٣' and '1_000'
+_WHOLE = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII digits only: int() would take '٣', '1_000'
 
 
 def whole(lo: int, hi: int, what: str = "") -> Callable[[str], int]:
@@ -73,7 +73,7 @@ def whole(lo: int, hi: int, what: str = "") -> Callable[[str], int]:
             raise Refused(f"{shown(text)} is not a whole number; accepted: {lo} to {hi}{what}")
         value = int(raw)
         if not lo <= value <= hi:
-            raise Refused(f"{value} is out of range; accepted: {lo} to {hi}{what}")
+            raise Refused(f"{shown(text)} is out of range; accepted: {lo} to {hi}{what}")
         return value
 
     parse.__name__ = "whole number"
@@ -86,11 +86,12 @@ def seconds(lo: float, hi: float, *, above: bool = False) -> Callable[[str], flo
 
     def parse(text: str) -> float:
         raw = _plain(text, f"{low} to {hi:g} seconds")
-        if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", raw):
+        if len(raw) > 40 or not re.fullmatch(
+                r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", raw):
             raise Refused(f"{shown(text)} is not a number of seconds; accepted: {low} to {hi:g}")
         value = float(raw)
         if not math.isfinite(value) or value < lo or value > hi or (above and value == lo):
-            raise Refused(f"{raw} is out of range; accepted: {low} to {hi:g} seconds")
+            raise Refused(f"{shown(text)} is out of range; accepted: {low} to {hi:g} seconds")
         return value
 
     parse.__name__ = "seconds"
@@ -113,7 +114,7 @@ def ports(text: str) -> str:
 # -- time ------------------------------------------------------------------------------------
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"(?:[0-9]+[smhdw])+")
+_DURATION = re.compile(r"(?:[0-9]{1,9}[smhdw]){1,5}")
 
 
 def duration(max_days: int = 3650) -> Callable[[str], timedelta]:
@@ -262,6 +263,13 @@ def readable_file(text: str) -> Path:
     """An existing regular file this process can read, as UTF-8 text (a config, a jobs
     file): not a directory, not a device."""
     path = Path(_plain(text, "a file's path")).expanduser()
+    try:
+        return _readable(text, path)
+    except OSError as exc:  # a name too long, a loop of links...
+        raise Refused(f"{shown(text)} cannot be used: {exc.strerror or exc}") from None
+
+
+def _readable(text: str, path: Path) -> Path:
     if not path.exists():
         raise Refused(f"{shown(text)}: no such file")
     if path.is_dir():
@@ -278,17 +286,37 @@ def readable_file(text: str) -> Path:
     return path
 
 
+def toml_file(text: str) -> Path:
+    """A readable file (see `readable_file`) that holds TOML; what its tables mean is for
+    its reader to judge."""
+    from tui.config import tomllib  # tomli on Python 3.10
+
+    path = readable_file(text)
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise Refused(f"{shown(text)} is not TOML: {line(str(exc), 200)}") from None
+    return path
+
+
 def writable_file(text: str) -> Path:
     """A file this process may write: an existing regular file (or /dev/null), or a new
     one in an existing folder it may write in."""
     path = Path(_plain(text, "a file's path")).expanduser()
+    try:
+        return _writable(text, path)
+    except OSError as exc:
+        raise Refused(f"{shown(text)} cannot be used: {exc.strerror or exc}") from None
+
+
+def _writable(text: str, path: Path) -> Path:
     if path.is_dir():
         raise Refused(f"{shown(text)} is a folder; accepted: a file")
     if path.exists():
         if not (path.is_file() or str(path) == os.devnull):
             raise Refused(f"{shown(text)} is not a regular file")
-        if not os.access(path, os.W_OK):
-            raise Refused(f"{shown(text)} may not be written by this user")
+        with path.open("a"):  # appending nothing changes nothing, and proves we may
+            pass
         return path
     folder = path.parent
     if not folder.is_dir():
@@ -311,7 +339,7 @@ def conninfo(text: str) -> str:
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
             raise Refused(f"{shown(text)} is not a conninfo string libpq reads: "
-                          f"{line(reason)}") from None
+                          f"{line(reason, 200)}") from None
     return raw
 
 

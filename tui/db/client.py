@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
+from tui import log
 from tui.db.connect import ConnectOptions, open_connection, transaction
 from tui.db.queries import query
 from tui.db.release import from_extversion, probe_release
@@ -108,6 +109,8 @@ class Database:
                 first = (str(exc).strip().splitlines() or ["connection failed"])[0]
                 raise DatabaseError(f"could not connect to {describe_target(self.opts)}: "
                                     f"{first}", lost=True) from exc
+            if self._ever_connected:
+                log.reconnect(describe_target(self.opts), "connected again after a loss")
             self._ever_connected = True
         return self._conn
 
@@ -162,6 +165,7 @@ class Database:
                     raise
                 error = explain(exc)
                 if error.lost:
+                    log.event("connection_lost", str(error), target=describe_target(self.opts))
                     await self._drop()
                 raise error from exc
 
@@ -170,8 +174,8 @@ class Database:
         if conn is not None:
             try:
                 await asyncio.wait_for(conn.close(), 2)
-            except Exception:  # noqa: S110  # closing a dead connection may fail; it is gone anyway
-                pass
+            except Exception as exc:  # closing a dead connection may fail; it is gone anyway
+                log.swallowed("closing a dropped connection", exc)
 
     # -- reads --------------------------------------------------------------
     async def facts(self) -> ServerFacts:

@@ -18,7 +18,6 @@ index build and vacuum cannot run in a transaction and keep the server's own tim
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from tui import log
 from tui.db.client import Database, explain
 from tui.db.connect import ConnectOptions, open_connection, transaction
 from tui.db.queries import query, template
@@ -231,7 +231,7 @@ async def purge_history(opts: ConnectOptions, days: int, *, batch: int = BATCH_R
     except psycopg.Error as exc:
         raise explain(exc) from exc
     finally:
-        with contextlib.suppress(Exception):
+        with log.swallowing("closing the purge's connection"):
             await conn.close()
 
 

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from tui import log
 from tui.db import as_role
 from tui.db.client import Database, DatabaseError, explain
 from tui.db.connect import APPLICATION_NAME, open_connection, transaction
@@ -70,8 +71,8 @@ async def evaluate_call(db: Database, job: Job, exprs: dict[str, str], *,
         if conn is not None:
             try:
                 await asyncio.wait_for(conn.close(), 2)
-            except Exception:  # noqa: S110  # closing a broken connection may fail; it is gone
-                pass
+            except Exception as exc:  # closing a broken connection may fail; it is gone
+                log.swallowed("closing pg_net's polling connection", exc)
 
 
 async def _evaluate_on(conn: psycopg.AsyncConnection, job: Job, exprs: dict[str, str],

@@ -3,13 +3,21 @@ do about it."""
 
 from __future__ import annotations
 
+from tui import log
 from tui.db.as_role import NeedsConfirmation
 from tui.db.client import DatabaseError, explain
 from tui.db.writes import INSUFFICIENT_PRIVILEGE, READ_ONLY_TRANSACTION, JobChanged, ReadOnly
 
 
 def refusal(error: BaseException) -> str:
-    """One sentence for an operator: the server's message and what to do about it."""
+    """One sentence for an operator: the server's message and what to do about it (and a
+    line in the --log file)."""
+    sentence = _sentence(error)
+    log.refusal(sentence, sqlstate=getattr(error, "sqlstate", None))
+    return sentence
+
+
+def _sentence(error: BaseException) -> str:
     exc = error if isinstance(error, DatabaseError) else explain(error)
     text = str(exc).rstrip(". ")
     if isinstance(exc, (ReadOnly, JobChanged, NeedsConfirmation)):

@@ -13,6 +13,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from tui import log
 from tui.db import as_role
 from tui.db.client import Database, DatabaseError, explain
 from tui.db.connect import APPLICATION_NAME
@@ -126,7 +127,7 @@ class TriggerRun:
         await self.cancel()
         if self.status in ("starting", "running") and not self._done.is_set():
             self._finish("failed", f"job canceled ({reason})")
-            with contextlib.suppress(Exception):
+            with log.swallowing("recording a manual run's end while stopping"):
                 await self._record_end()
 
     async def cancel(self) -> None:
@@ -306,7 +307,7 @@ class TriggerRun:
                     raise
 
     async def _abandon(self) -> None:
-        with contextlib.suppress(Exception):
+        with log.swallowing("cancelling and recording an abandoned manual run"):
             if self.status == "running" and not self.finished:
                 # The cancelled execute() left the statement running on the server.
                 self._cancel_requested = True
@@ -320,7 +321,7 @@ class TriggerRun:
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            with contextlib.suppress(Exception):
+            with log.swallowing("closing a manual run's connection"):
                 await asyncio.wait_for(conn.close(), 2)
 
 

@@ -14,10 +14,12 @@ pg_cron version on one machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -175,16 +177,28 @@ class Sandbox:
         return cmd
 
     def _run(self, argv: list[str], timeout: float = 120) -> str:
+        """Run a PostgreSQL tool; whatever ends the wait (a timeout, a signal, Ctrl+C) ends
+        the tool and its children too: in a session of their own, they are killed as a
+        group (runuser and chroot would otherwise leave an orphaned initdb running)."""
         cmd = self._as_postgres(argv)
         try:
-            done = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=timeout, cwd="/", check=False
-            )
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, cwd="/", start_new_session=True)
         except FileNotFoundError as exc:
             raise SandboxError(f"cannot run {cmd[0]}: {exc}. Set up with:  {SETUP_HINT}") from exc
-        if done.returncode != 0:
-            raise SandboxError(f"{' '.join(argv[:2])} failed:\n{done.stderr or done.stdout}")
-        return done.stdout
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException as exc:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if isinstance(exc, subprocess.TimeoutExpired):
+                raise SandboxError(f"{' '.join(argv[:2])} did not finish in {timeout:g} s") \
+                    from exc
+            raise
+        if proc.returncode != 0:
+            raise SandboxError(f"{' '.join(argv[:2])} failed:\n{err or out}")
+        return out
 
     # -- life cycle ---------------------------------------------------------
     @property
@@ -196,8 +210,13 @@ class Sandbox:
         host.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             self._give_to_postgres(host)
-        self._run(["initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres",
-                   "-E", "UTF8", "--locale=C", "--no-sync"])
+        try:
+            self._run(["initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres",
+                       "-E", "UTF8", "--locale=C", "--no-sync"])
+        except BaseException:
+            # Half made, it would pass for a cluster at the next start (PG_VERSION exists).
+            shutil.rmtree(host, ignore_errors=True)
+            raise
 
     def _give_to_postgres(self, host: Path) -> None:
         # The chroot's postgres user has its own uid, so chown from inside it.
@@ -345,8 +364,8 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        if self in _STARTED:
-            _STARTED.remove(self)
+        # Any object of this data directory (demo --stop makes a new one) stops it.
+        _STARTED[:] = [s for s in _STARTED if s.host_datadir != self.host_datadir]
         if self.running:
             try:
                 self._run(["pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"])
@@ -415,10 +434,11 @@ class Sandbox:
 
 
 def throwaway(install: Installation | None = None, **kwargs: object) -> Sandbox:
-    """A sandbox in a fresh temporary directory (tests), removed by `destroy()`."""
+    """A sandbox in a fresh temporary directory (tests, the bench), removed with it by
+    `destroy()`: on the host in $TMPDIR (default /tmp), in a chroot in its /var/tmp."""
     install = install or host_installation()
-    base = "/var/tmp" if install.root != "/" else None
-    inner = Path(tempfile.mkdtemp(prefix="cronjobs-tui-", dir=install.host_path(base or "/tmp")))
+    folder = install.host_path("/var/tmp") if install.root != "/" else None
+    inner = Path(tempfile.mkdtemp(prefix="cronjobs-tui-", dir=folder))
     inner_path = "/" + str(inner.relative_to(install.root)) if install.root != "/" else str(inner)
     return Sandbox(datadir=Path(inner_path) / "data", install=install, scratch=inner,
                    **kwargs)  # type: ignore[arg-type]
@@ -428,13 +448,20 @@ def throwaway(install: Installation | None = None, **kwargs: object) -> Sandbox:
 _STARTED: list[Sandbox] = []
 
 
-def stop_started() -> None:
+def started() -> list[Sandbox]:
+    """The clusters this process started and still runs."""
+    return list(_STARTED)
+
+
+def stop_started(keep: list[Sandbox] | None = None) -> None:
     """Stop every cluster this process started and still runs (the newest first), and
     remove the throwaway ones: the CLI calls it when a command ends in an error or a
     signal, so that nothing it started outlives it. A cluster meant to stay (`demo
-    --print-dsn`) is left alone by a command that ends well, which does not call this."""
-    while _STARTED:
-        sandbox = _STARTED[-1]
+    --print-dsn`) is left alone by a command that ends well, which does not call this.
+    `keep`: those started before the command (by a test session running it in-process)."""
+    kept = {id(s) for s in keep or []}
+    while [s for s in _STARTED if id(s) not in kept]:
+        sandbox = [s for s in _STARTED if id(s) not in kept][-1]
         try:
             # pg_ctl cut short may leave a postmaster starting: wait for its pid file.
             deadline = time.monotonic() + 5
@@ -450,5 +477,4 @@ def stop_started() -> None:
 
             log.swallowed("stopping a cluster at exit", exc)
         finally:
-            if sandbox in _STARTED:
-                _STARTED.remove(sandbox)
+            _STARTED[:] = [s for s in _STARTED if s is not sandbox]
