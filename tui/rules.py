@@ -91,6 +91,18 @@ class Usual:
         return len(self.runs)
 
     @property
+    def median_s(self) -> float:
+        """The median duration (0.0 without a run)."""
+        figures = self.duration
+        return figures[0] if figures else 0.0
+
+    @property
+    def p95_s(self) -> float:
+        """The p95 duration (0.0 without a run)."""
+        figures = self.duration
+        return figures[1] if figures else 0.0
+
+    @property
     def duration(self) -> tuple[float, float] | None:
         """(median, p95) duration in seconds; None without a run."""
         return self.median_p95(DURATION)

@@ -116,7 +116,7 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
     p.add_argument("--since", metavar="ISO",
                    help="from this time, with its offset (default: 7 days ago)")
     p.add_argument("--json", action="store_true",
-                   help="[{scheduled, outcome, reason, runid, lag_s, duration_s}]")
+                   help="[{scheduled, outcome, reason, runid, lag_s, duration_s, missed, problem}]")
     p.add_argument("--all", action="store_true", help="list on-time runs too (table)")
     p.add_argument("--help", action="help")
     p.set_defaults(handler=cmd_explain)

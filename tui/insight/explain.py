@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from tui import rules
 from tui.cron import next_runs, parse
 
 OUTCOMES = ("ran", "late", "failed", "running", "inactive", "scheduler_down", "standby",
@@ -82,11 +83,18 @@ class Outcome:
     duration_s: float | None = None
     held_by: tuple[int, ...] = field(default=())  # runids that held the slots (late)
     no_history: bool = False  # unknown only for want of history (purged, not read)
+    problem: str | None = None  # a 'running' run's: 'stuck' or 'orphaned' (tui/rules.py)
+
+    @property
+    def missed(self) -> bool | None:
+        """tui/rules.py's is_missed: None when the evidence is unknown."""
+        return rules.is_missed(self.outcome, self.no_history)
 
     def as_dict(self) -> dict[str, object]:
         return {"scheduled": self.scheduled.isoformat(), "outcome": self.outcome,
                 "reason": self.reason, "runid": self.runid, "lag_s": self.lag_s,
-                "duration_s": self.duration_s}
+                "duration_s": self.duration_s, "missed": self.missed,
+                "problem": self.problem}
 
 
 def scheduled_times(expr: str, since: datetime, until: datetime, tz: object,

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tui import rules
 from tui.db import Database, DatabaseError
 from tui.db import insight as reads
 from tui.insight.explain import Evidence, RunRow, explain, scheduled_times
@@ -39,7 +40,7 @@ STARTED = ("ran", "late", "failed", "running")
 @dataclass
 class Event:
     key: str
-    kind: str  # failed, missed, stuck, scheduler_down, unreachable, http_error
+    kind: str  # failed, missed, stuck, orphaned, scheduler_down, unreachable, http_error
     at: str  # ISO time it happened (or was first seen)
     message: str
     job: str | None = None
@@ -164,8 +165,7 @@ class Webhook:
 @dataclass
 class Options:
     grace_s: float = 120  # a scheduled time with no run this much later is missed
-    stuck_factor: float = 5  # a run going this many times its median duration is stuck...
-    stuck_min_s: float = 300  # ...and at least this much longer than the median
+    # Stuck is tui/rules.py's (is_stuck), as on every other surface.
 
 
 class Watcher:
@@ -306,24 +306,32 @@ class Watcher:
         return events
 
     async def _stuck(self, now: datetime, by_id: dict[int, Job],
-                     usual: dict[int, reads.Usual]) -> list[Event]:
+                     usual: dict[int, rules.Usual]) -> list[Event]:
         events = []
         for row in await reads.unfinished(self.db):
             u = usual.get(row["jobid"])
-            if row["start_time"] is None or u is None:
-                continue
-            going = (now - row["start_time"]).total_seconds()
-            limit = max(u.median_s * self.opts.stuck_factor, u.median_s + self.opts.stuck_min_s)
-            if going <= limit:
-                continue
+            orphaned = rules.is_orphaned(row["status"], row["job_pid"], row["pid_alive"],
+                                         row["before_server_start"])
             job = by_id.get(row["jobid"])
             label = job.label if job else f"#{row['jobid']}"
+            if orphaned:  # not stuck: nobody runs it (tui/rules.py)
+                self.problems.append(f"run {row['runid']} orphaned")
+                events.append(Event(
+                    f"orphaned:{row['runid']}", "orphaned", now.isoformat(),
+                    f"run {row['runid']} is still {row['status']}, but its backend is gone: "
+                    "it will never finish (the doctor's runs.orphaned gives the fix)",
+                    job=_clean(label, 200), jobid=row["jobid"],
+                    database=job.database if job else None, runid=row["runid"]))
+                continue
+            if not rules.is_stuck(row["status"], row["start_time"], now, u, orphaned):
+                continue
+            going = (now - row["start_time"]).total_seconds()
             self.problems.append(f"run {row['runid']} stuck")
+            usually = (f"it usually takes {u.median_s:.1f} s (median of {u.count})"
+                       if u is not None else "no earlier run to compare with")
             events.append(Event(
                 f"stuck:{row['runid']}", "stuck", now.isoformat(),
-                f"run {row['runid']} has been {row['status']} for {going:.0f} s; it usually "
-                f"takes {u.median_s:.1f} s (median of {u.runs})"
-                + ("" if row["pid_alive"] is not False else "; its backend is gone"),
+                f"run {row['runid']} has been {row['status']} for {going:.0f} s; {usually}",
                 job=_clean(label, 200), jobid=row["jobid"],
                 database=job.database if job else None, runid=row["runid"]))
         return events
