@@ -209,9 +209,9 @@ def failed_streak(statuses_newest_first: Iterable[str | None]) -> int:
 
 # -- missed --------------------------------------------------------------------------------
 
-#: explain's outcomes in which the job started at (or queued for) its time, or was meant not
-#: to (paused).
-STARTED = ("ran", "late", "failed", "running")
+#: explain's outcomes in which the job started at its time, or waits its turn behind its own
+#: run (pg_cron runs a job once at a time).
+STARTED = ("ran", "late", "failed", "running", "queued")
 #: Outcomes whose evidence is missing or that pg_cron could not have run: the server or its
 #: launcher down, a standby, a time before the job existed. Not missed: unknown.
 NOT_JUDGED = ("scheduler_down", "standby", "not_created")
