@@ -6,9 +6,9 @@ sizes) and has the Database's statement timeout. A check this role may not look 
 'unknown' and why, rather than guessing.
 
 The checks live by what they look at: `server` (pg_cron itself, the scheduler, primary or
-standby), `runs` (stuck, missed, failing), `jobs` (as written: missing needs, owners, host and
-port), `history` (the run history and pg_net's answers); `base` holds what they share and
-`report` the human output.
+standby), `runs` (stuck, orphaned, failing), `missed` (fire times, through explain's matcher),
+`jobs` (as written: missing needs, owners, host and port), `history` (the run history and
+pg_net's answers); `base` holds what they share and `report` the human output.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from tui.doctor.base import (
 )
 from tui.doctor.history import INDEX, PURGE, history_checks, pg_net_ttl_check
 from tui.doctor.jobs import broken_check, node_check, owners_check
+from tui.doctor.missed import missed_check
 from tui.doctor.report import MARKERS, render, summary, worst_first
-from tui.doctor.runs import failing_check, missed_check, orphaned_check, stuck_check
+from tui.doctor.runs import failing_check, orphaned_check, stuck_check
 from tui.doctor.server import pg_cron_checks, primary_check, scheduler_check
 
 __all__ = ["CHECKS", "INDEX", "MARKERS", "OK", "PROBLEM", "PURGE", "STATUSES", "UNKNOWN",

@@ -85,11 +85,12 @@ class Outcome:
     held_by: tuple[int, ...] = field(default=())  # runids that held the slots (late)
     no_history: bool = False  # unknown only for want of history (purged, not read)
     problem: str | None = None  # a 'running' run's: 'stuck' or 'orphaned' (tui/rules.py)
+    partial: bool = False  # unknown, and what would tell is hidden from this role
 
     @property
     def missed(self) -> bool | None:
         """tui/rules.py's is_missed: None when the evidence is unknown."""
-        return rules.is_missed(self.outcome, self.no_history)
+        return rules.is_missed(self.outcome, self.no_history or self.partial)
 
     def as_dict(self) -> dict[str, object]:
         return {"scheduled": self.scheduled.isoformat(), "outcome": self.outcome,
@@ -331,7 +332,7 @@ def _missed(slot: datetime, first: RunRow | None, index: _Index, ev: Evidence,
     what = "; unknown here: " + ", ".join(missing) if missing else ""
     return Outcome(slot, "unknown", "no run recorded for this time and no cause in the "
                                     f"history or the audit log (the server log's pg_cron "
-                                    f"lines may say){what}")
+                                    f"lines may say){what}", partial=bool(missing))
 
 
 def last_trouble(outcomes: Sequence[Outcome]) -> Outcome | None:
