@@ -8,7 +8,7 @@ from typing import Any
 from tui import rules
 from tui.cli.options import options_from, pg_cron_facts
 from tui.cli.output import print_json, print_table
-from tui.db import Database
+from tui.db import Database, DatabaseError
 from tui.db.insight import usual_durations
 from tui.db.liveness import judge_jobs
 from tui.export import job_records
@@ -29,7 +29,12 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
     try:
         facts = await pg_cron_facts(db)
         jobs = await judge_jobs(db, await db.jobs(indexed=facts.has_run_index))
-        usuals = await usual_durations(db)
+        try:
+            usuals = await usual_durations(db)
+        except DatabaseError as exc:
+            if exc.lost:
+                raise
+            usuals = {}  # the stuck floor applies, as for a job with no earlier run
     finally:
         await db.close()
     out = job_records(jobs, facts)
