@@ -197,7 +197,7 @@ async def test_run_faults(quiet: Cluster, indexed: bool) -> None:
         f = found["runs.stuck"]
         assert f.status == "problem", f
         assert len(f.details) == 1 and "doctor-stuck" in f.details[0], f.details
-        assert (f"run {stuck_run} 'running' for 30 min (usually 2 s, p95 2 s; stuck after "
+        assert (f"run {stuck_run} 'running' for 30 min (usually 2.00 s, p95 2.00 s; stuck after "
                 f"5 min); backend pid {live}") in f.details[0], f.details
         assert f"select pg_cancel_backend({live});" in (f.fix or "")
 

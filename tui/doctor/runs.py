@@ -3,6 +3,7 @@ no run started at: missed.py)."""
 
 from __future__ import annotations
 
+from tui import format as fmt
 from tui import rules
 from tui.db.fixes import mark_run_failed
 from tui.doctor.base import (
@@ -43,7 +44,7 @@ def stuck_check(ctx: Context) -> Finding:
             assert since is not None
             age = (now - since).total_seconds()
             figures = usual.duration if usual is not None else None
-            said = (f"usually {duration(figures[0])}, p95 {duration(figures[1])}"
+            said = (f"usually {fmt.duration(figures[0])}, p95 {fmt.duration(figures[1])}"
                     if figures else "no earlier run")
             details.append(f"{job_label(job)}: run {run.runid} {run.status!r} for "
                            f"{'at least ' if run.start_time is None else ''}{duration(age)} "
