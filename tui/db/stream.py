@@ -76,7 +76,9 @@ class JobsTracker:
     job's latest run: one probe of the (jobid, runid) index per job, or the bounded look-back
     without it. In between, only runs newer than the newest seen (a primary-key range scan)
     and the latest runs seen unfinished are read, and merged into what is known. When nothing
-    changed, the same list object is returned, so the screen can skip redrawing.
+    changed, the same list object is returned, so the screen can skip redrawing. An unfinished
+    last run is judged orphaned or not at every read (tui/db/liveness.py: one query of
+    primary-key probes, only while some last run is unfinished).
     """
 
     db: Database
