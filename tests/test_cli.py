@@ -12,7 +12,7 @@ from tests.conftest import Cluster
 from tui.masking import MASK
 
 JOB_KEYS = {"jobid", "jobname", "schedule", "command", "database", "username", "active",
-            "next_run", "last_status", "last_start", "last_run_known", "warnings"}
+            "next_run", "last_status", "last_start", "last_run_known", "warnings", "problem"}
 RUN_KEYS = {"runid", "jobid", "jobname", "status", "return_message", "start_time", "end_time"}
 
 

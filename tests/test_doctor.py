@@ -100,8 +100,15 @@ def test_cli_other_database_json_and_exit_codes(cluster: Cluster) -> None:
         done = cli("--json", "-d", cluster.sandbox.conninfo("doctor_elsewhere"))
         assert done.returncode == 1, done.stderr
         report = json.loads(done.stdout)
-        assert set(report) == {"ok", "findings"} and report["ok"] is False
+        assert set(report) == {"ok", "summary", "findings"} and report["ok"] is False
         assert all(set(f) == FINDING_KEYS for f in report["findings"])
+        # The findings in CHECKS order, as before; the summary counts them.
+        assert [f["check"] for f in report["findings"]] == list(CHECKS)
+        statuses = [f["status"] for f in report["findings"]]
+        summary = report["summary"]
+        assert {k: summary[k] for k in ("problem", "warning", "unknown", "ok")} == {
+            k: statuses.count(k) for k in ("problem", "warning", "unknown", "ok")}
+        assert summary["text"].startswith(f"{summary['warning']} warning")
         found = {f["check"]: f for f in report["findings"]}
         assert found["pg_cron.database"]["status"] == "problem"
         assert "'postgres'" in found["pg_cron.database"]["summary"]
@@ -110,6 +117,13 @@ def test_cli_other_database_json_and_exit_codes(cluster: Cluster) -> None:
 
         human = cli("-d", cluster.sandbox.conninfo("doctor_elsewhere"))
         assert human.returncode == 1
+        # Worst first, under the summary line.
+        lines = human.stdout.splitlines()
+        assert lines[0] == summary["text"]
+        marks = [line.split()[0] for line in lines[1:] if line and not line.startswith(" ")]
+        rank = {"PROBLEM": 0, "WARNING": 1, "unknown": 2, "ok": 3}
+        assert [rank[m] for m in marks] == sorted(rank[m] for m in marks)
+        assert len(marks) == len(CHECKS) and marks[0] == "PROBLEM"
         assert any(line.startswith("PROBLEM  pg_cron.database")
                    for line in human.stdout.splitlines())
         assert "fix: connect with -d postgres" in human.stdout
@@ -152,10 +166,12 @@ async def test_run_faults(quiet: Cluster, indexed: bool) -> None:
         for k in range(5):
             add_run(quiet, stuck, "succeeded", 3600 + k * 60, 2)
             add_run(quiet, slow, "succeeded", 7200 + k * 600, 200)
-        # Running for 30 min where runs take 2 s: stuck. 20 min where they take 200 s: not yet
-        # (the limit is max(10 min, 10 x median) = 33 min). Its backend is long gone.
-        stuck_run = add_run(quiet, stuck, "running", 1800, None, pid=999_999)
-        add_run(quiet, slow, "running", 1200, None, pid=999_998)
+        # Running for 30 min where runs take 2 s, its backend alive (the checkpointer's pid
+        # stands in for it): stuck (tui/rules.py: after max(5 min, 5 x p95)). 20 min where
+        # they take 200 s, and its backend gone: orphaned, not stuck.
+        live = quiet.value("select pid from pg_stat_activity where backend_type = 'checkpointer'")
+        stuck_run = add_run(quiet, stuck, "running", 1800, None, pid=live)
+        orphan_run = add_run(quiet, slow, "running", 1200, None, pid=999_998)
 
         add_run(quiet, missed, "succeeded", 600)  # then nothing for ten minutes
         now = quiet.value("select date_trunc('minute', now())")
@@ -181,18 +197,24 @@ async def test_run_faults(quiet: Cluster, indexed: bool) -> None:
         f = found["runs.stuck"]
         assert f.status == "problem", f
         assert len(f.details) == 1 and "doctor-stuck" in f.details[0], f.details
-        assert "'running' for 30 min (usually 2 s); its backend is gone" in f.details[0]
-        assert f"where runid = {stuck_run};" in (f.fix or "")
+        assert (f"run {stuck_run} 'running' for 30 min (usually 2.00 s, p95 2.00 s; stuck after "
+                f"5 min); backend pid {live}") in f.details[0], f.details
+        assert f"select pg_cancel_backend({live});" in (f.fix or "")
 
-        f = found["runs.missed"]
+        f = found["runs.orphaned"]
         assert f.status == "problem", f
-        text = "\n".join(f.details)
-        assert "doctor-missed" in text
-        assert not any(n in text for n in ("doctor-punctual", "doctor-never-ran",
-                                           "doctor-paused"))
-        (line,) = [d for d in f.details if "doctor-missed" in d]
-        missed_count = int(line.split(": missed ")[1].split(" ")[0])
-        assert 7 <= missed_count <= 10, line  # minute marks in the last 10 min, less 90 s
+        (line,) = f.details
+        assert f"doctor-slow (#{slow}): run {orphan_run} 'running' for 20 min" in line, line
+        assert "its backend (pid 999998) is gone" in line
+        assert f"where runid = {orphan_run};" in (f.fix or "")
+
+        # No launcher runs here: the times doctor-missed has no run for are unknown, not
+        # missed (tui/rules.py); scheduler.running is the finding. A real missed time:
+        # test_a_time_the_running_scheduler_skipped_is_missed.
+        f = found["runs.missed"]
+        assert f.status == "ok", f
+        assert not f.details
+        assert "unknown, not missed" in f.summary and "scheduler down" in f.summary, f
         assert "without a recorded run" in f.summary  # doctor-never-ran: no creation time
 
         f = found["jobs.failing"]
@@ -222,7 +244,40 @@ async def test_missed_runs_count_from_scheduler_start(fresh_cluster: Cluster) ->
     found = await diagnose(fresh_cluster.conninfo)
     f = found["runs.missed"]
     assert f.status == "ok", f
-    assert "before the scheduler started" in f.summary
+    assert "unknown, not missed (" in f.summary and "scheduler down" in f.summary, f
+
+
+async def test_a_time_the_running_scheduler_skipped_is_missed(cluster: Cluster) -> None:
+    """A job the running launcher does not know of (written without the trigger that tells
+    it), with a run before: the times since are missed, as `explain` says too."""
+    launcher_start = cluster.value("select backend_start from pg_stat_activity "
+                                   "where backend_type = 'pg_cron launcher'")
+    # Times judged: after the launcher started, and 90 s old (the tolerance).
+    while cluster.value("select now() - %s < interval '200 seconds'", [launcher_start]):
+        time.sleep(1)
+    jobid = add_job(cluster, "doctor-skipped", "* * * * *")
+    try:
+        first = cluster.value("select greatest(date_trunc('minute', now()) - interval '5 min', "
+                              "date_trunc('minute', %s) + interval '1 min')", [launcher_start])
+        cluster.sql("insert into cron.job_run_details (jobid, runid, job_pid, database, "
+                    "username, command, status, return_message, start_time, end_time) values "
+                    "(%s, nextval('cron.runid_seq'), 1, 'postgres', 'postgres', 'select 1', "
+                    "'succeeded', '1 row', %s + interval '1 s', %s + interval '2 s')",
+                    [jobid, first, first])
+        found = await diagnose(cluster.conninfo)
+        f = found["runs.missed"]
+        assert f.status in ("warning", "problem"), f
+        (line,) = [d for d in f.details if "doctor-skipped" in d]
+        assert " missed " in line
+        out = subprocess.run([sys.executable, "-m", "tui", "explain", "doctor-skipped", "--json",
+                              "-d", cluster.conninfo], capture_output=True, text=True,
+                             timeout=60)
+        rows = json.loads(out.stdout)
+        missed = [r for r in rows if r["missed"]]
+        count = int(line.split(": missed ")[1].split(" ")[0])
+        assert missed and len(missed) >= count, (rows, line)
+    finally:
+        clear(cluster, jobid)
 
 
 # -- jobs of dropped roles ------------------------------------------------------------------

@@ -92,7 +92,7 @@ def test_missed_only_when_the_evidence_says_so() -> None:
     assert rules.is_missed("unknown", no_history=True) is None  # history purged, not read
     for outcome in ("scheduler_down", "standby", "not_created"):
         assert rules.is_missed(outcome) is None
-    for outcome in ("ran", "late", "failed", "running", "inactive"):
+    for outcome in ("ran", "late", "failed", "running", "queued", "inactive"):
         assert rules.is_missed(outcome) is False
 
 

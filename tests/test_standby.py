@@ -5,7 +5,8 @@ from __future__ import annotations
 from tests.conftest import Cluster, Standby
 from tui.config import Settings
 from tui.db import ConnectOptions, Database
-from tui.doctor import OK, PROBLEM, run_checks
+from tui.db.liveness import judge_jobs
+from tui.doctor import OK, PROBLEM, UNKNOWN, run_checks
 from tui.ui.app import CronJobsApp
 from tui.ui.screens.operator import MUTATING
 
@@ -60,3 +61,34 @@ async def test_doctor_on_a_standby_gives_only_standby_advice(standby: Standby,
     advice = " ".join(f.fix or "" for f in findings.values())
     assert "nodeport" not in advice and "restart PostgreSQL" not in advice
     assert cluster.sandbox.password not in advice
+
+
+async def test_orphaned_is_unknown_on_a_standby(standby: Standby, cluster: Cluster) -> None:
+    """A standby's backends are not the primary's: whether a run's backend lives cannot be
+    told there, and is said unknown, never guessed (the primary says orphaned)."""
+    jobid = cluster.value("select cron.schedule('standby-orphan', '0 0 31 2 *', 'select 1')")
+    try:
+        runid = cluster.value(
+            "insert into cron.job_run_details (jobid, runid, job_pid, database, username, "
+            "command, status, start_time) values (%s, nextval('cron.runid_seq'), 4242, "
+            "'postgres', 'postgres', 'select 1', 'running', now()) returning runid", [jobid])
+        standby.wait_for("select exists (select 1 from cron.job_run_details where runid = %s)",
+                         [runid])
+        said = {}
+        for name, conninfo in (("primary", cluster.conninfo), ("standby", standby.conninfo)):
+            db = Database(ConnectOptions(dbname=conninfo))
+            try:
+                findings = {f.check: f for f in await run_checks(db)}
+                job = next(j for j in await db.jobs(indexed=False) if j.jobid == jobid)
+                (job,) = await judge_jobs(db, [job])
+            finally:
+                await db.close()
+            said[name] = (findings["runs.orphaned"], job.last_orphaned)
+        finding, verdict = said["primary"]
+        assert finding.status == PROBLEM and verdict is True
+        assert any("standby-orphan" in d for d in finding.details)
+        finding, verdict = said["standby"]
+        assert finding.status == UNKNOWN and "standby" in finding.summary and verdict is None
+    finally:
+        cluster.sql("delete from cron.job_run_details where jobid = %s", [jobid])
+        cluster.sql("select cron.unschedule(%s)", [jobid])

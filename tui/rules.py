@@ -91,6 +91,18 @@ class Usual:
         return len(self.runs)
 
     @property
+    def median_s(self) -> float:
+        """The median duration (0.0 without a run)."""
+        figures = self.duration
+        return figures[0] if figures else 0.0
+
+    @property
+    def p95_s(self) -> float:
+        """The p95 duration (0.0 without a run)."""
+        figures = self.duration
+        return figures[1] if figures else 0.0
+
+    @property
     def duration(self) -> tuple[float, float] | None:
         """(median, p95) duration in seconds; None without a run."""
         return self.median_p95(DURATION)
@@ -197,9 +209,9 @@ def failed_streak(statuses_newest_first: Iterable[str | None]) -> int:
 
 # -- missed --------------------------------------------------------------------------------
 
-#: explain's outcomes in which the job started at (or queued for) its time, or was meant not
-#: to (paused).
-STARTED = ("ran", "late", "failed", "running")
+#: explain's outcomes in which the job started at its time, or waits its turn behind its own
+#: run (pg_cron runs a job once at a time).
+STARTED = ("ran", "late", "failed", "running", "queued")
 #: Outcomes whose evidence is missing or that pg_cron could not have run: the server or its
 #: launcher down, a standby, a time before the job existed. Not missed: unknown.
 NOT_JUDGED = ("scheduler_down", "standby", "not_created")

@@ -107,7 +107,7 @@ def explain_json(c: Cluster, since: datetime) -> dict[str, dict[str, Any]]:
                      "--json"]) == 0
     rows = json.loads(out.getvalue())
     assert rows and set(rows[0]) == {"scheduled", "outcome", "reason", "runid", "lag_s",
-                                     "duration_s"}
+                                     "duration_s", "missed", "problem"}
     return {r["scheduled"]: r for r in rows}
 
 

@@ -60,7 +60,10 @@ def snap_conninfo() -> Iterator[str]:
                 conn.execute(
                     "insert into cron.job_run_details (jobid, runid, job_pid, database, username, "
                     "command, status, return_message, start_time, end_time) "
-                    "select jobid, nextval('cron.runid_seq'), 4242, database, username, command, "
+                    # The running one's backend alive (the checkpointer stands in): running,
+                    # not orphaned (tui/rules.py).
+                    "select jobid, nextval('cron.runid_seq'), (select pid from pg_stat_activity "
+                    "where backend_type = 'checkpointer'), database, username, command, "
                     "%s, %s, %s::timestamptz, %s::timestamptz + make_interval(secs => %s) "
                     "from cron.job where jobname = %s",
                     [status, message, start + "+00", start + "+00", seconds or 0, job])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 from textual.widgets import Input
 
 from tests.conftest import Cluster
 from tests.ui.conftest import NEVER, running_app, select_job, wait_for
+from tui.doctor import CHECKS
 from tui.ui.screens.doctor import DoctorScreen
 from tui.ui.screens.form import JobFormScreen
 from tui.ui.screens.help import HelpScreen
@@ -110,7 +113,16 @@ async def test_doctor_screen(cluster: Cluster) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
         findings = app.screen.query_one("#findings")
         await wait_for(pilot, lambda: "pg_cron.installed" in str(findings.render()))
-        assert "scheduler.running" in str(findings.render())
+        text = str(findings.render())
+        assert "scheduler.running" in text
+        # The summary on top, then the worst first.
+        lines = text.splitlines()
+        assert re.fullmatch(r"\d+ warnings?, \d+ problems?(, \d+ unknown)?, \d+ ok", lines[0])
+        rank = {"FAIL": 0, "warn": 1, "?": 2, "ok": 3}
+        marks = [line[:4].strip() for line in lines[1:]
+                 if line[:4].strip() in rank and line[4:5] == " " and line[5:6] != " "]
+        assert len(marks) == len(CHECKS)
+        assert [rank[m] for m in marks] == sorted(rank[m] for m in marks), marks
 
 
 async def test_no_color_is_honoured(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:

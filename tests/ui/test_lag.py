@@ -21,6 +21,7 @@ from tests.conftest import Cluster
 from tests.ui.conftest import running_app, select_job, wait_for
 from tui.cli import main
 from tui.insight.lag import MARK, Usual
+from tui.rules import outlier
 
 EVERY_10 = "*/10 * * * *"
 
@@ -147,16 +148,16 @@ def test_runs_json_has_lag_s(cluster: Cluster, history: dict[str, Any]) -> None:
 
 def test_flag_rule_needs_five_other_runs_and_a_floor() -> None:
     runs = {k: (2.0, 0.4) for k in range(5)}
-    assert Usual(runs).outside(0, 720.0, runid=99) == 2.0
+    assert outlier(Usual(runs), 0, 720.0, runid=99) == 2.0
     # The run judged is not among the runs it is compared with.
-    assert Usual({**runs, 99: (720.0, 0.4)}).outside(0, 720.0, runid=99) == 2.0
-    assert Usual({k: v for k, v in runs.items() if k}).outside(0, 720.0, runid=99) is None
+    assert outlier(Usual({**runs, 99: (720.0, 0.4)}), 0, 720.0, runid=99) == 2.0
+    assert outlier(Usual({k: v for k, v in runs.items() if k}), 0, 720.0, runid=99) is None
     # 3x the usual but under the floor: a 20 ms job taking 9 s is not flagged.
     fast = {k: (0.02, 0.4) for k in range(5)}
-    assert Usual(fast).outside(0, 9.0, runid=99) is None
-    assert Usual(fast).outside(0, 11.0, runid=99) == pytest.approx(0.02)
-    assert Usual(runs).outside(1, 29.0, runid=99) is None
-    assert Usual(runs).outside(1, 31.0, runid=99) == pytest.approx(0.4)
+    assert outlier(Usual(fast), 0, 9.0, runid=99) is None
+    assert outlier(Usual(fast), 0, 11.0, runid=99) == pytest.approx(0.02)
+    assert outlier(Usual(runs), 1, 29.0, runid=99) is None
+    assert outlier(Usual(runs), 1, 31.0, runid=99) == pytest.approx(0.4)
 
 
 def test_lags_kept_from_the_last_read_match_lags_worked_out_afresh() -> None:

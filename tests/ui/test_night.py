@@ -10,10 +10,12 @@ from tests.ui.conftest import running_app, select_job, wait_for
 
 
 def start_run(cluster: Cluster, jobid: int, status: str = "running") -> int:
-    """A run as pg_cron's worker leaves it while the command goes: no end time yet."""
+    """A run as pg_cron's worker leaves it while the command goes: no end time yet, its
+    backend alive (the checkpointer's pid stands in for it: not orphaned)."""
     return cluster.value(
         "insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, "
-        "status, start_time) values (%s, nextval('cron.runid_seq'), 4242, 'postgres', "
+        "status, start_time) values (%s, nextval('cron.runid_seq'), (select pid from "
+        "pg_stat_activity where backend_type = 'checkpointer'), 'postgres', "
         "'postgres', 'vacuum analyze public.usage_events', %s, now()) returning runid",
         [jobid, status])
 
@@ -70,7 +72,8 @@ def footer_keys(screen) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def problem_counts(cluster: Cluster) -> tuple[int, int, int]:
-    """Failing, stuck (latest run unfinished for over 10 minutes), paused: from the tables."""
+    """Failing, stuck (latest run unfinished for over tui/rules.py's floor, its backend alive:
+    these jobs have no usual figure beyond it), paused: from the tables."""
     return cluster.sql("""
         with latest as (
             select j.jobid, j.active, d.status, d.start_time
@@ -79,7 +82,7 @@ def problem_counts(cluster: Cluster) -> tuple[int, int, int]:
                 where r.jobid = j.jobid order by runid desc limit 1) d on true)
         select count(*) filter (where status = 'failed')::int,
                count(*) filter (where status in ('starting', 'running')
-                                and start_time < now() - interval '10 minutes')::int,
+                                and start_time < now() - interval '5 minutes')::int,
                count(*) filter (where not active)::int
         from latest""")[0]
 

@@ -16,14 +16,15 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
         "doctor", parents=[connection_parent], add_help=False,
         help="check what keeps pg_cron from running jobs (exit 1 on warnings or problems)")
     parser.add_argument("--json", action="store_true",
-                        help='{"ok": bool, "findings": [{check, status, summary, fix, '
-                             'details}]}')
+                        help='{"ok": bool, "summary": {problem, warning, unknown, ok, text}, '
+                             '"findings": [{check, status, summary, fix, details}]}')
     parser.add_argument("--help", action="help")
     parser.set_defaults(handler=cmd_doctor)
 
 
 async def cmd_doctor(args: argparse.Namespace) -> int:
-    from tui.doctor import exit_code, render, run_checks
+    from tui.doctor import exit_code, render, run_checks, summary
+    from tui.doctor.report import counts
 
     db = Database(options_from(args))
     try:
@@ -32,7 +33,9 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
         await db.close()
     code = exit_code(findings)
     if args.json:
-        print_json({"ok": code == 0, "findings": [f.as_dict() for f in findings]})
+        print_json({"ok": code == 0,
+                    "summary": {**counts(findings), "text": summary(findings)},
+                    "findings": [f.as_dict() for f in findings]})
     else:
         # Wrapped by us to the terminal's width, so continuation lines keep their indent;
         # piped output keeps one line per item for grep.

@@ -128,7 +128,7 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
                         "2026-12-01T06:00, 2026-12-01T06:00+02:00: without an offset in the "
                         "scheduler's zone) (default: 7 days ago)")
     p.add_argument("--json", action="store_true",
-                   help="[{scheduled, outcome, reason, runid, lag_s, duration_s}]")
+                   help="[{scheduled, outcome, reason, runid, lag_s, duration_s, missed, problem}]")
     p.add_argument("--all", action="store_true", help="list on-time runs too (table)")
     p.add_argument("--help", action="help")
     p.set_defaults(handler=cmd_explain)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tui import rules
 from tui.cli.options import options_from, pg_cron_facts
 from tui.cli.output import OK, print_json, print_table
-from tui.db import Database
+from tui.db import Database, DatabaseError
+from tui.db.insight import usual_durations
+from tui.db.liveness import judge_jobs
 from tui.export import job_records
 from tui.format import not_in_lookback
 from tui.text import one_line
@@ -25,10 +28,18 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
     db = Database(options_from(args))
     try:
         facts = await pg_cron_facts(db)
-        jobs = await db.jobs(indexed=facts.has_run_index)
+        jobs = await judge_jobs(db, await db.jobs(indexed=facts.has_run_index))
+        try:
+            usuals = await usual_durations(db)
+        except DatabaseError as exc:
+            if exc.lost:
+                raise
+            usuals = {}  # the stuck floor applies, as for a job with no earlier run
     finally:
         await db.close()
     out = job_records(jobs, facts)
+    for record, job in zip(out, jobs):  # null, failing, stuck, orphaned or paused: the one rule
+        record["problem"] = rules.problem(job, facts.now, usuals.get(job.jobid))
     if args.json:
         print_json(out)
         return OK

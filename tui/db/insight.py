@@ -6,14 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tui import rules
 from tui.db.client import Database
+from tui.rules import Usual
+
+__all__ = ["Usual", "http_errors", "max_runid", "recent_finished", "runs_since", "scheduler",
+           "unfinished", "usual_durations"]
 
 #: Runs are read back in pages of this many runids...
 PAGE = 5_000
 #: ...and never more than this many in all (a week of ~20 every-minute jobs).
 MAX_RUNS = 250_000
-#: Usual durations come from this many newest runs (a primary-key range scan).
-DURATION_LOOKBACK = 10_000
+#: The usual sample is read among this many newest runids (tui/rules.py).
+DURATION_LOOKBACK = rules.USUAL_LOOKBACK
 #: A run may start this long after the window's first time and still belong to it (queued).
 QUEUE_SLACK = timedelta(hours=1)
 
@@ -27,13 +32,6 @@ class SchedulerFacts:
     max_running_jobs: int | None
     oldest_start: datetime | None
     now: datetime
-
-
-@dataclass(frozen=True)
-class Usual:
-    runs: int
-    median_s: float
-    p95_s: float
 
 
 async def scheduler(db: Database) -> SchedulerFacts:
@@ -65,14 +63,13 @@ async def runs_since(db: Database, since: datetime, *, jobid: int | None = None,
             return rows, oldest
 
 
-async def usual_durations(db: Database, lookback: int = DURATION_LOOKBACK) -> dict[int, Usual]:
-    rows = await db.fetch("insight_durations", {"lookback": lookback})
-    return {r["jobid"]: Usual(r["runs"], float(r["median_s"]), float(r["p95_s"]))
-            for r in rows if r["median_s"] is not None}
+async def usual_durations(db: Database) -> dict[int, Usual]:
+    """Every job's usual (tui/rules.py: the one sample, durations only), by jobid."""
+    return rules.usuals_from_rows(await recent_finished(db))
 
 
 async def recent_finished(db: Database, lookback: int = DURATION_LOOKBACK,
-                          per_job: int = 50) -> list[dict[str, Any]]:
+                          per_job: int = rules.USUAL_PER_JOB) -> list[dict[str, Any]]:
     """Each job's newest finished runs (at most `per_job`) among the newest `lookback`."""
     return await db.fetch("insight_recent_runs", {"lookback": lookback, "per_job": per_job})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from tui.db.client import Database
+from tui.db.liveness import judge_jobs, judge_runs
 from tui.models import Job, Run
 
 
@@ -24,7 +25,8 @@ class RunStream:
 
     async def start(self, backlog: int = 100) -> list[Run]:
         """The newest `backlog` runs, newest first."""
-        runs = await self.db.runs_recent(limit=backlog, jobid=self.jobid, status=self.status)
+        runs = await judge_runs(self.db, await self.db.runs_recent(
+            limit=backlog, jobid=self.jobid, status=self.status))
         self.last_runid = max((r.runid for r in runs), default=0)
         self.unfinished = {r.runid for r in runs if not r.finished}
         return runs
@@ -54,7 +56,9 @@ class RunStream:
                 self.unfinished.add(run.runid)
         if new:
             self.last_runid = new[-1].runid
-        return new, changed
+        # Unfinished runs are re-read at every poll: each says whether it is orphaned.
+        judged = await judge_runs(self.db, [*new, *changed])
+        return judged[:len(new)], judged[len(new):]
 
 
 #: A steady-state refresh re-reads this many runids below the newest seen, for runs that
@@ -72,7 +76,9 @@ class JobsTracker:
     job's latest run: one probe of the (jobid, runid) index per job, or the bounded look-back
     without it. In between, only runs newer than the newest seen (a primary-key range scan)
     and the latest runs seen unfinished are read, and merged into what is known. When nothing
-    changed, the same list object is returned, so the screen can skip redrawing.
+    changed, the same list object is returned, so the screen can skip redrawing. An unfinished
+    last run is judged orphaned or not at every read (tui/db/liveness.py: one query of
+    primary-key probes, only while some last run is unfinished).
     """
 
     db: Database
@@ -111,19 +117,25 @@ class JobsTracker:
                 continue  # already known, as it is
             fresh = replace(job, last_runid=row["runid"], last_status=row["status"],
                             last_start=row["start_time"], last_end=row["end_time"],
-                            last_message=row["return_message"], last_run_lookback=None)
+                            last_message=row["return_message"], last_run_lookback=None,
+                            last_orphaned=None)
             if fresh != job:
                 self.known[job.jobid] = fresh
                 changed = True
         if changed:
             self.jobs = list(self.known.values())
+        # Whether an unfinished last run is orphaned changes with no change of its row.
+        judged = await judge_jobs(self.db, self.jobs)
+        if any(a is not b for a, b in zip(judged, self.jobs)):
+            self.jobs = judged
+            self.known = {j.jobid: j for j in judged}
         return self.jobs
 
     async def _full(self, indexed: bool) -> list[Job]:
         # The fingerprint and the newest runid first: anything that lands meanwhile is seen
         # by the next steady-state read.
         (head,) = await self.db.fetch("jobs_changes", {"after": 2**62, "watch": []})
-        jobs = await self.db.jobs(indexed=indexed)
+        jobs = await judge_jobs(self.db, await self.db.jobs(indexed=indexed))
         self.fingerprint, self.newest, self.indexed = head["fingerprint"], head["newest"] or 0, \
             indexed
         # Jobs that did not change keep their objects: what is drawn from them is not redone.

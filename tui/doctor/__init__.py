@@ -6,9 +6,9 @@ sizes) and has the Database's statement timeout. A check this role may not look 
 'unknown' and why, rather than guessing.
 
 The checks live by what they look at: `server` (pg_cron itself, the scheduler, primary or
-standby), `runs` (stuck, missed, failing), `jobs` (as written: missing needs, owners, host and
-port), `history` (the run history and pg_net's answers); `base` holds what they share and
-`report` the human output.
+standby), `runs` (stuck, orphaned, failing), `missed` (fire times, through explain's matcher),
+`jobs` (as written: missing needs, owners, host and port), `history` (the run history and
+pg_net's answers); `base` holds what they share and `report` the human output.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from tui.db import Database, DatabaseError
 from tui.db.actions import INSUFFICIENT_PRIVILEGE
+from tui.db.insight import usual_durations
 from tui.doctor.base import (
     CHECKS,
     OK,
@@ -34,12 +35,14 @@ from tui.doctor.base import (
 )
 from tui.doctor.history import INDEX, PURGE, history_checks, pg_net_ttl_check
 from tui.doctor.jobs import broken_check, node_check, owners_check
-from tui.doctor.report import MARKERS, render
-from tui.doctor.runs import failing_check, missed_check, stuck_check
+from tui.doctor.missed import missed_check
+from tui.doctor.report import MARKERS, render, summary, worst_first
+from tui.doctor.runs import failing_check, orphaned_check, stuck_check
 from tui.doctor.server import pg_cron_checks, primary_check, scheduler_check
 
 __all__ = ["CHECKS", "INDEX", "MARKERS", "OK", "PROBLEM", "PURGE", "STATUSES", "UNKNOWN",
-           "WARNING", "Finding", "Limits", "exit_code", "render", "run_checks"]
+           "WARNING", "Finding", "Limits", "exit_code", "render", "run_checks", "summary",
+           "worst_first"]
 
 
 # -- the entry point -------------------------------------------------------------------
@@ -80,8 +83,8 @@ async def run_checks(db: Database, limits: Limits | None = None) -> list[Finding
     else:
         ctx.jobs_error = why_not(error, facts) if error else "no answer"
     findings += [scheduler_check(ctx), primary_check(ctx)]
-    findings += [stuck_check(ctx), missed_check(ctx), failing_check(ctx), broken_check(ctx),
-                 owners_check(ctx), node_check(ctx)]
+    findings += [stuck_check(ctx), orphaned_check(ctx), missed_check(ctx), failing_check(ctx),
+                 broken_check(ctx), owners_check(ctx), node_check(ctx)]
     findings += await history_checks(db, ctx)
     findings.append(await pg_net_ttl_check(db, ctx))
     if not facts.cron_usage:
@@ -115,3 +118,10 @@ async def _load_runs(db: Database, ctx: Context) -> None:
         return
     for row in rows:
         ctx.runs.setdefault(row["jobid"], []).append(Run(**row))
+    # Each job's usual, for "stuck": the same read and sample as every surface (tui/rules.py).
+    try:
+        ctx.usual = await usual_durations(db)
+    except DatabaseError as exc:
+        if exc.lost:
+            raise
+        ctx.usual = {}  # the floor applies, as for a job with no earlier run

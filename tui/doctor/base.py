@@ -4,7 +4,6 @@ once for all checks (`Context`), and the small helpers that word findings alike.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,10 +12,11 @@ from tui.db import Database, DatabaseError
 from tui.db.actions import INSUFFICIENT_PRIVILEGE
 from tui.masking import mask
 from tui.models import ServerFacts
+from tui.rules import UNFINISHED as UNFINISHED  # the one definition, for the checks
+from tui.rules import Usual
 
 OK, WARNING, PROBLEM, UNKNOWN = "ok", "warning", "problem", "unknown"
 STATUSES = (OK, WARNING, PROBLEM, UNKNOWN)
-UNFINISHED = ("starting", "running", "connecting", "sending")
 
 #: Every check, in the order they are reported.
 CHECKS = (
@@ -26,6 +26,7 @@ CHECKS = (
     "scheduler.running",
     "server.primary",
     "runs.stuck",
+    "runs.orphaned",
     "runs.missed",
     "jobs.failing",
     "jobs.broken",
@@ -54,12 +55,9 @@ class Finding:
 
 @dataclass(frozen=True)
 class Limits:
-    """Thresholds and work caps; the defaults suit production, tests lower some."""
+    """Work caps and the doctor's own thresholds; the defaults suit production, tests lower
+    some. Stuck, orphaned, failing and usual are tui/rules.py's, shared with every surface."""
 
-    stuck_min_s: float = 600  # a run is stuck after max(this, factor x the job's median)
-    stuck_factor: float = 10
-    median_sample: int = 20  # succeeded runs the median is taken over
-    failing_streak: int = 3
     missed_hours: float = 24
     missed_tolerance_s: float = 90  # a start this late still counts for its fire time
     max_fires_per_job: int = 1500
@@ -84,6 +82,7 @@ class Run:
     message: str | None
     pid_alive: bool | None
     seen_after: datetime | None
+    before_server_start: bool | None = None
 
 
 @dataclass
@@ -100,6 +99,7 @@ class Context:
     runs: dict[int, list[Run]] = field(default_factory=dict)
     runs_error: str | None = None
     runs_scope: str = ""
+    usual: dict[int, Usual] = field(default_factory=dict)  # tui/rules.py's, by jobid
 
 
 def quote(text: str) -> str:
@@ -166,9 +166,3 @@ def cannot_read(ctx: Context, name: str) -> Finding | None:
 
 def finished_runs(runs: list[Run]) -> list[Run]:
     return [r for r in runs if r.status in ("succeeded", "failed")]
-
-
-def median_s(runs: list[Run], sample: int) -> float | None:
-    durations = [(r.end_time - r.start_time).total_seconds() for r in reversed(runs)
-                 if r.status == "succeeded" and r.start_time and r.end_time][:sample]
-    return statistics.median(durations) if durations else None

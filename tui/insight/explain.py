@@ -16,12 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from tui import rules
 from tui.cron import next_runs, parse
 
-OUTCOMES = ("ran", "late", "failed", "running", "inactive", "scheduler_down", "standby",
-            "not_created", "unknown")
+OUTCOMES = ("ran", "late", "failed", "running", "queued", "inactive", "scheduler_down",
+            "standby", "not_created", "unknown")
 #: Outcomes in which the job did not start at its time (for the one-sentence summary).
-TROUBLE = ("late", "failed", "inactive", "scheduler_down", "standby", "not_created", "unknown")
+TROUBLE = ("late", "failed", "queued", "inactive", "scheduler_down", "standby", "not_created",
+           "unknown")
 
 MINUTE = timedelta(minutes=1)
 #: pg_cron stamps start_time when the run's backend begins: a little after the minute, never
@@ -82,11 +84,19 @@ class Outcome:
     duration_s: float | None = None
     held_by: tuple[int, ...] = field(default=())  # runids that held the slots (late)
     no_history: bool = False  # unknown only for want of history (purged, not read)
+    problem: str | None = None  # a 'running' run's: 'stuck' or 'orphaned' (tui/rules.py)
+    partial: bool = False  # unknown, and what would tell is hidden from this role
+
+    @property
+    def missed(self) -> bool | None:
+        """tui/rules.py's is_missed: None when the evidence is unknown."""
+        return rules.is_missed(self.outcome, self.no_history or self.partial)
 
     def as_dict(self) -> dict[str, object]:
         return {"scheduled": self.scheduled.isoformat(), "outcome": self.outcome,
                 "reason": self.reason, "runid": self.runid, "lag_s": self.lag_s,
-                "duration_s": self.duration_s}
+                "duration_s": self.duration_s, "missed": self.missed,
+                "problem": self.problem}
 
 
 def scheduled_times(expr: str, since: datetime, until: datetime, tz: object,
@@ -183,8 +193,21 @@ def explain(slots: Sequence[datetime], job_runs: Sequence[RunRow], all_runs: Seq
                 used.add(run.runid)
                 out.append(_ran(slot, run, why))
                 continue
-        out.append(_missed(slot, first, index, ev, mine))
+        out.append(_queued(slot, mine) or _missed(slot, first, index, ev, mine))
     return out
+
+
+def _queued(slot: datetime, mine: Sequence[RunRow]) -> Outcome | None:
+    """pg_cron runs a job once at a time: a time that comes while its previous run has not
+    finished waits for it (no row until it starts). Not missed."""
+    for prev in mine:
+        if prev.start_time is not None and prev.start_time < slot - EARLY \
+                and not prev.finished and prev.end_time is None:
+            return Outcome(slot, "queued", f"waiting behind its own run {prev.runid}, still "
+                                           f"{prev.status or 'starting'} since "
+                                           f"{_at(prev.start_time)} (a job runs once at a "
+                                           "time)", held_by=(prev.runid,))
+    return None
 
 
 def _ran(slot: datetime, run: RunRow, why: tuple[str, tuple[int, ...]] | None) -> Outcome:
@@ -309,7 +332,7 @@ def _missed(slot: datetime, first: RunRow | None, index: _Index, ev: Evidence,
     what = "; unknown here: " + ", ".join(missing) if missing else ""
     return Outcome(slot, "unknown", "no run recorded for this time and no cause in the "
                                     f"history or the audit log (the server log's pg_cron "
-                                    f"lines may say){what}")
+                                    f"lines may say){what}", partial=bool(missing))
 
 
 def last_trouble(outcomes: Sequence[Outcome]) -> Outcome | None:
@@ -326,6 +349,7 @@ def sentence(o: Outcome, tz_name: str | None = None) -> str:
     when = o.scheduled.strftime("%Y-%m-%d %H:%M")
     zone = f" {tz_name}" if tz_name else ""
     words = {"late": "ran late", "failed": "failed", "inactive": "did not run (inactive)",
+             "queued": "not started yet (queued behind its own run)",
              "scheduler_down": "did not run (scheduler not running)",
              "standby": "did not run (standby)", "not_created": "did not run (job not created "
              "yet)", "unknown": "did not run"}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from tui import rules
 from tui.cron import UnknownZone, parse, resolve_zone
-from tui.db import Database, DatabaseError
+from tui.db import Database, DatabaseError, liveness
 from tui.db import insight as reads
 from tui.format import server_label
 from tui.insight.explain import (
@@ -97,7 +98,31 @@ async def explain_job(db: Database, facts: ServerFacts, job: Job, since: datetim
                   sees_all=facts.sees_all, paused=paused, created_at=created,
                   job_active=job.active)
     outcomes = explain(slots, [r for r in runs if r.jobid == job.jobid], runs, ev)
-    return Explained(job, start, until, tz, outcomes, note)
+    return Explained(job, start, until, tz, await _judged(db, job, outcomes, runs, now), note)
+
+
+async def _judged(db: Database, job: Job, outcomes: list[Outcome], runs: list[RunRow],
+                  now: datetime) -> list[Outcome]:
+    """Runs still going, judged by the one rule (tui/rules.py): stuck or orphaned."""
+    going = {o.runid for o in outcomes if o.outcome == "running" and o.runid is not None}
+    if not going:
+        return outcomes
+    verdicts = await liveness.orphaned(db, going)
+    usual = (await reads.usual_durations(db)).get(job.jobid)
+    starts = {r.runid: r for r in runs if r.runid in going}
+    out = []
+    for o in outcomes:
+        run = starts.get(o.runid) if o.runid is not None else None
+        if run is not None:
+            orphaned = verdicts.get(run.runid)
+            said = ("orphaned" if orphaned else "stuck"
+                    if rules.is_stuck(run.status, run.start_time, now, usual, orphaned) else None)
+            if said:
+                why = ("its backend is gone: it will never finish" if said == "orphaned" else
+                       f"over {rules.stuck_after_s(usual):.0f} s, longer than it usually takes")
+                o = replace(o, problem=said, reason=f"{o.reason}; {said}: {why}")
+        out.append(o)
+    return out
 
 
 def parse_since(text: str | None) -> datetime | None:

@@ -4,9 +4,8 @@ A run's lag is its start minus the time its schedule gave: the newest scheduled 
 before the start (as tui/cron reads the schedule, in the scheduler's zone). Interval
 ('N seconds') and @reboot jobs have no scheduled minute, so no lag.
 
-A run is flagged only when the job has at least MIN_OTHER other recent runs to compare with,
-and the run took (or started late by) more than FACTOR times their p95 and more than an
-absolute floor: a job that usually takes 20 ms is not flagged for taking 80 ms.
+Each job's usual (the sample and its statistics) and the flag of a run far outside it are
+tui/rules.py's; this module works out the lags they need (schedules: tui/cron).
 """
 
 from __future__ import annotations
@@ -15,28 +14,32 @@ import asyncio
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tui import format as fmt
+from tui import rules
 from tui.cron import next_runs, parse
 from tui.insight.explain import EARLY, MAX_SLOTS
 from tui.models import Job
+from tui.rules import Usual, percentile
 
-#: Usual values come from the newest runs of each job among this many newest runids...
-LOOKBACK = 10_000
-#: ...at most this many a job.
-PER_JOB = 50
+__all__ = ["Usual", "Usuals", "build", "job_lags", "lag_of", "percentile", "read",
+           "scheduled_for"]
+
+#: The usual sample (tui/rules.py): each job's newest finished runs among this many
+#: newest runids, at most PER_JOB a job.
+LOOKBACK = rules.USUAL_LOOKBACK
+PER_JOB = rules.USUAL_PER_JOB
 #: Read again this often (seconds), not at every refresh.
 REFRESH_S = 60.0
 #: The first read waits this long after the first screen (seconds).
 FIRST_AFTER_S = 2.0
-#: The flag rule (README and help say it in these words).
-MIN_OTHER = 5
-FACTOR = 3.0
-DURATION_FLOOR_S = 10.0
-LAG_FLOOR_S = 30.0
+#: The flag rule is tui/rules.py's outlier() (README and help say it in these words).
+MIN_OTHER = rules.OUTLIER_MIN_OTHER
+FACTOR = rules.OUTLIER_FACTOR
+DURATION_FLOOR_S = rules.DURATION_FLOOR_S
+LAG_FLOOR_S = rules.LAG_FLOOR_S
 #: A run queued longer than this behind its time is not matched to it (lag unknown).
 QUEUED_AT_MOST = timedelta(hours=1)
 MARK = "▲"
@@ -67,52 +70,6 @@ def lag_of(expr: str, start: datetime | None, tz: str | None, version: str) -> f
     if slot is None:
         return None
     return round(max((start - slot).total_seconds(), 0.0), 3)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """As PostgreSQL's percentile_cont: linear between the two nearest of sorted `values`."""
-    ordered = sorted(values)
-    pos = q * (len(ordered) - 1)
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-@dataclass(frozen=True)
-class Usual:
-    """A job's recent finished runs: runid -> (duration, lag)."""
-
-    runs: dict[int, tuple[float, float | None]]
-
-    def _values(self, which: int, without: int | None = None) -> list[float]:
-        return [v[which] for runid, v in self.runs.items()  # type: ignore[misc]
-                if runid != without and v[which] is not None]
-
-    def median_p95(self, which: int) -> tuple[float, float] | None:
-        values = self._values(which)
-        if not values:
-            return None
-        return percentile(values, 0.5), percentile(values, 0.95)
-
-    @property
-    def duration(self) -> tuple[float, float] | None:
-        return self.median_p95(0)
-
-    @property
-    def lag(self) -> tuple[float, float] | None:
-        return self.median_p95(1)
-
-    def outside(self, which: int, value: float | None, runid: int | None) -> float | None:
-        """The usual (median) value when `value` is far outside the other runs'; else None."""
-        if value is None:
-            return None
-        others = self._values(which, without=runid)
-        if len(others) < MIN_OTHER:
-            return None
-        floor = DURATION_FLOOR_S if which == 0 else LAG_FLOOR_S
-        if value > FACTOR * percentile(others, 0.95) and value > floor:
-            return percentile(others, 0.5)
-        return None
 
 
 class Usuals:
@@ -161,11 +118,11 @@ class Usuals:
               end: datetime | None, manual: bool) -> str | None:
         notes = []
         if end is not None:
-            median = usual.outside(0, (end - start).total_seconds(), runid)
+            median = rules.outlier(usual, rules.DURATION, (end - start).total_seconds(), runid)
             if median is not None:
                 notes.append(f"{MARK} (usual {fmt.duration(median)})")
         late = None if manual else self.lag(jobid, start, runid)
-        usual_lag = usual.outside(1, late, runid)
+        usual_lag = rules.outlier(usual, rules.LAG, late, runid)
         if usual_lag is not None:
             notes.append(f"{MARK} late {fmt.duration(late)} (usual {fmt.duration(usual_lag)})")
         return " ".join(notes) or None

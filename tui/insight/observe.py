@@ -205,22 +205,18 @@ class Observer:
             self.db, rules.USUAL_LOOKBACK, rules.USUAL_PER_JOB))
         snap = self.out.snapshot
         rows = await reads.unfinished(self.db)
-        restart = (await reads.scheduler(self.db)).postmaster_start if rows else None
         for row in rows:
             job = by_id.get(row["jobid"])
             if job is None:
                 continue
-            # Without the sight of other backends, a live one looks gone: unknown, not gone.
-            alive = row["pid_alive"] if facts.scheduler_alive is not None else None
-            started = row["start_time"]
-            orphaned = rules.is_orphaned(row["status"], row["job_pid"], alive,
-                                         started is not None and restart is not None
-                                         and started < restart)
+            # pid_alive is null where other backends cannot be seen: unknown, not gone.
+            orphaned = rules.is_orphaned(row["status"], row["job_pid"], row["pid_alive"],
+                                         bool(row["before_server_start"]))
             if orphaned:
                 snap.orphaned[job.jobid] = snap.orphaned.get(job.jobid, 0) + 1
                 self._seen("orphaned", str(job.jobid),
                            f"run {row['runid']} is {row['status']} but its backend is gone: "
-                           "nobody will finish it (cronjobs-tui doctor --fix marks it failed)",
+                           "nobody will finish it (cronjobs-tui doctor: runs.orphaned has the fix)",
                            row["start_time"] or now, 0, job)
                 continue
             u = usual.get(job.jobid)

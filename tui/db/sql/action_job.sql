@@ -9,7 +9,7 @@ left join lateral (
     select d.runid, d.status, d.start_time, d.end_time, d.return_message
     from cron.job_run_details d
     where d.jobid = j.jobid
-      and d.runid > (select coalesce(max(runid), 0) from cron.job_run_details) - %(lookback)s
+      and d.runid > {newest_runid} - %(lookback)s
     order by d.runid desc
     limit 1
 ) r on true

@@ -9,5 +9,5 @@ select
 from cron.job_run_details d
 where d.jobid = %(jobid)s::bigint
   and d.status in ('starting', 'connecting', 'sending', 'running')
-  and d.runid > (select coalesce(max(runid), 0) from cron.job_run_details) - %(lookback)s
+  and d.runid > {newest_runid} - %(lookback)s
 order by d.runid desc

@@ -5,9 +5,8 @@
 select
     d.jobid, d.runid, d.status, d.start_time, d.end_time, d.job_pid,
     case when d.status = 'failed' then left(d.return_message, 500) end as message,
-    case when d.status not in ('succeeded', 'failed') then
-        exists (select 1 from pg_stat_activity a where a.pid = d.job_pid)
-    end as pid_alive,
+    {run_pid_alive} as pid_alive,
+    {run_before_server_start} as before_server_start,
     case when d.start_time is null and d.status not in ('succeeded', 'failed') then
         (select n.start_time from cron.job_run_details n
          where n.runid > d.runid and n.start_time is not null

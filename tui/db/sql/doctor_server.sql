@@ -8,6 +8,8 @@ select
     (select setting from pg_settings where name = 'cron.host') as cron_host,
     (select setting from pg_settings where name = 'cron.launch_active_jobs')
         as launch_active_jobs,
+    (select setting::int from pg_settings where name = 'cron.max_running_jobs')
+        as max_running_jobs,
     current_setting('port')::int as port,
     pg_postmaster_start_time() as postmaster_start,
     pg_has_role(current_user, 'pg_read_all_stats', 'usage') as sees_processes,

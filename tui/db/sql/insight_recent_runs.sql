@@ -1,18 +1,13 @@
 -- Every job's newest finished runs, for its usual start lag and duration: only the newest
 -- %(lookback)s runids and at most %(per_job)s runs a job, so one query serves all jobs at a
--- cost that stays flat at any history size. The bound is a scalar subquery (an InitPlan,
--- computed once) so that it is a primary-key range scan: pg_sequence_last_value() is volatile
--- and, written in the condition itself, would be evaluated for every row of a full scan.
+-- cost that stays flat at any history size (the bound: tui/db/queries.py). This is the one
+-- sample of a job's usual (tui/rules.py).
 select r.runid, r.jobid, r.start_time, r.end_time
 from (
     select d.runid, d.jobid, d.start_time, d.end_time,
            row_number() over (partition by d.jobid order by d.runid desc) as n
     from cron.job_run_details d
-    where d.runid > (select coalesce(
-              case when has_sequence_privilege('cron.runid_seq', 'select')
-                   then pg_sequence_last_value('cron.runid_seq') end,
-              (select max(m.runid) from cron.job_run_details m),
-              0) - %(lookback)s)
+    where d.runid > {newest_runid} - %(lookback)s
       and d.status in ('succeeded', 'failed')
       and d.start_time is not null and d.end_time is not null
       -- runs started from the app (tui/db/actions) keep no schedule: not part of the usual

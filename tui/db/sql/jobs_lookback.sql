@@ -4,7 +4,7 @@
 -- its `last_run_lookback` says how far was searched, unless the look-back covered the whole
 -- history (then the job never ran, as far as this role can see).
 with top as (
-    select coalesce(max(d.runid), 0) as runid from cron.job_run_details d
+    select {newest_runid} as runid
 ),
 recent as (
     select distinct on (w.jobid)

@@ -15,6 +15,7 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Sparkline, Static
 
 from tui import format as fmt
+from tui import rules
 from tui.cron import check, describe, next_runs, standard, zone_problem
 from tui.db import DatabaseError
 from tui.db.lastrun import BackSearch
@@ -152,6 +153,11 @@ class JobDetailScreen(OperatorScreen):
         title = Text(one_line(job.label, 60), style="bold")
         title.append(f"   {'active' if job.active else 'PAUSED'}",
                      style="green" if job.active else "bold yellow")
+        usual = self.operator.usual
+        said = rules.problem(job, facts.now, usual.by_job.get(job.jobid) if usual else None) \
+            if facts is not None else None
+        if said in ("failing", "stuck", "orphaned"):  # the one rule, as the jobs table says it
+            title.append(f"   {said.upper()}", style="bold red")
         title.append(f"   {one_line(job.schedule, 40)}", style="bold")
         version = (facts.pg_cron_grammar if facts else None) or "1.6"
         title.append(f"  {one_line(describe(job.schedule, version))}", style="dim")

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 
 from tui.db import DatabaseError
-from tui.doctor import OK, PROBLEM, UNKNOWN, WARNING, Finding, run_checks
+from tui.doctor import OK, PROBLEM, UNKNOWN, WARNING, Finding, run_checks, summary, worst_first
 from tui.text import inert, one_line
 from tui.ui.screens.report import ReportScreen
 
@@ -30,8 +30,8 @@ def render(findings: list[Finding], width: int | None = None) -> Text:
         lines[0] = lines[0][first:]
         return "\n".join(lines)
 
-    out = Text()
-    for finding in findings:
+    out = Text(summary(findings) + "\n", style="bold")
+    for finding in worst_first(findings):
         label, style = MARK.get(finding.status, ("?", ""))
         out.append(f"{label:>4} ", style=style)
         out.append(f"{finding.check}  ", style="bold")

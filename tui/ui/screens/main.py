@@ -204,10 +204,12 @@ class MainScreen(OperatorScreen):
             return
         operator.next_runs.update(jobs, facts)
         table = self.jobs_table
-        table.show(jobs, operator.next_runs, facts)
+        # Each job's usual, for "stuck" (tui/rules.py): the app reads it once a minute.
+        table.show(jobs, operator.next_runs, facts,
+                   operator.usual.by_job if operator.usual is not None else None)
         tz = zone_note(facts)
         title = (f"Jobs ({len(table.rows)}/{len(jobs)}: "
-                 f"{self.problems.summary(jobs, facts.now)})  next runs in {tz}  "
+                 f"{self.problems.summary(jobs, facts.now, table.usuals)})  next runs in {tz}  "
                  f"sort: {SORT_NAMES[table.sort].split(' (')[0]}")
         if table.filter_text:
             title += f"  filter: {one_line(table.filter_text, 30)}"

@@ -15,14 +15,18 @@ all turn over together, about once a minute.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
 
 from tui import format as fmt
+from tui import rules
 from tui.cron import describe as _describe
 from tui.http_jobs import is_http_job
 from tui.masking import mask
 from tui.models import Job, ServerFacts, changed_jobs
+from tui.rules import Usual
 from tui.text import one_line
 from tui.ui.widgets.table import EMPTY, Cell, Piece, Table, cell, width_of
 from tui.upcoming import NextRuns, no_next_run
@@ -35,40 +39,31 @@ WIDE = 110
 NARROW_HIDDEN = {"describe", "at", "took"}
 SORTS = ["id", "problems", "name", "next", "last", "state"]
 #: What each order is called where it is shown (`o` names it, the title keeps it).
-SORT_NAMES = {"id": "by id", "problems": "problems first (failing, stuck, paused)",
+SORT_NAMES = {"id": "by id", "problems": "problems first (failing, stuck, orphaned, paused)",
               "name": "by name", "next": "next run first", "last": "last run, failures first",
               "state": "paused first"}
-#: A latest run unfinished for this long counts as stuck at a glance (the doctor's floor;
-#: the doctor also weighs the job's usual duration).
-STUCK_AFTER_S = 600
-_UNFINISHED = ("starting", "connecting", "sending", "running")
 _FAR = datetime.max.replace(tzinfo=timezone.utc)
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
+_NO_USUAL: Mapping[int, Usual] = {}
 
 
-def is_stuck(job: Job, now: datetime) -> bool:
-    return (job.last_status in _UNFINISHED and job.last_start is not None
-            and (now - job.last_start).total_seconds() > STUCK_AFTER_S)
+def problem_of(job: Job, now: datetime, usuals: Mapping[int, Usual] = _NO_USUAL) -> str | None:
+    """The job's problem by the one rule (tui/rules.py), with its usual where read."""
+    return rules.problem(job, now, usuals.get(job.jobid))
 
 
-def problem_rank(job: Job, now: datetime) -> int:
-    """0 failing, 1 stuck, 2 paused, 3 nothing to look at."""
-    if job.last_status == "failed":
-        return 0
-    if is_stuck(job, now):
-        return 1
-    return 2 if not job.active else 3
+def problem_rank(job: Job, now: datetime, usuals: Mapping[int, Usual] = _NO_USUAL) -> int:
+    """0 failing, 1 stuck, 2 orphaned, 3 paused, 4 nothing to look at."""
+    return rules.problem_rank(problem_of(job, now, usuals))
 
 
-def problems_summary(jobs: list[Job], now: datetime) -> str:
+def problems_summary(jobs: list[Job], now: datetime,
+                     usuals: Mapping[int, Usual] = _NO_USUAL) -> str:
     """How many jobs need a look, for the title: "2 failing, 1 stuck, 1 paused"."""
-    failing = sum(j.last_status == "failed" for j in jobs)
-    stuck = sum(is_stuck(j, now) for j in jobs)
-    paused = sum(not j.active for j in jobs)
-    if not (failing or stuck or paused):
+    found = Counter(problem_of(j, now, usuals) for j in jobs)
+    if not any(found[p] for p in rules.PROBLEMS):
         return "none failing"
-    return ", ".join(f"{n} {what}" for n, what in ((failing, "failing"), (stuck, "stuck"),
-                                                   (paused, "paused")) if n)
+    return ", ".join(f"{found[p]} {p}" for p in rules.PROBLEMS if found[p])
 
 
 class ProblemCounts:
@@ -79,28 +74,30 @@ class ProblemCounts:
         self._jobs: list[Job] = []
         self._maybe: dict[int, Job] = {}  # failed, unfinished or paused: stuck is a matter of time
         self._said: tuple[list[Job], datetime | None, str] = ([], None, "")
+        self._usuals: Mapping[int, Usual] = _NO_USUAL
 
-    def summary(self, jobs: list[Job], now: datetime) -> str:
-        if self._said[0] is jobs and self._said[1] == now:
+    def summary(self, jobs: list[Job], now: datetime,
+                usuals: Mapping[int, Usual] = _NO_USUAL) -> str:
+        if self._said[0] is jobs and self._said[1] == now and self._usuals is usuals:
             return self._said[2]  # a keystroke in the filter changes neither
         replaced = changed_jobs(self._jobs, jobs)
         if replaced is None:
             self._maybe, replaced = {}, jobs
         for job in replaced:
-            if job.last_status == "failed" or job.last_status in _UNFINISHED or not job.active:
+            if rules.maybe_problem(job):
                 self._maybe[job.jobid] = job
             else:
                 self._maybe.pop(job.jobid, None)
         self._jobs = jobs
-        said = problems_summary(list(self._maybe.values()), now)
-        self._said = (jobs, now, said)
+        said = problems_summary(list(self._maybe.values()), now, usuals)
+        self._said, self._usuals = (jobs, now, said), usuals
         return said
 
 
 def _sort_key(sort: str, job: Job, upcoming: datetime | None,
-              now: datetime = _NEVER) -> tuple:
+              now: datetime = _NEVER, usuals: Mapping[int, Usual] = _NO_USUAL) -> tuple:
     if sort == "problems":
-        return (problem_rank(job, now), -(job.last_start or _NEVER).timestamp(), job.jobid)
+        return (problem_rank(job, now, usuals), -(job.last_start or _NEVER).timestamp(), job.jobid)
     if sort == "name":
         return (job.label.lower(),)
     if sort == "next":
@@ -246,7 +243,11 @@ class JobsTable(Table):
         self._refresh_visible()
 
     # -- filling ------------------------------------------------------------------------
-    def show(self, jobs: list[Job], upcoming: NextRuns, facts: ServerFacts) -> None:
+    #: Each job's usual (tui/rules.py), for "stuck": the app's once-a-minute read.
+    usuals: Mapping[int, Usual] = _NO_USUAL
+
+    def show(self, jobs: list[Job], upcoming: NextRuns, facts: ServerFacts,
+             usuals: Mapping[int, Usual] | None = None) -> None:
         if self.facts is not None and (facts.database, facts.current_user,
                                        facts.scheduler_timezone) != (
                 self.facts.database, self.facts.current_user,
@@ -254,6 +255,8 @@ class JobsTable(Table):
             self.clear()
             self._forget()
         self.facts = facts
+        if usuals is not None:
+            self.usuals = usuals
         self.grammar = facts.pg_cron_minor or "1.6"  # a parse each time it is asked
         self.upcoming = upcoming
         dropped = self._take(jobs, facts) if jobs is not self.jobs or self.dirty else False
@@ -322,7 +325,8 @@ class JobsTable(Table):
         inputs = (id(jobs), len(jobs), self.sort, self.filter_text,
                   upcoming.version if self.sort == "next" else None,
                   # stuck is a matter of time: reorder at most once a minute for it
-                  now.replace(second=0, microsecond=0) if self.sort == "problems" else None)
+                  now.replace(second=0, microsecond=0) if self.sort == "problems" else None,
+                  id(self.usuals) if self.sort == "problems" else None)
         if inputs == self.order_inputs:
             return self.order
         self.order_inputs = inputs
@@ -338,7 +342,7 @@ class JobsTable(Table):
             if self.sort == "next":
                 shown.sort(key=lambda j: _sort_key("next", j, upcoming.of(j)))
             else:
-                shown.sort(key=lambda j: _sort_key(self.sort, j, None, now))
+                shown.sort(key=lambda j: _sort_key(self.sort, j, None, now, self.usuals))
         return [j.jobid for j in shown]
 
     def warm(self, count: int) -> bool:
@@ -438,6 +442,10 @@ class JobsTable(Table):
                          fmt.STATUS_STYLE.get(job.last_status, "")))
             if job.jobid in self.http_errors:  # "succeeded", yet the endpoint said no
                 last.append((f" → {self.http_errors[job.jobid]}", "bold red"))
+            if job.last_status in rules.UNFINISHED:  # stuck or orphaned: said on the row
+                said = problem_of(job, facts.now, self.usuals)
+                if said in ("stuck", "orphaned"):
+                    last.append((f" {said}", "bold red"))
             if job.last_start is not None:  # a run that never started has no "when"
                 ago = fmt.compact_ago(job.last_start, facts.now)
                 last.append((f" {ago} ago" if self.wide else f" {ago}", "dim"))

@@ -160,6 +160,8 @@ class RunsTable(Table):
         got = self.http.get(run.runid) if run.status == "succeeded" else None
         if got is not None:
             pieces.append((f" → {got.short()}", "bold red" if got.is_error else "dim"))
+        if run.orphaned:  # its backend is gone: nobody will finish it (tui/rules.py)
+            pieces.append((" orphaned", "bold red"))
         return tuple(pieces)
 
     def _rebuild(self) -> None:
