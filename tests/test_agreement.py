@@ -31,7 +31,7 @@ from tests.conftest import Cluster
 from tests.ui.conftest import running_app, wait_for
 from tui.cli import main
 from tui.db import ConnectOptions, Database
-from tui.insight.watch import Options, State, Watcher
+from tui.insight.watch import State, Target, Watch
 
 NEVER = "0 0 31 2 *"  # valid for pg_cron, never fires
 EXPECTED = {"agree-failing": "failing", "agree-stuck": "stuck", "agree-orphan": "orphaned",
@@ -146,16 +146,18 @@ async def test_every_surface_agrees(history: dict[str, Any]) -> None:
     # watch: its stuck decision, and the orphaned run said as such.
     db = Database(ConnectOptions(dbname=c.conninfo))
     try:
-        events = await Watcher(db, State(), [], Options(), out=io.StringIO()).run_pass()
+        changes = (await Watch([Target("agree", db)], State(), [],
+                               out=io.StringIO()).run_pass()).changes
     finally:
         await db.close()
     by_kind: dict[str, set[str]] = {}
-    for e in events:
-        if e.jobid in names:
+    for change in changes:
+        e = change.episode
+        if e.jobid in names and change.state == "firing":
             by_kind.setdefault(e.kind, set()).add(names[e.jobid])
-    assert by_kind.get("stuck") == {"agree-stuck"}, events
-    assert by_kind.get("orphaned") == {"agree-orphan"}, events
-    assert "missed" not in by_kind, events  # times queued behind a run going on
+    assert by_kind.get("stuck") == {"agree-stuck"}, changes
+    assert by_kind.get("orphaned") == {"agree-orphan"}, changes
+    assert "missed" not in by_kind, changes  # times queued behind a run going on
 
     # The TUI: the title's counts, `p`, the rows and the run stream.
     async with running_app(c) as (app, pilot):
