@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,7 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
     from tui.db import insight as reads
     from tui.insight.gather import zone_of
     from tui.insight.timeline import build, render
+    from tui.insight.timeline_chart import chart, text
 
     db = Database(options_from(args))
     try:
@@ -90,7 +92,10 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
     if args.json:
         print_json(plan.as_dict())
     else:
-        print(render(plan))
+        width = min(shutil.get_terminal_size((80, 24)).columns, 160)
+        print(text(chart(plan, width=width)))
+        print()
+        print(render(plan, width=max(width, 80)))
     return 0
 
 

@@ -24,6 +24,7 @@ from tui.text import inert, one_line, plain
 from tui.ui.screens.http import PgNetAnswers, command_panel
 from tui.ui.screens.operator import OperatorScreen
 from tui.ui.widgets.footer import KeyFooter
+from tui.ui.widgets.timeline_chart import JobTimeline
 
 PAGE = 50
 #: How many recent runs the success rate and the sparkline look at.
@@ -84,6 +85,7 @@ class JobDetailScreen(OperatorScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title", markup=False)
+        yield JobTimeline(id="job-timeline")  # its next 24 hours at a glance (insight29)
         with Horizontal(id="top"):
             with VerticalScroll(id="command"):
                 yield Static(id="command-text", markup=False)
@@ -159,6 +161,7 @@ class JobDetailScreen(OperatorScreen):
                      f"  job #{job.jobid}",
                      style="dim")
         self.query_one("#title", Static).update(title)
+        self.query_one(JobTimeline).show(job, facts, self.app.size.width)
         code = Syntax(inert(mask(job.command)), "sql", word_wrap=True, theme="ansi_dark",
                       background_color="default")
         # HTTP jobs: the request laid out
