@@ -100,3 +100,11 @@ def check(expr: str, version: str = "1.6") -> Verdict:
     # Our wording replaces grammar's plainer "ignores the rest" for the same fields.
     kept = tuple(w for w in verdict.warnings if not w.startswith("pg_cron reads five fields"))
     return replace(verdict, warnings=(warning, *kept))
+
+
+def dialect_warnings(expr: str, version: str = "1.6") -> list[str]:
+    """Only the warnings about another cron's dialect (for the doctor): six or seven fields,
+    '#n' ignored."""
+    verdict = check(expr, version)
+    return [w for w in verdict.warnings
+            if "another cron's" in w or (w.startswith("'#") and "is ignored" in w)]

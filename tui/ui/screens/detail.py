@@ -23,6 +23,7 @@ from tui.models import Job, Run
 from tui.text import inert, one_line, plain
 from tui.ui.screens.http import PgNetAnswers, command_panel
 from tui.ui.screens.operator import OperatorScreen
+from tui.ui.widgets.accuracy import AccuracyLine
 from tui.ui.widgets.footer import KeyFooter
 from tui.ui.widgets.timeline_chart import JobTimeline
 
@@ -95,6 +96,7 @@ class JobDetailScreen(OperatorScreen):
                 insight = Static(id="insight", markup=False)
                 insight.display = False
                 yield insight
+                yield AccuracyLine(id="accuracy")  # its fire times vs its runs (insight29)
                 yield Sparkline([], id="durations")
                 yield Static(id="upcoming", markup=False)
         yield Static("History", id="history-title", markup=False)
@@ -111,6 +113,7 @@ class JobDetailScreen(OperatorScreen):
             self.load_page()
             self.load_stats()
             self.load_insight()
+            self.query_one(AccuracyLine).load(self.operator, self.job)
         else:
             # Its runs, if any, lie beyond the look-back: paging them without the index
             # would read the whole history. The operator asks for that search (b).
