@@ -32,12 +32,15 @@ def accuracy_jobs(jobs: list[Job], audit_entries: list[dict[str, Any]],
 async def accuracy(db: Database, facts: ServerFacts, jobs: list[Job],
                    audit_entries: list[dict[str, Any]] | None = None, *, days: float = DAYS,
                    since: datetime | None = None, settle: timedelta = SETTLE,
-                   engine: Engine = next_runs, max_runs: int = reads.MAX_RUNS) -> Accuracy:
+                   engine: Engine = next_runs, max_runs: int = reads.MAX_RUNS,
+                   now: datetime | None = None) -> Accuracy:
     """`jobs`: the ones to judge (all the role sees, or one); every job's runs are read, for
-    the slots they held. Raises DatabaseError when the zone or the history cannot be read."""
+    the slots they held. `now`: the clock the caller shows (the app's, which snapshot tests
+    pin); by default the server's. Raises DatabaseError when the zone or the history cannot
+    be read."""
     tz = zone_of(facts)
     sched = await reads.scheduler(db)
-    now = sched.now
+    now = now or sched.now
     start = since or now - timedelta(days=days)
     rows, stopped = await reads.runs_since(db, start, max_runs=max_runs,
                                            query="accuracy_runs_page")

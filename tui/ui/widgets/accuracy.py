@@ -52,7 +52,8 @@ async def judge(operator: Operator, jobs: list[Job]) -> Accuracy | None:
         return None
     audit = operator.audit.tail(20_000) if operator.audit else []
     try:
-        return await accuracy(operator.db, facts, jobs, audit, days=DAYS, max_runs=MAX_RUNS)
+        return await accuracy(operator.db, facts, jobs, audit, days=DAYS, max_runs=MAX_RUNS,
+                              now=facts.now)
     except DatabaseError:
         return None
 
