@@ -96,3 +96,25 @@ def test_comments_and_five_fields_are_not_foreign() -> None:
 def test_means_follows_match_dom_and_dow(expr: str, either: str, both: str) -> None:
     assert either in describe(expr, "1.6")
     assert both in describe(expr, "1.6+match_dom_and_dow")
+
+
+def test_the_doctor_names_a_foreign_schedule(cluster: Cluster) -> None:
+    import contextlib
+    import io
+    import json
+
+    from tui.cli import main
+
+    name = "cronjobs-tui-quartz-noon"
+    cluster.sql("select cron.schedule(%s, '0 0 12 * * ?', 'select 1')", [name])
+    try:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            main(["doctor", "--json", "-d", cluster.conninfo])
+    finally:
+        cluster.sql("select cron.unschedule(%s)", [name])
+    findings = json.loads(out.getvalue())["findings"]
+    found = next(f for f in findings if f["check"] == "schedule.dialect")
+    assert found["status"] == "warning"
+    (detail,) = [d for d in found["details"] if name in d]
+    assert "'0 0 12 * * ?'" in detail and "so it runs at 00:00, on day 12 of the month" in detail
