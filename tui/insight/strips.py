@@ -44,8 +44,10 @@ def kind(run: StripRun) -> str:
 def strip(runs: Sequence[StripRun], width: int = TABLE_RUNS) -> list[Cell]:
     """The newest `width` runs, oldest first, padded on the left: the newest mark always sits
     at the right edge, where the eye finds it, whatever the job's history."""
-    shown = [(GLYPHS[k], k) for k in (kind(r) for r in runs[-width:])] if width > 0 else []
-    return [(" ", None)] * (width - len(shown)) + shown
+    shown: list[Cell] = [(GLYPHS[k], k) for k in (kind(r) for r in runs[-width:])] \
+        if width > 0 else []
+    pad: list[Cell] = [(" ", None)] * (width - len(shown))
+    return pad + shown
 
 
 def text(cells: Sequence[Cell]) -> str:
