@@ -136,3 +136,15 @@ def test_changes_from_the_audit_log() -> None:
         (minute(4) + 20 * S, "* * * * *", "*/2 * * * *"),)
     assert {ON_TIME_WORD, LATE, MISSED, UNEXPLAINED} == {"on_time", "late", "missed",
                                                          "unexplained"}
+
+
+def test_a_job_that_never_ran_is_not_judged_without_its_creation_time() -> None:
+    result = judge([AccuracyJob(1, "new", "0 12 * * *")], [run(99, minute(0), jobid=2)], [],
+                   ev(), T0 - timedelta(days=1), END, "UTC", "1.6")
+    assert 1 not in result.per_job and result.not_judged == [
+        "new: no run recorded and no creation time known (the audit log has none)"]
+    # Created (audit log) before a time it gave, and never ran: that time is unexplained.
+    created = AccuracyJob(1, "new", "0 12 * * *", created_at=T0 - timedelta(hours=12))
+    judged = judge([created], [run(99, minute(0), jobid=2)], [], ev(),
+                   T0 - timedelta(days=1), END, "UTC", "1.6")
+    assert judged.per_job[1].unexplained == 1

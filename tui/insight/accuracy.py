@@ -162,6 +162,12 @@ def judge(jobs: Sequence[AccuracyJob], runs: Sequence[RunRow], manual: Iterable[
                 continue
             in_piece = [r for r in mine if r.start_time is not None
                         and lo <= r.start_time <= hi + ON_TIME]
+            if not mine and job.created_at is None:
+                # pg_cron keeps no creation time: a job that never ran may be newer than
+                # every time its schedule gave. Said, not counted either way.
+                result.not_judged.append(f"{job.label}: no run recorded and no creation "
+                                         "time known (the audit log has none)")
+                break
             if parsed.kind == "seconds":
                 cases = _interval(job, schedule, in_piece, job_ev, hi, tz, version, engine)
             else:
