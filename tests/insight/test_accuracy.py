@@ -258,3 +258,26 @@ def test_doctor_json_carries_the_counts(windows: dict[str, Window], cluster: Clu
     every = data["per_job"][str(w.jobs[EVERY[0]].jobid)]
     assert every["fire_times"] >= 2 and every["unexplained"] == 0
     assert sum(t["fire_times"] for t in data["per_job"].values()) == data["fire_times"]
+
+
+async def test_the_detail_view_and_the_header_show_the_figure(windows: dict[str, Window],
+                                                             cluster: Cluster) -> None:
+    from tests.ui.conftest import running_app, select_job, wait_for
+    from tui.ui.screens.detail import JobDetailScreen
+    from tui.ui.widgets.accuracy import AccuracyLine
+    from tui.ui.widgets.header import ServerHeader
+
+    w = _window(windows, cluster)
+    async with running_app(w.cluster, size=(170, 40)) as (app, pilot):
+        # The header's figure comes a while after the first screen; asked for now here.
+        await app.server_accuracy.refresh(app, time.monotonic())
+        app.main.show_header("connected")
+        header = str(app.main.query_one(ServerHeader).render())
+        assert header.rstrip().endswith("accuracy 100%"), header
+        await select_job(app, pilot, EVERY[0])
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        line = app.screen.query_one(AccuracyLine)
+        await wait_for(pilot, lambda: line.display and "Accuracy" in str(line.render()))
+        shown = str(line.render())
+        assert shown.startswith("Accuracy 100% ") and " times in 1 d" in shown

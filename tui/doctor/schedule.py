@@ -43,8 +43,10 @@ async def accuracy_check(db: Database, ctx: Context,
         return Finding(name, UNKNOWN, f"Could not read cron.job: {ctx.jobs_error}.")
     if audit_entries is None:
         audit_entries = AuditLog(audit_path()).tail(AUDIT_TAIL)
+    # Each job's times are matched against every run (the slots they held): bounded, as the
+    # missed-runs check is.
     jobs = [Job(j["jobid"], j["jobname"], j["schedule"], j["command"], j["database"],
-                j["username"], j["active"]) for j in ctx.jobs]
+                j["username"], j["active"]) for j in ctx.jobs[:ctx.limits.max_jobs]]
     try:
         result = await accuracy(db, ctx.facts, jobs, audit_entries, days=days, engine=engine)
     except DatabaseError as exc:
@@ -53,6 +55,8 @@ async def accuracy_check(db: Database, ctx: Context,
         return Finding(name, UNKNOWN, f"Could not judge the fire times: {exc}.")
     data = result.as_dict()
     summary = result.sentence() + "."
+    if len(ctx.jobs) > len(jobs):
+        summary += f" (The first {len(jobs)} of {len(ctx.jobs)} jobs.)"
     if not ctx.facts.sees_all:
         summary += f" (Role {ctx.facts.current_user!r} sees only its own jobs and runs.)"
     if not result.unexplained:

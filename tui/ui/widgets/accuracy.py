@@ -18,6 +18,9 @@ from tui.models import Job
 Operator = Any
 
 DAYS = 1.0
+#: The header judges at most this many jobs (each against every run of the day); past that
+#: it shows no figure: the doctor's schedule.accuracy has it.
+MAX_JOBS = 200
 #: Runs read at most for the figure (a day of some 35 every-minute jobs).
 MAX_RUNS = 50_000
 
@@ -97,7 +100,8 @@ class ServerAccuracy:
     async def refresh(self, operator: Operator, now: float) -> None:
         self._at, self._busy = now, True
         try:
-            result = await judge(operator, list(operator.jobs))
+            jobs = list(operator.jobs)
+            result = await judge(operator, jobs) if len(jobs) <= MAX_JOBS else None
         finally:
             self._busy = False
         if result is not None:
