@@ -12,6 +12,7 @@ from tui.db import Database, DatabaseError
 from tui.doctor.base import OK, UNKNOWN, WARNING, Context, Finding, job_label
 from tui.insight.accuracy import BUG, MAX_CASES, Engine
 from tui.insight.accuracy_gather import DAYS, accuracy
+from tui.masking import mask
 from tui.models import Job
 
 #: Audit entries read for schedule changes and pauses (a busy week of edits fits).
@@ -23,7 +24,7 @@ def dialect_check(ctx: Context) -> Finding:
     if ctx.jobs is None:
         return Finding(name, UNKNOWN, f"Could not read cron.job: {ctx.jobs_error}.")
     version = ctx.facts.pg_cron_grammar or "1.6"
-    details = [f"{job_label(job)} {job['schedule']!r}: {w}" for job in ctx.jobs
+    details = [mask(f"{job_label(job)} {job['schedule']!r}: {w}") or "" for job in ctx.jobs
                for w in dialect_warnings(job["schedule"], version)]
     if not details:
         return Finding(name, OK, "No schedule is written in another cron's dialect (seconds or "
@@ -61,6 +62,6 @@ async def accuracy_check(db: Database, ctx: Context,
         summary += f" (Role {ctx.facts.current_user!r} sees only its own jobs and runs.)"
     if not result.unexplained:
         return Finding(name, OK, summary, data=data)
-    details = tuple(f"{c.job} at {c.at.isoformat(timespec='seconds')}: {c.reason}"
+    details = tuple(mask(f"{c.job} at {c.at.isoformat(timespec='seconds')}: {c.reason}") or ""
                     for c in result.unexplained[:MAX_CASES])
     return Finding(name, WARNING, f"{summary} {BUG}", None, details, data)
