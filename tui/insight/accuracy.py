@@ -238,15 +238,20 @@ def _interval(job: AccuracyJob, schedule: str, runs: list[RunRow], ev: Evidence,
     ordered = sorted(runs, key=lambda r: (r.start_time, r.runid))  # type: ignore[arg-type,return-value]
     cases: list[Case] = []
 
-    def due_after(prev: RunRow) -> datetime:
+    def due_after(prev: RunRow) -> datetime | None:
         assert prev.start_time is not None
-        (due,) = engine(schedule, prev.start_time, tz, 1, version=version,
-                        last_start=prev.start_time)[:1] or (hi + ON_TIME * 1000,)
-        return due.astimezone(timezone.utc)
+        times = engine(schedule, prev.start_time, tz, 1, version=version,
+                       last_start=prev.start_time)
+        return times[0].astimezone(timezone.utc) if times else None
 
     for prev, run in zip(ordered, ordered[1:]):
         assert run.start_time is not None and prev.start_time is not None
         due = due_after(prev)
+        if due is None:  # the engine gave no time at all: the run was not predicted
+            cases.append(Case(job.label, job.jobid, run.start_time, UNEXPLAINED,
+                              f"run {run.runid} at a time our engine did not give",
+                              run.runid, fire_time=False))
+            continue
         expected, why = due, None
         if prev.end_time is not None and prev.end_time > due:
             expected, why = prev.end_time, (f"queued behind its own previous run (runid "
@@ -268,7 +273,7 @@ def _interval(job: AccuracyJob, schedule: str, runs: list[RunRow], ev: Evidence,
                                         "found"))
     if ordered:
         due = due_after(ordered[-1])
-        if due <= hi:
+        if due is not None and due <= hi:
             stop = _interval_gap(due, ev.now, ev)
             kind, reason = (MISSED, stop) if stop else (
                 UNEXPLAINED, "no run since the time our engine gave, and no reason found")
