@@ -19,8 +19,15 @@ from tui.cron import describe
         ("30 2 * * *", "at 02:30"),
         ("0 0 * * 1-5", "at 00:00, Monday through Friday"),
         ("0 0 $ * *", "at 00:00, on the last day of the month"),
-        ("0 0 $ * MON", "at 00:00, on the last day of the month, or on Monday"),
-        ("0 9 1 * MON", "at 09:00, on day 1 of the month, or on Monday"),
+        ("0 0 $ * MON",
+         "at 00:00, on the last day of the month, or on Monday (either day field may match)"),
+        ("0 9 1 * MON",
+         "at 09:00, on day 1 of the month, or on Monday (either day field may match)"),
+        # A range or list of weekdays is "or" too (cron-descriptor gives no "or" for those).
+        ("0 0 1,15 * MON-FRI", "at 00:00, on day 1 and 15 of the month, or on Monday through "
+                               "Friday (either day field may match)"),
+        ("0 9 1 * MON,WED", "at 09:00, on day 1 of the month, or on Monday or Wednesday (either "
+                            "day field may match)"),
         (
             "0 9 */2 * MON",
             "at 09:00, every 2 days, but only if it is also Monday (both day fields must match)",

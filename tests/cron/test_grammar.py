@@ -158,7 +158,10 @@ def test_kinds_and_seconds() -> None:
 
 def test_warnings_for_surprises() -> None:
     assert check("0 12 * * * 30").warnings == (
-        "pg_cron reads five fields and ignores the rest: '30' has no effect.",
+        "pg_cron reads five fields and ignores the rest: '30' has no effect. Six fields look "
+        "like another cron's (Quartz and Spring put seconds first, AWS a year last); pg_cron "
+        "reads '0 12 * * *' as minute hour day-of-month month day-of-week, so it runs at "
+        "12:00.",
     )
     assert check("0 12 * * MON#1").warnings == (
         "'#1' is ignored: 'MON#1' fires on every Monday, not only on one of them in the month.",

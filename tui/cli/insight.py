@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.cli import types
 from tui.cli.options import options_from, pg_cron_facts
-from tui.cli.output import OK, print_json, print_lines, print_table
+from tui.cli.output import OK, print_json, print_lines, print_table, terminal_width
 from tui.db import Database
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
     from tui.db import insight as reads
     from tui.insight.gather import zone_of
     from tui.insight.timeline import build, render
+    from tui.insight.timeline_chart import chart, text
 
     db = Database(options_from(args))
     try:
@@ -99,7 +100,10 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
     if args.json:
         print_json(plan.as_dict())
     else:
-        # Whole (no cut), then wrapped to the terminal under each line's indent.
+        # The chart at the terminal's width (a fixed 100 piped), then the list whole (no cut),
+        # wrapped to the terminal under each line's indent.
+        print(text(chart(plan, width=min(terminal_width() or 100, 160))))
+        print()
         print_lines(render(plan, width=None).splitlines())
     return OK
 

@@ -9,7 +9,8 @@ appended (``with_dom_and_dow``) when the server's cron.match_dom_and_dow is on.
 """
 
 from .describe import describe
-from .grammar import check, parse, yearly_never_fires
+from .dialect import check, dialect_warnings
+from .grammar import parse, yearly_never_fires
 from .model import Schedule, Verdict, can_fire
 from .nextrun import NextRunCache, next_runs
 from .versions import PgCronVersion, is_version, parse_version, split_dialect, with_dom_and_dow
@@ -24,6 +25,7 @@ __all__ = [
     "can_fire",
     "check",
     "describe",
+    "dialect_warnings",
     "is_version",
     "next_runs",
     "parse",

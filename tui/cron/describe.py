@@ -39,12 +39,23 @@ def _describe_fields(s: Schedule) -> str:
     if s.dom_last:
         dom = "L"  # cron-descriptor's spelling of "last day of the month"
     text = ExpressionDescriptor(" ".join((minute, hour, dom, month, dow)), _options())
-    sentence = text.get_description()
-    if dom_restricted(s) and dow_restricted(s) and not uses_or_rule(s):
-        # cron-descriptor always says "or"; a '*'-prefixed day field makes pg_cron need both.
-        sentence = sentence.replace(", or on ", ", but only if it is also ")
-        sentence += " (both day fields must match)"
-    return sentence
+    if not (dom_restricted(s) and dow_restricted(s)):
+        return text.get_description()
+    # Both day fields restricted: cron-descriptor says "or" for one weekday and nothing for a
+    # range or list ("..., Monday through Friday"); the day rule is said here, in full.
+    days = text.get_day_of_week_description().lstrip(", ")
+    for lead in ("or ", "only "):
+        days = days.removeprefix(lead)
+    days = days if days.startswith("on ") else f"on {days}"
+    head, sep, tail = days.rpartition(" and ")
+    days = f"{head} or {tail}" if sep else days  # a day matches one of the listed weekdays
+    sentence = (text.get_time_of_day_description() + text.get_day_of_month_description())
+    if uses_or_rule(s):
+        sentence += f", or {days} (either day field may match)"
+    else:
+        sentence += f", but only if it is also {days.removeprefix('on ')} " \
+                    "(both day fields must match)"
+    return sentence + text.get_month_description()
 
 
 def _first_lower(text: str) -> str:

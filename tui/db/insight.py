@@ -40,15 +40,16 @@ async def scheduler(db: Database) -> SchedulerFacts:
 
 
 async def runs_since(db: Database, since: datetime, *, jobid: int | None = None,
-                     max_runs: int = MAX_RUNS) -> tuple[list[dict[str, Any]], datetime | None]:
+                     max_runs: int = MAX_RUNS, query: str = "insight_runs_page"
+                     ) -> tuple[list[dict[str, Any]], datetime | None]:
     """Every run (all jobs: concurrency needs them) that started after `since`, newest pages
     first until a page starts before it; also where reading stopped short when the bound was
-    hit (None: everything since `since` was read)."""
+    hit (None: everything since `since` was read). `query`: the page's .sql (the accuracy
+    check's also says which runs were started by hand)."""
     rows: list[dict[str, Any]] = []
     before = 2**63 - 1
     while True:
-        page = await db.fetch("insight_runs_page", {"before": before, "limit": PAGE,
-                                                    "jobid": jobid})
+        page = await db.fetch(query, {"before": before, "limit": PAGE, "jobid": jobid})
         rows += page
         if len(page) < PAGE:
             return rows, None

@@ -38,6 +38,7 @@ from tui.doctor.jobs import broken_check, node_check, owners_check
 from tui.doctor.missed import missed_check
 from tui.doctor.report import MARKERS, render, summary, worst_first
 from tui.doctor.runs import failing_check, orphaned_check, stuck_check
+from tui.doctor.schedule import accuracy_check, dialect_check
 from tui.doctor.server import pg_cron_checks, primary_check, scheduler_check
 
 __all__ = ["CHECKS", "INDEX", "MARKERS", "OK", "PROBLEM", "PURGE", "STATUSES", "UNKNOWN",
@@ -87,6 +88,7 @@ async def run_checks(db: Database, limits: Limits | None = None) -> list[Finding
                  broken_check(ctx), owners_check(ctx), node_check(ctx)]
     findings += await history_checks(db, ctx)
     findings.append(await pg_net_ttl_check(db, ctx))
+    findings += [dialect_check(ctx), await accuracy_check(db, ctx)]
     if not facts.cron_usage:
         # One cause behind every "could not read": say the one fix on each of them.
         grant = f"as a superuser: grant usage on schema cron to {facts.current_user};"

@@ -36,6 +36,8 @@ CHECKS = (
     "history.index",
     "history.last_runs",
     "http.ttl",
+    "schedule.dialect",
+    "schedule.accuracy",
 )
 
 
@@ -46,10 +48,13 @@ class Finding:
     summary: str  # one sentence: what is wrong, or that it is fine
     fix: str | None = None  # the exact thing to do: SQL, a config line or a command
     details: tuple[str, ...] = ()  # one line per job or run concerned (masked, not yet inert)
+    data: dict[str, Any] | None = None  # figures for --json (schedule.accuracy's counts)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["details"] = list(self.details)
+        if self.data is None:
+            del data["data"]  # the other checks' JSON stays as it was
         return data
 
 

@@ -12,7 +12,7 @@ was down are never caught up.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -100,17 +100,19 @@ class Outcome:
 
 
 def scheduled_times(expr: str, since: datetime, until: datetime, tz: object,
-                    version: str) -> list[datetime]:
+                    version: str, engine: Callable[..., list[datetime]] = next_runs
+                    ) -> list[datetime]:
     """The times in (since, until] at which pg_cron (of `version`, in zone `tz`) starts a job
     with this schedule, in UTC; empty for schedules that are not a cron kind (seconds,
-    @reboot)."""
+    @reboot). `engine`: the next-run function (tui.cron.next_runs; the accuracy check's
+    tests give a deliberately wrong one)."""
     schedule = parse(expr, version)
     if schedule is None or schedule.kind != "cron":
         return []
     out: list[datetime] = []
     after = since
     while len(out) < MAX_SLOTS:
-        batch = next_runs(expr, after, tz, 500, version=version)  # type: ignore[arg-type]
+        batch = engine(expr, after, tz, 500, version=version)
         for t in batch:
             # In UTC: two aware times in the same zone compare by wall clock, fold ignored,
             # so the two 02:30 of a repeated hour would be one.

@@ -90,7 +90,8 @@ def _transitions(tz: Any, start: datetime, end: datetime) -> list[tuple[datetime
                     lo = mid
                 else:
                     hi = mid
-            out.append((hi.replace(microsecond=0), before, after))  # type: ignore[arg-type]
+            assert before is not None and after is not None  # an aware zone's offsets
+            out.append((hi.replace(microsecond=0), before, after))
         t = nxt
     return out
 

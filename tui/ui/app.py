@@ -46,6 +46,7 @@ from tui.ui.job_actions import JobActions
 from tui.ui.screens.detail import JobDetailScreen
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.operator import OperatorScreen
+from tui.ui.widgets.accuracy import ServerAccuracy
 from tui.upcoming import NextRuns
 
 #: What an action may fail with that is the world's doing, not a bug: shown, never fatal.
@@ -104,6 +105,7 @@ class CronJobsApp(App):
         self._timer: Timer | None = None
         self._warming = False  # warm_up() at work
         self.audit = AuditLog(default_audit_path())
+        self.server_accuracy = ServerAccuracy()  # the header's figure, now and then
         self._jobs_file: tuple[Path, JobsFile | None] | None = None
         self._marks: tuple[tuple, dict[int, str]] | None = None
         # flag_outliers(): the usual and the jobs judged, and the flags they gave.
@@ -263,6 +265,9 @@ class CronJobsApp(App):
             self.flag_outliers(jobs)
             self.main.jobs_table.set_marks(self.marks(jobs, facts))
             self.main.banner(None)
+            if self.server_accuracy.due(time.monotonic()):
+                self.run_worker(self.server_accuracy.refresh(self, time.monotonic()),
+                                group="accuracy")
             self.main.show_header("connected")
             self.main.show_jobs()
             self.main.show_runs_title()

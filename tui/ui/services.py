@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from tui.db import ConnectOptions, Database, RunStream
     from tui.insight.lag import Usuals
     from tui.models import Job, ServerFacts
+    from tui.ui.widgets.accuracy import ServerAccuracy
     from tui.upcoming import NextRuns
 
 
@@ -50,6 +51,7 @@ class Operator(Protocol):
     audit: AuditLog
     fleet_settings: Settings
     job_actions: JobActionsService
+    server_accuracy: ServerAccuracy  # the header's figure (tui/ui/widgets/accuracy.py)
 
     @property
     def audit_server(self) -> str: ...

@@ -24,7 +24,9 @@ from tui.models import Job, Run
 from tui.text import inert, one_line, plain
 from tui.ui.screens.http import PgNetAnswers, command_panel
 from tui.ui.screens.operator import OperatorScreen
+from tui.ui.widgets.accuracy import AccuracyLine
 from tui.ui.widgets.footer import KeyFooter
+from tui.ui.widgets.timeline_chart import JobTimeline
 
 PAGE = 50
 #: How many recent runs the success rate and the sparkline look at.
@@ -85,6 +87,7 @@ class JobDetailScreen(OperatorScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title", markup=False)
+        yield JobTimeline(id="job-timeline")  # its next 24 hours at a glance (insight29)
         with Horizontal(id="top"):
             with VerticalScroll(id="command"):
                 yield Static(id="command-text", markup=False)
@@ -94,6 +97,7 @@ class JobDetailScreen(OperatorScreen):
                 insight = Static(id="insight", markup=False)
                 insight.display = False
                 yield insight
+                yield AccuracyLine(id="accuracy")  # its fire times vs its runs (insight29)
                 yield Sparkline([], id="durations")
                 yield Static(id="upcoming", markup=False)
         yield Static("History", id="history-title", markup=False)
@@ -110,6 +114,7 @@ class JobDetailScreen(OperatorScreen):
             self.load_page()
             self.load_stats()
             self.load_insight()
+            self.query_one(AccuracyLine).load(self.operator, self.job)
         else:
             # Its runs, if any, lie beyond the look-back: paging them without the index
             # would read the whole history. The operator asks for that search (b).
@@ -165,6 +170,7 @@ class JobDetailScreen(OperatorScreen):
                      f"  job #{job.jobid}",
                      style="dim")
         self.query_one("#title", Static).update(title)
+        self.query_one(JobTimeline).show(job, facts, self.app.size.width)
         code = Syntax(inert(mask(job.command)), "sql", word_wrap=True, theme="ansi_dark",
                       background_color="default")
         # HTTP jobs: the request laid out

@@ -195,7 +195,8 @@ class MainScreen(OperatorScreen):
     def show_header(self, state: str) -> None:
         operator = self.operator
         self.query_one(ServerHeader).show(operator.facts, state=state,
-                                          read_only=operator.read_only)
+                                          read_only=operator.read_only,
+                                          accuracy=operator.server_accuracy.text)
 
     def show_jobs(self) -> None:
         operator = self.operator

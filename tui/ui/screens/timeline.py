@@ -1,4 +1,5 @@
-"""`w`: what will run in the next 24 hours (the same as `cronjobs-tui timeline`)."""
+"""`w`: what will run in the next 24 hours (the same as `cronjobs-tui timeline`): the chart,
+then the crowded and busiest minutes, overlaps and DST changes in words."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class TimelineScreen(ReportScreen):
         from tui.db import insight as reads
         from tui.insight.gather import zone_of
         from tui.insight.timeline import build, render
+        from tui.insight.timeline_chart import chart
+        from tui.ui.widgets.timeline_chart import as_text
 
         widget = self.body
         try:
@@ -37,4 +40,6 @@ class TimelineScreen(ReportScreen):
             return
         plan = build(jobs, usual, facts.now, HOURS, tz, facts.pg_cron_grammar or "1.6",
                      sched.max_running_jobs)
-        widget.update(Text(render(plan, width=max(self.size.width - 6, 60))))
+        width = max(min(self.size.width, 110) - 6, 60)  # the report's box: 110 at most
+        widget.update(Text.assemble(as_text(chart(plan, width=width)), "\n\n",
+                                    render(plan, width=width)))

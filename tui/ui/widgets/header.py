@@ -14,7 +14,9 @@ class ServerHeader(Line):
     ServerHeader { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def show(self, facts: ServerFacts | None, *, state: str, read_only: bool) -> None:
+    def show(self, facts: ServerFacts | None, *, state: str, read_only: bool,
+             accuracy: Text | None = None) -> None:
+        """`accuracy`: the server's schedule accuracy (tui/ui/widgets/accuracy.py), last."""
         # Most important first, so a narrow terminal cuts the least useful part.
         line = Text(no_wrap=True, overflow="ellipsis")
         standby = facts is not None and facts.in_recovery
@@ -56,4 +58,7 @@ class ServerHeader(Line):
             named = release.label if release else facts.pg_cron_version or "absent"
             line.append(f"  pg_cron {named}")
             line.append(f"  PG {facts.server_version.split()[0]}")
+            if accuracy is not None:
+                line.append("  ")
+                line.append_text(accuracy)
         self.set_text(line)
