@@ -11,7 +11,7 @@ from psycopg import sql
 @cache
 def query(name: str) -> sql.SQL:
     text = resources.files("tui.db").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
-    return sql.SQL(text)  # type: ignore[arg-type]  # static text shipped with the package
+    return sql.SQL(text)  # static text shipped with the package
 
 
 @cache
@@ -20,4 +20,4 @@ def template(name: str) -> sql.SQL:
     purge job's command): the file exactly, without its final newline. Such files carry no
     comment, since it would be part of that text."""
     text = query(name).as_string(None).removesuffix("\n")
-    return sql.SQL(text)  # type: ignore[arg-type]  # static text shipped with the package
+    return sql.SQL(text)  # static text shipped with the package

@@ -123,11 +123,11 @@ def missed_check(ctx: Context) -> Finding:
                                       version=version) if t <= upper]
         ordered = sorted((r for r in runs if r.start_time is not None),
                          key=lambda r: r.start_time)  # type: ignore[arg-type,return-value]
-        starts = [r.start_time for r in ordered]
+        starts = [r.start_time for r in ordered if r.start_time is not None]
         missed = []
         for t in fires:
             i = bisect_left(starts, t - early)
-            if i < len(starts) and starts[i] <= t + tolerance:  # type: ignore[operator]
+            if i < len(starts) and starts[i] <= t + tolerance:
                 continue
             j = bisect_right(starts, t) - 1  # the run going on at t, if any, queued this fire
             if j >= 0:
