@@ -46,13 +46,17 @@ def confirm(question: str, no_terminal: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def failed(exc: Exception) -> int:
+    """A failure the user can act on (a refusal, a bad setting, a missing server): one line."""
+    print(f"cronjobs-tui: {exc}", file=sys.stderr)
+    return USAGE_OR_DATABASE_ERROR
+
+
 def run_handler(handler: Callable[[argparse.Namespace], Any], args: argparse.Namespace, *,
                 inert_output: bool) -> int:
     """Run a subcommand's handler (plain or async) to its exit code. With `inert_output`
     what it prints is database text: through the one rule (tui/text.py), whatever prints it,
     errors included."""
-    from tui.lab.sandbox import SandboxError
-
     saved = sys.stdout, sys.stderr
     if inert_output:
         sys.stdout, sys.stderr = InertWriter(sys.stdout), InertWriter(sys.stderr)
@@ -61,9 +65,8 @@ def run_handler(handler: Callable[[argparse.Namespace], Any], args: argparse.Nam
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except (DatabaseError, SandboxError, config.ConfigError) as exc:
-        print(f"cronjobs-tui: {exc}", file=sys.stderr)
-        return USAGE_OR_DATABASE_ERROR
+    except (DatabaseError, config.ConfigError) as exc:
+        return failed(exc)
     except KeyboardInterrupt:
         return INTERRUPTED
     finally:
