@@ -44,6 +44,7 @@ def test_bench_quick_prints_the_whole_table() -> None:
     assert "H=1,000" in out and "H=5,000" in out
 
 
+@pytest.mark.smoke  # bench
 def test_bench_mask_from_the_checkout_from_another_folder(tmp_path: Path) -> None:
     """The command, run from anywhere with the checkout's package, finds the checkout's
     benchmarks (an installed wheel has none: tests/test_install.py)."""

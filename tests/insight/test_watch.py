@@ -206,6 +206,7 @@ async def test_unreachable_once(tmp_path: Path, receiver: Receiver) -> None:
     assert len(receiver.bodies["/generic"]) == 1
 
 
+@pytest.mark.smoke  # watch --metrics
 async def test_metrics_parsed_by_prometheus_client(fresh_cluster: Cluster) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
