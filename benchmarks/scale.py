@@ -253,16 +253,6 @@ class Stage:
 
 def run(jobs: int, sizes: list[int], *, quick: bool, idle_s: float, stream_runs: int,
         log: Callable[[str], None]) -> tuple[list[Stage], AppFigures | None, float]:
-    from tui.lab.sandbox import SandboxError
-
-    try:
-        return _run(jobs, sizes, quick=quick, idle_s=idle_s, stream_runs=stream_runs, log=log)
-    except SandboxError as exc:  # no PostgreSQL here, a cluster that would not start...
-        raise SystemExit(f"cronjobs-tui: {exc}") from exc
-
-
-def _run(jobs: int, sizes: list[int], *, quick: bool, idle_s: float, stream_runs: int,
-         log: Callable[[str], None]) -> tuple[list[Stage], AppFigures | None, float]:
     from tui.lab.sandbox import throwaway
 
     runs = 3 if quick else 5

@@ -182,7 +182,8 @@ def test_installed_bench_says_where_the_benchmarks_are(host_venv: Installed,
     done = subprocess.run([str(host_venv.bin / "cronjobs-tui"), "bench", "--quick"],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path,
                           env=clean_env(HOME=str(tmp_path)))
-    assert done.returncode == 1, done
+    assert done.returncode == 2, done
+    assert done.stderr.startswith("cronjobs-tui: the benchmarks are not installed")
     assert "python -m benchmarks" in done.stderr and "Traceback" not in done.stderr
 
 

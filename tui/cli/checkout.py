@@ -8,15 +8,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tui.errors import SetupError
+
 #: The folder that holds tui/: a checkout when benchmarks/ is beside it.
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def use_benchmarks() -> None:
-    """Makes the checkout's `benchmarks` package importable, or exits saying where it is."""
+    """Makes the checkout's `benchmarks` package importable, or says where it is."""
     if not (ROOT / "benchmarks" / "__init__.py").is_file():
-        raise SystemExit("cronjobs-tui: the benchmarks are not installed with the package: "
-                         "run them from a clone of the repository (python -m benchmarks, or "
-                         "cronjobs-tui bench from its .venv)")
+        raise SetupError("the benchmarks are not installed with the package: run them from a "
+                         "clone of the repository (python -m benchmarks, or cronjobs-tui bench "
+                         "from its .venv)")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))

@@ -7,7 +7,6 @@ from typing import Any
 
 from tui import config
 from tui.cli.options import config_option
-from tui.cli.output import failed
 
 
 def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> None:
@@ -23,15 +22,6 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tui.lab.sandbox import SandboxError
-
-    try:
-        return _demo(args)
-    except SandboxError as exc:  # no PostgreSQL here, a cluster that would not start...
-        return failed(exc)
-
-
-def _demo(args: argparse.Namespace) -> int:
     from tui.lab import demo
 
     given = [flag for flag, value in (("-d", args.dbname), ("-h", args.host), ("-p", args.port),

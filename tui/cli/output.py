@@ -12,6 +12,7 @@ from typing import Any
 
 from tui import config
 from tui.db import DatabaseError
+from tui.errors import SetupError
 from tui.text import InertWriter, one_line
 
 #: Exit codes shared by all subcommands (each may also return 1 for "something is wrong").
@@ -46,12 +47,6 @@ def confirm(question: str, no_terminal: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def failed(exc: Exception) -> int:
-    """A failure the user can act on (a refusal, a bad setting, a missing server): one line."""
-    print(f"cronjobs-tui: {exc}", file=sys.stderr)
-    return USAGE_OR_DATABASE_ERROR
-
-
 def run_handler(handler: Callable[[argparse.Namespace], Any], args: argparse.Namespace, *,
                 inert_output: bool) -> int:
     """Run a subcommand's handler (plain or async) to its exit code. With `inert_output`
@@ -65,8 +60,9 @@ def run_handler(handler: Callable[[argparse.Namespace], Any], args: argparse.Nam
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except (DatabaseError, config.ConfigError) as exc:
-        return failed(exc)
+    except (DatabaseError, SetupError, config.ConfigError) as exc:
+        print(f"cronjobs-tui: {exc}", file=sys.stderr)
+        return USAGE_OR_DATABASE_ERROR
     except KeyboardInterrupt:
         return INTERRUPTED
     finally:
