@@ -8,6 +8,8 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from tests.conftest import Cluster
 from tui.masking import MASK
 
@@ -111,6 +113,7 @@ def test_first_connection_failure_names_the_target_given_before_the_subcommand()
     assert "connection lost" not in done.stderr
 
 
+@pytest.mark.smoke  # demo (its cluster is the tests')
 def test_demo_offers_only_the_options_it_uses() -> None:
     done = cli("demo", "--help")
     assert done.returncode == 0

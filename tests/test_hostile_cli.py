@@ -119,7 +119,7 @@ def jobs_file(path: Path, tag: str) -> Path:
     return path
 
 
-@pytest.fixture(params=["direct", "pooler"])
+@pytest.fixture(params=[pytest.param("direct", marks=pytest.mark.smoke), "pooler"])
 def dsn(request: pytest.FixtureRequest, cluster: Cluster) -> str:
     """The server as the operator reaches it: directly, or through PgBouncer in transaction
     mode (as Supabase's port 6543 is)."""
@@ -211,6 +211,7 @@ def read_for(master: int, seconds: float, until: bytes | None = None) -> bytes:
     return seen
 
 
+@pytest.mark.smoke  # the TUI in a terminal, its main keys
 def test_the_app_in_a_terminal_writes_nothing_raw(cluster: Cluster,
                                                   corpus: hostile.Corpus) -> None:
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}

@@ -52,7 +52,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(out), "-q"])
+    # Built from a copy: setuptools would reuse the checkout's build/ folder, where files
+    # since moved or deleted linger.
+    source = tmp_path_factory.mktemp("source") / "cronjobs-tui"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"))
+    run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-w", str(out), "-q"])
     (built,) = out.glob("cronjobs_tui-*.whl")
     return built
 
@@ -62,6 +67,14 @@ def test_the_wheel_holds_every_data_file(wheel: Path) -> None:
     data = [p.relative_to(ROOT).as_posix() for p in (ROOT / "tui").rglob("*")
             if p.suffix in (".sql", ".toml", ".tcss") and "__pycache__" not in p.parts]
     assert data and [d for d in data if d not in names] == []
+
+
+def test_the_wheel_holds_the_product_alone(wheel: Path) -> None:
+    """No benchmark (benchmarks/ stays in the repository), nothing but the package."""
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {
+        "tui"}
+    assert [n for n in names if "bench" in n and n != "tui/cli/bench.py"] == []
 
 
 @dataclass
@@ -162,6 +175,16 @@ def _check_installed(installed: Installed, cluster: Cluster, elsewhere: Path) ->
 def test_installed_wheel_runs_from_another_folder(
         host_venv: Installed, cluster: Cluster, tmp_path: Path) -> None:
     _check_installed(host_venv, cluster, tmp_path)
+
+
+def test_installed_bench_says_where_the_benchmarks_are(host_venv: Installed,
+                                                      tmp_path: Path) -> None:
+    done = subprocess.run([str(host_venv.bin / "cronjobs-tui"), "bench", "--quick"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env=clean_env(HOME=str(tmp_path)))
+    assert done.returncode == 2, done
+    assert done.stderr.startswith("cronjobs-tui: the benchmarks are not installed")
+    assert "python -m benchmarks" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_installed_wheel_runs_on_the_other_releases_python(

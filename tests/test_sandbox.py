@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import psycopg
+import pytest
 
 from tests.conftest import Cluster
 from tui.lab.sandbox import Sandbox
@@ -41,6 +42,7 @@ def test_restart_keeps_the_data_directory(fresh_cluster: Cluster) -> None:
     again.stop()
 
 
+@pytest.mark.smoke  # demo, refused
 def test_missing_binaries_give_one_clear_message() -> None:
     import subprocess
     import sys

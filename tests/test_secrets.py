@@ -358,7 +358,7 @@ async def test_the_tui_shows_no_secret(cluster: Cluster, placed: Placed) -> None
 
 def test_the_mask_benchmark_runs() -> None:
     """`bench --mask` measures (it asserts nothing on time; this only keeps it working)."""
-    from tui.lab.bench_mask import CASES, old_mask, run
+    from benchmarks.mask import CASES, old_mask, run
 
     table = run((2_000,), old=True, repeat=1)
     assert all(name in table for name in CASES)

@@ -102,29 +102,30 @@ async def _probe(db: Database, settings: Settings, base: Status) -> Status:
     # Failures in the last 24 hours among the newest LOOKBACK_RUNS runs only: bounded.
     (row,) = await db.fetch("fleet_failures", {"lookback": LOOKBACK_RUNS})
     status = replace(status, state="up", jobs=len(jobs), failures_24h=int(row["failures"]))
-    status = replace(status, **_next(jobs, facts))
+    status = _next(status, jobs, facts)
     if settings.jobs_file is not None:
-        status = replace(status, **_drift(settings, jobs, facts))
+        status = _drift(status, settings, jobs, facts)
     return status
 
 
-def _next(jobs: Sequence[Job], facts: ServerFacts) -> dict[str, object]:
+def _next(status: Status, jobs: Sequence[Job], facts: ServerFacts) -> Status:
     cache = NextRunCache()
     upcoming = [(when, job) for job in jobs
                 if (when := next_run(job, facts, cache)) is not None]
     if not upcoming:
-        return {}
+        return status
     when, job = min(upcoming, key=lambda pair: pair[0])
-    return {"next_run": when, "next_job": job.label}
+    return replace(status, next_run=when, next_job=job.label)
 
 
-def _drift(settings: Settings, jobs: Sequence[Job], facts: ServerFacts) -> dict[str, object]:
+def _drift(status: Status, settings: Settings, jobs: Sequence[Job], facts: ServerFacts
+           ) -> Status:
     assert settings.jobs_file is not None
     try:
         spec = jobs_file.load(settings.jobs_file)
     except jobs_file.JobsFileError as exc:
-        return {"drift_error": str(exc)}
+        return replace(status, drift_error=str(exc))
     plan = diff(spec, jobs, facts)
     if plan.errors:
-        return {"drift_error": "; ".join(plan.errors)}
-    return {"drift": len(plan.items)}
+        return replace(status, drift_error="; ".join(plan.errors))
+    return replace(status, drift=len(plan.items))

@@ -19,6 +19,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any, overload
 
 MASK = "••••••"
 
@@ -30,17 +31,18 @@ def _trie(words: dict[str, str]) -> str:
     """One alternation for many words, shared prefixes factored out: Python's engine tries
     alternatives one by one, so a trie of them is several times faster than a flat list.
     `words` maps each word to what must follow (or be asserted) at its end."""
-    root: dict[str, dict] = {}
+    # A node maps each next character to its child node, and "" to what follows a word's end.
+    root: dict[str, Any] = {}
     for word, end in words.items():
         node = root
         for ch in word:
             node = node.setdefault(ch, {})
-        node[""] = end  # type: ignore[assignment]
+        node[""] = end
 
-    def emit(node: dict[str, dict]) -> str:
+    def emit(node: dict[str, Any]) -> str:
         alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
         if "" in node:
-            alts.append(node[""] or "")  # type: ignore[arg-type]
+            alts.append(node[""] or "")
         if len(alts) == 1:
             return alts[0]
         return "(?:" + "|".join(alts) + ")"
@@ -436,6 +438,12 @@ _CACHED_UP_TO = 64 * 1024
 @lru_cache(maxsize=4096)
 def _mask_cached(text: str) -> str:
     return mask_uncached(text)
+
+
+@overload
+def mask(text: str, known: Iterable[str] = ()) -> str: ...
+@overload
+def mask(text: str | None, known: Iterable[str] = ()) -> str | None: ...
 
 
 def mask(text: str | None, known: Iterable[str] = ()) -> str | None:

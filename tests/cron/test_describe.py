@@ -53,6 +53,7 @@ from tui.cron import describe
         ("", "invalid schedule"),
     ],
 )
+@pytest.mark.smoke  # cron-descriptor
 def test_describe(expr: str, text: str) -> None:
     assert describe(expr) == text
 

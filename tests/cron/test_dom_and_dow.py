@@ -136,6 +136,7 @@ def _cli(*args: str) -> Any:
     return json.loads(done.stdout)
 
 
+@pytest.mark.realtime  # minute by minute
 def test_master_fires_as_the_engine_says(master_on: Cluster) -> None:
     c = master_on
     assert c.value("show cron.match_dom_and_dow") == "on"

@@ -29,6 +29,8 @@ from tests.conftest import Cluster, start_cluster
 from tui.cron import next_runs
 from tui.db import ConnectOptions, Database
 
+pytestmark = pytest.mark.realtime  # waits for the scheduler's real minutes
+
 BERLIN = "Europe/Berlin"
 # As an operator may write it: PostgreSQL (and so pg_cron) finds zone names in any case.
 BERLIN_SETTING = "europe/BERLIN"

@@ -97,6 +97,7 @@ def test_corpus_offline(expr: str, differs: bool | None) -> None:
         assert bool(got.reasons) == got.differs
 
 
+@pytest.mark.smoke  # croniter
 def test_the_readings_side_by_side() -> None:
     got = compare("0 0 */2 * 1", NOW, "UTC", 3)
     assert got is not None and got.differs

@@ -25,6 +25,8 @@ from tests.conftest import INSTALLATIONS, Cluster, start_cluster
 from tui.db import ConnectOptions, Database
 from tui.insight.gather import explain_job
 
+pytestmark = pytest.mark.realtime  # waits for the scheduler's real minutes
+
 OVERRUN = ("ledger-rebuild", "* * * * *", "SELECT pg_sleep(75)")  # longer than its minute
 EXPORT = ("batch-export", "* * * * *", "SELECT pg_sleep(75)")
 QUICK = ("cache-warm", "* * * * *", "SELECT count(*) FROM pg_class")

@@ -234,6 +234,7 @@ async def test_unreachable_is_one_episode(tmp_path: Path, receiver: Receiver) ->
     assert receiver.count("/generic") == 1
 
 
+@pytest.mark.smoke  # watch --metrics
 async def test_metrics_are_the_last_pass(fresh_cluster: Cluster) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from rich.table import Table
 from textual.widgets import Button, DataTable, Input, Static, TextArea
@@ -26,6 +27,7 @@ def run_count(cluster: Cluster, jobid: int) -> int:
     return cluster.value("select count(*) from cron.job_run_details where jobid = %s", [jobid])
 
 
+@pytest.mark.smoke  # the TUI's main keys
 async def test_the_3am_story(cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
     """Find a failing job, read why, fix its schedule, trigger it, see the run, pause it."""
     jobid, name = make_job("select 1 / 0")

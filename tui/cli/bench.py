@@ -1,5 +1,5 @@
-"""`cronjobs-tui bench`: the scale benchmark (tui/lab/bench.py) in a throwaway cluster, or
-`--mask` for the cost of masking secrets alone (tui/lab/bench_mask.py)."""
+"""`cronjobs-tui bench`: the scale benchmark (benchmarks/scale.py) in a throwaway cluster, or
+`--mask` for the cost of masking secrets alone (benchmarks/mask.py); from a checkout only."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from tui.cli import types
+from tui.cli.checkout import use_benchmarks
 from tui.cli.options import log_option
 from tui.cli.output import OK
 
@@ -59,11 +60,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    use_benchmarks()
     if args.mask:  # no cluster needed: mask() alone
-        from tui.lab import bench_mask
+        from benchmarks import mask as bench_mask
 
         return bench_mask.main(args)
-    from tui.lab.bench import report, run
+    from benchmarks.scale import report, run
 
     if args.quick:
         jobs, sizes, idle_s, stream = args.jobs or 200, args.runs or [2000, 20000], 3.0, 5000

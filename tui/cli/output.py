@@ -15,6 +15,7 @@ from typing import Any
 
 from tui import config, log
 from tui.db import DatabaseError
+from tui.errors import SetupError
 from tui.masking import mask
 from tui.text import InertWriter, one_line
 
@@ -139,8 +140,6 @@ def run_handler(handler: Callable[[argparse.Namespace], Any], args: argparse.Nam
     what it prints is database text: through the one rule (tui/text.py), whatever prints it,
     errors included. An error nobody expected is a bug: one line (masked) and INTERNAL, the
     traceback in the --log file only."""
-    from tui.lab.sandbox import SandboxError
-
     saved = sys.stdout, sys.stderr
     if inert_output:
         sys.stdout, sys.stderr = InertWriter(sys.stdout), InertWriter(sys.stderr)
@@ -149,7 +148,7 @@ def run_handler(handler: Callable[[argparse.Namespace], Any], args: argparse.Nam
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except (DatabaseError, SandboxError, config.ConfigError) as exc:
+    except (DatabaseError, SetupError, config.ConfigError) as exc:
         log.refusal(str(exc), error=type(exc).__name__)
         print(f"cronjobs-tui: {exc}", file=sys.stderr)
         return REFUSED

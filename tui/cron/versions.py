@@ -93,4 +93,4 @@ def _at_least(version: str, wanted: PgCronVersion) -> bool:
 
 
 def _normalise_version(version: str) -> PgCronVersion:
-    return version if version in VERSIONS else parse_version(version)  # type: ignore[return-value]
+    return version if version in VERSIONS else parse_version(version)

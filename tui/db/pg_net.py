@@ -89,7 +89,7 @@ async def _evaluate_on(conn: psycopg.AsyncConnection, job: Job, exprs: dict[str,
             await as_role.set_local_role(conn, job.username)
             role = f"{job.username} (via SET ROLE by {acting.user})"
         evaluation = query("http_evaluate").format(
-            **{key: sql.SQL(text) for key, text in exprs.items()})  # type: ignore[arg-type]
+            **{key: sql.SQL(text) for key, text in exprs.items()})
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(evaluation, binary=True)
             values = await cur.fetchone()

@@ -27,11 +27,11 @@ def _text(name: str) -> str:
 @cache
 def query(name: str) -> sql.SQL:
     text = _text(name)
-    used = {f: sql.SQL(_text(f"fragment_{f}").strip())  # type: ignore[arg-type]
+    used = {f: sql.SQL(_text(f"fragment_{f}").strip())
             for f in FRAGMENTS if "{" + f + "}" in text}
     if used:
-        text = sql.SQL(text).format(**used).as_string(None)  # type: ignore[arg-type]
-    return sql.SQL(text)  # type: ignore[arg-type]  # static text shipped with the package
+        text = sql.SQL(text).format(**used).as_string(None)
+    return sql.SQL(text)  # static text shipped with the package
 
 
 @cache
@@ -40,4 +40,4 @@ def template(name: str) -> sql.SQL:
     purge job's command): the file exactly, without its final newline. Such files carry no
     comment, since it would be part of that text."""
     text = query(name).as_string(None).removesuffix("\n")
-    return sql.SQL(text)  # type: ignore[arg-type]  # static text shipped with the package
+    return sql.SQL(text)  # static text shipped with the package

@@ -177,7 +177,7 @@ class TriggerRun:
             return await psycopg.AsyncConnection.connect(
                 opts.conninfo(**override), autocommit=True, prepare_threshold=None)
         except psycopg.OperationalError as exc:
-            if "options" in override and "unsupported startup parameter" in str(exc):
+            if self.timeout_ms and "unsupported startup parameter" in str(exc):
                 raise DatabaseError(
                     f"the pooler refuses startup options, so a {self.timeout_ms / 1000:g} s "
                     "limit cannot be set for this run alone: nothing was run; choose no limit "
@@ -249,7 +249,7 @@ class TriggerRun:
             # No parameters: psycopg sends it with the simple protocol, as one string, so
             # VACUUM and multi-statement commands behave as they do under pg_cron, and a %
             # in the command is not taken for a placeholder.
-            command = sql.SQL(self.job.command)  # type: ignore[arg-type]  # the job's own SQL
+            command = sql.SQL(self.job.command)  # the job's own SQL
             if self.via_set_role:
                 # The role is taken on for one transaction only (SET LOCAL): it pins the server
                 # connection behind a transaction pooler, so the command runs as that role and

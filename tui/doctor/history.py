@@ -111,7 +111,7 @@ def _every_s(schedule: str, version: str, now: datetime) -> float | None:
     parsed = parse(schedule, version)
     if parsed is None:
         return None
-    if parsed.kind == "seconds":
+    if parsed.kind == "seconds" and parsed.seconds is not None:
         return float(parsed.seconds)
     fires = next_runs(schedule, now, "UTC", 4, version=version)
     if len(fires) < 2:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from tui.cron import next_runs, parse
@@ -140,7 +140,7 @@ BUG = ("An unexplained case is a bug, in cronjobs-tui's reading of pg_cron or in
 # -- the matching ----------------------------------------------------------------------
 
 def judge(jobs: Sequence[AccuracyJob], runs: Sequence[RunRow], manual: Iterable[int],
-          ev: Evidence, since: datetime, until: datetime, tz: object, version: str,
+          ev: Evidence, since: datetime, until: datetime, tz: str | tzinfo, version: str,
           engine: Engine = next_runs) -> Accuracy:
     """Every job's fire times in (since, until] against `runs` (every job's, read since a
     little before `since`); `manual`: the runids started by hand. `ev` is the server's
@@ -194,7 +194,7 @@ def _pieces(job: AccuracyJob, since: datetime, until: datetime
 
 
 def _cron(job: AccuracyJob, schedule: str, mine: list[RunRow], runs: Sequence[RunRow],
-          in_piece: list[RunRow], ev: Evidence, lo: datetime, hi: datetime, tz: object,
+          in_piece: list[RunRow], ev: Evidence, lo: datetime, hi: datetime, tz: str | tzinfo,
           version: str, engine: Engine) -> list[Case]:
     slots = scheduled_times(schedule, lo, hi, tz, version, engine=engine)
     outcomes = explain(slots, mine, runs, ev)
@@ -231,11 +231,11 @@ def _case(job: AccuracyJob, o: Outcome) -> Case | None:
 
 
 def _interval(job: AccuracyJob, schedule: str, runs: list[RunRow], ev: Evidence,
-              hi: datetime, tz: object, version: str, engine: Engine) -> list[Case]:
+              hi: datetime, tz: str | tzinfo, version: str, engine: Engine) -> list[Case]:
     """Each run after the first is due when the engine says (N s after the previous start);
     pg_cron waits for a run still going. The first run depends on when the scheduler learnt
     of the job: not judged."""
-    ordered = sorted(runs, key=lambda r: (r.start_time, r.runid))  # type: ignore[arg-type,return-value]
+    ordered = sorted(runs, key=lambda r: (r.start_time, r.runid))
     cases: list[Case] = []
 
     def due_after(prev: RunRow) -> datetime | None:

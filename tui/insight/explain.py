@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from tui import rules
 from tui.cron import next_runs, parse
@@ -99,7 +99,7 @@ class Outcome:
                 "problem": self.problem}
 
 
-def scheduled_times(expr: str, since: datetime, until: datetime, tz: object,
+def scheduled_times(expr: str, since: datetime, until: datetime, tz: str | tzinfo,
                     version: str, engine: Callable[..., list[datetime]] = next_runs
                     ) -> list[datetime]:
     """The times in (since, until] at which pg_cron (of `version`, in zone `tz`) starts a job
@@ -139,23 +139,23 @@ class _Index:
 
     def __init__(self, runs: Iterable[RunRow]):
         self.started = sorted((r for r in runs if r.start_time is not None),
-                              key=lambda r: (r.start_time, r.runid))  # type: ignore[arg-type,return-value]
-        self.starts = [r.start_time for r in self.started]
+                              key=lambda r: (r.start_time, r.runid))
+        self.starts = [r.start_time for r in self.started if r.start_time is not None]
 
     def started_between(self, lo: datetime, hi: datetime) -> bool:
-        i = bisect_left(self.starts, lo)  # type: ignore[arg-type]
-        return i < len(self.starts) and self.starts[i] < hi  # type: ignore[operator]
+        i = bisect_left(self.starts, lo)
+        return i < len(self.starts) and self.starts[i] < hi
 
     def last_start_before(self, t: datetime) -> datetime | None:
-        i = bisect_left(self.starts, t)  # type: ignore[arg-type]
+        i = bisect_left(self.starts, t)
         return self.starts[i - 1] if i else None
 
     def busy(self, lo: datetime, at: datetime, exclude: int) -> list[RunRow]:
         """Runs that started before `at` and still went on at `at - HANDOVER` (or never ended):
         the ones that held a slot until the run at `at` could start."""
-        i = bisect_left(self.starts, at)  # type: ignore[arg-type]
+        i = bisect_left(self.starts, at)
         # A holder started at most a day before: keeps this linear in the runs of a day.
-        j = bisect_left(self.starts, at - HOLDER_SPAN)  # type: ignore[arg-type]
+        j = bisect_left(self.starts, at - HOLDER_SPAN)
         out = []
         for r in self.started[j:i]:
             if r.runid == exclude:
@@ -174,14 +174,14 @@ def explain(slots: Sequence[datetime], job_runs: Sequence[RunRow], all_runs: Seq
     under cron.max_running_jobs)."""
     index = _Index(all_runs)
     mine = sorted((r for r in job_runs if r.start_time is not None),
-                  key=lambda r: (r.start_time, r.runid))  # type: ignore[arg-type,return-value]
-    starts = [r.start_time for r in mine]
+                  key=lambda r: (r.start_time, r.runid))
+    starts = [r.start_time for r in mine if r.start_time is not None]
     used: set[int] = set()
     first = mine[0] if mine else None
     out: list[Outcome] = []
     for k, slot in enumerate(slots):
         next_slot = slots[k + 1] if k + 1 < len(slots) else None
-        i = bisect_left(starts, slot - EARLY)  # type: ignore[arg-type]
+        i = bisect_left(starts, slot - EARLY)
         while i < len(mine) and mine[i].runid in used:
             i += 1
         run = mine[i] if i < len(mine) else None

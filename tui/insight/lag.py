@@ -97,7 +97,7 @@ class Usuals:
             ) -> float | None:
         usual = self.by_job.get(jobid)
         if usual is not None and runid in usual.runs:
-            return usual.runs[runid][1]  # type: ignore[index]
+            return usual.runs[runid][1]
         expr = self.schedules.get(jobid)
         return None if expr is None else lag_of(expr, start, self.tz, self.version)
 

@@ -107,7 +107,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(self)  # type: ignore[arg-type]
+        self.registry.register(self)
         self._dbs: dict[str, _Database] = {}
 
     def serve(self, host: str, port: int) -> Any:

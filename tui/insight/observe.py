@@ -174,11 +174,11 @@ class Observer:
         if first_pass:
             # A job failing since before the watch's look-back is failing now, as the TUI and
             # the doctor say: its episode opens, counted from its last run alone.
-            for job in by_id.values():
-                if job.jobid not in per_job and rules.is_failing(job.last_status):
-                    self._seen("failing", str(job.jobid),
-                               f"run {job.last_runid} failed: {clean(job.last_message)}",
-                               job.last_end or job.last_start or now, 1, job)
+            for known in by_id.values():
+                if known.jobid not in per_job and rules.is_failing(known.last_status):
+                    self._seen("failing", str(known.jobid),
+                               f"run {known.last_runid} failed: {clean(known.last_message)}",
+                               known.last_end or known.last_start or now, 1, known)
         for jobid, runs in per_job.items():
             job = by_id.get(jobid)
             if job is None:

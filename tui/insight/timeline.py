@@ -83,6 +83,7 @@ def _transitions(tz: Any, start: datetime, end: datetime) -> list[tuple[datetime
         nxt = min(t + step, end)
         before, after = t.astimezone(tz).utcoffset(), nxt.astimezone(tz).utcoffset()
         if before != after:
+            assert before is not None and after is not None  # aware times have offsets
             lo, hi = t, nxt
             while hi - lo > timedelta(seconds=1):
                 mid = lo + (hi - lo) / 2
@@ -90,7 +91,6 @@ def _transitions(tz: Any, start: datetime, end: datetime) -> list[tuple[datetime
                     lo = mid
                 else:
                     hi = mid
-            assert before is not None and after is not None  # an aware zone's offsets
             out.append((hi.replace(microsecond=0), before, after))
         t = nxt
     return out

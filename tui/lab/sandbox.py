@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tui.errors import SetupError
+
 #: Where the project's set-up script puts other Debian releases' root file systems.
 ROOTFS_DIR = Path("/var/cache/cronjobs-tui/rootfs")
 #: Where .ci/build-vendor puts copies of the host's PostgreSQL, one per pg_cron release built.
@@ -50,7 +52,7 @@ host replication all 127.0.0.1/32 scram-sha-256
 """
 
 
-class SandboxError(RuntimeError):
+class SandboxError(SetupError):
     """The cluster could not be set up; the message says what to do."""
 
 

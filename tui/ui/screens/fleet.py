@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timezone, tzinfo
+from zoneinfo import ZoneInfo
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,10 +24,7 @@ COLUMNS = [("profile", "Profile"), ("state", "State"), ("scheduler", "Scheduler"
            ("detail", "Server / problem")]
 
 
-def _zone(name: str | None):  # type: ignore[no-untyped-def]
-    from datetime import timezone
-    from zoneinfo import ZoneInfo
-
+def _zone(name: str | None) -> tzinfo:
     try:
         return ZoneInfo(name) if name else timezone.utc
     except (ValueError, KeyError):

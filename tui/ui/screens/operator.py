@@ -6,7 +6,7 @@ from the footer, the help screen and the command palette, and cannot run.
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui.models import Job
@@ -15,7 +15,7 @@ from tui.ui.services import Operator, operator_of
 MUTATING = frozenset({"trigger", "pause", "edit", "new", "delete", "cancel_run", "send_http",
                       "maintenance"})
 
-JOB_BINDINGS = [
+JOB_BINDINGS: list[BindingType] = [
     Binding("t", "trigger", "Trigger", id="trigger"),
     Binding("s", "pause", "Pause/Resume", id="pause"),
     Binding("e", "edit", "Edit", id="edit"),

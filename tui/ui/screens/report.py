@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+from textual.worker import Worker
 
 from tui.db import Database
 
@@ -40,6 +41,6 @@ class ReportScreen(ModalScreen[None]):
     def body(self) -> Static:
         return self.query_one(f"#{self.body_id}", Static)
 
-    def action_reload(self) -> None:
+    def action_reload(self) -> Worker[None]:
         """Make the body (a worker: the screen answers keys meanwhile)."""
         raise NotImplementedError

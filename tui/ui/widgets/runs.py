@@ -19,6 +19,7 @@ from tui.text import one_line
 from tui.ui.widgets.table import Cell, Piece, Table, cell
 
 if TYPE_CHECKING:
+    from tui.http_jobs.outcome import HttpOutcome
     from tui.insight.lag import Usuals
 
 #: The stream keeps this many runs; older ones fall off (memory stays bounded).
@@ -142,9 +143,9 @@ class RunsTable(Table):
         return tuple(took)
 
     #: pg_net's answers to HTTP runs, by runid (tui/outcome), set by the app once a minute.
-    http: dict = {}  # type: ignore[type-arg]
+    http: dict[int, HttpOutcome] = {}
 
-    def set_http(self, outcomes) -> None:  # type: ignore[no-untyped-def]
+    def set_http(self, outcomes: dict[int, HttpOutcome]) -> None:
         """New answers: the Status cells they change are redrawn."""
         kept = set(self.runs) | {run.runid for run in self.pending}
         self.http = {runid: got for runid, got in {**self.http, **outcomes}.items()

@@ -13,7 +13,7 @@ whoever built them (tui/text.py).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rich.cells import cell_len
@@ -192,7 +192,7 @@ class Table(ScrollView, can_focus=True):
         return len(self.keys)
 
     @property
-    def rows(self) -> Iterable[str]:
+    def rows(self) -> Collection[str]:
         """The keys shown (`key in table.rows`, `len(table.rows)`); a subclass may keep
         rows it does not show (in `cells`)."""
         if self.where is None:

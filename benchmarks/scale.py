@@ -1,4 +1,5 @@
-"""`cronjobs-tui bench`: what a refresh costs the server and the operator, at scale.
+"""What a refresh costs the server and the operator, at scale (`python -m benchmarks`, or
+`cronjobs-tui bench` from a checkout).
 
 It starts a throwaway cluster, fills pg_cron's tables with J jobs and H runs (a few very
 frequent jobs holding most rows, many hourly and daily ones, some never run, some paused) and
@@ -7,9 +8,9 @@ measures, side by side in one run:
 * the server time of one steady-state refresh of this app's queries against the naive queries a
   dashboard uses, at each history size (EXPLAIN ANALYZE planning + execution time, the median
   of several runs after a warm-up);
-* the real app, headless (tui/lab/bench_app.py): time to the first complete screen, CPU while
+* the real app, headless (benchmarks/app.py): time to the first complete screen, CPU while
   idle, resident memory after streaming a million new runs, and the time a key press takes to
-  answer, next to the figures the DataTable-based tables measured before.
+  answer.
 
 Nothing here asserts: it prints figures and the ratios the targets are stated in.
 """
@@ -26,10 +27,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from benchmarks.app import AppFigures, app_report, measure_app
 from tui.db.client import LOOKBACK_RUNS
 from tui.db.maintenance import INDEX_NAME
 from tui.db.queries import query
-from tui.lab.bench_app import AppFigures, app_report, measure_app
 
 #: The server's settings for the bench: fast loading (this cluster is thrown away). pg_cron's
 #: scheduler runs the jobs as it would in production (about one run a second for 10,000 jobs).
@@ -151,7 +152,7 @@ def explain_ms(conn: psycopg.Connection, statement: sql.Composable | str,
     per-node clock is off, so instrumenting ten thousand index probes does not inflate the
     figure. The median of `runs` runs after one warm-up."""
     if isinstance(statement, str):
-        statement = sql.SQL(statement)  # type: ignore[arg-type]
+        statement = sql.SQL(statement)
     explain = sql.SQL("explain (analyze, buffers, timing off, format json) ") + statement
     samples: list[tuple[float, int]] = []
     for i in range(runs + 1):

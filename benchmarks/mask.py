@@ -1,4 +1,4 @@
-"""`cronjobs-tui bench --mask`: what masking secrets costs, on ordinary and hostile commands.
+"""What masking secrets costs, on ordinary and hostile commands (`python -m benchmarks --mask`).
 
 `mask()` runs on every refresh and every filter keystroke, over commands of any size. This
 measures it on commands of 10 KB, 100 KB and 1 MB: a large ordinary SQL script, the secret
@@ -23,7 +23,7 @@ from tui.masking import mask_uncached
 
 SIZES = (10_000, 100_000, 1_000_000)
 #: Stop measuring the old implementation on an input once one call takes longer than this
-#: (ten times the input can take a hundred times as long: the 1 MB `scheme://user:` took 551 s).
+#: (it is quadratic on some inputs: ten times the input can take a hundred times as long).
 OLD_BUDGET_S = 1.0
 
 # An ordinary command: the kind of SQL a nightly job holds, with a credential now and then.

@@ -1,4 +1,4 @@
-"""The app's half of `cronjobs-tui bench` (tui/lab/bench.py): the real app, headless, against
+"""The app's half of the scale benchmark (benchmarks/scale.py): the real app, headless, against
 the bench's cluster: the first complete screen (the median of STARTS cold starts, each but the
 last in a process of its own), key presses, CPU while idle, memory while a million runs stream
 in.
@@ -6,7 +6,7 @@ in.
 A key press is timed from the key event to the moment the jobs table has drawn the change (its
 `render_lines`, Textual's public Line API entry point, which the compositor calls while it
 builds the update it hands to the terminal). The figures the tables measured when they were
-Textual DataTables are kept below (DATATABLE) and printed beside the new ones.
+Textual DataTables are in the README (*Scale*), beside a run of this one.
 """
 
 from __future__ import annotations
@@ -19,19 +19,15 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
-#: The same bench with the DataTable-based tables, measured on this machine (2 cores, shared
-#: with other test suites, load average 1-7: heavier than later runs, so the ratio flatters the
-#: new tables) on 2026-11-29 just before they were replaced, from commit d641c13:
-#: `cronjobs-tui bench` (10,000 jobs, H=10,000,000), the app at 160x50. Filter keys were not
-#: measured then, and the first screen was one start.
-DATATABLE = {"first complete screen (s)": 2.41, "idle CPU (%)": 1.48,
-             "RSS before streaming (MB)": 127, "RSS after streaming (MB)": 128, "down": 9,
-             "o (sort)": 93, "pagedown": 159, "o (sort) again": 99, "up": 23}
-#: Issue 16's targets.
+#: The checkout these benchmarks are in: a cold start runs `python -m benchmarks.app` there.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+#: Issue 16's targets ("DataTable's": the run of the DataTable-based tables, in the README).
 TARGETS = {"first complete screen (s)": "< 0.5 s", "idle CPU (%)": "<= DataTable's",
            "RSS before streaming (MB)": "", "RSS after streaming (MB)": "<= DataTable's"}
 KEY_TARGET = "< 50 ms"
@@ -97,8 +93,8 @@ async def _first_screen_s(dsn: str, jobs: int) -> float:
 def cold_start(dsn: str, jobs: int) -> float:
     """One first complete screen, in a process of its own (nothing warm from an earlier
     start: caches, the collector's state)."""
-    done = subprocess.run([sys.executable, "-m", "tui.lab.bench_app", dsn, str(jobs)],
-                          capture_output=True, text=True, timeout=300, check=True)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.app", dsn, str(jobs)],
+                          capture_output=True, text=True, timeout=300, check=True, cwd=CHECKOUT)
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -133,7 +129,7 @@ async def _measure_running(app: Any, pilot: Any, figures: AppFigures, *, jobs: i
         painted.append((time.perf_counter(), table.cursor_row, table.sort, table.filter_text))
         return lines
 
-    table.render_lines = timed_render_lines  # type: ignore[method-assign]
+    table.render_lines = timed_render_lines
     Shown = tuple[float, int, str, str]
     keys: list[tuple[str, str, Callable[[Shown, Shown], bool]]] = [
         ("down", "down", lambda was, now: now[1] == was[1] + 1),
@@ -158,8 +154,10 @@ async def _measure_running(app: Any, pilot: Any, figures: AppFigures, *, jobs: i
         def answered(seen: int = seen, was: Shown = was, done: Any = done) -> float | None:
             return next((p[0] for p in painted[seen:] if done(was, p)), None)
 
-        await until(lambda a=answered: a() is not None)
-        figures.keys[name] = (answered() - t0) * 1000  # type: ignore[operator]
+        await until(lambda: answered() is not None)
+        at = answered()
+        assert at is not None
+        figures.keys[name] = (at - t0) * 1000
         await pilot.pause(0.5)
     del table.render_lines  # the class's own again
     log("  keys " + ", ".join(f"{k} {v:.0f} ms" for k, v in figures.keys.items()))
@@ -190,23 +188,22 @@ async def _measure_running(app: Any, pilot: Any, figures: AppFigures, *, jobs: i
 
 
 def app_report(app: AppFigures, jobs: int, rows: int) -> list[str]:
-    """The app's figures, the DataTable tables' beside them, and the targets."""
+    """The app's figures and the targets."""
     now = {"first complete screen (s)": f"{app.first_screen_s:.2f}",
            "idle CPU (%)": f"{app.idle_cpu_pct:.2f}",
            "RSS before streaming (MB)": f"{app.rss_before_mb:.0f}",
            "RSS after streaming (MB)": f"{app.rss_after_mb:.0f}",
            **{key: f"{ms:.0f}" for key, ms in app.keys.items()}}
-    head = ["", "Line API", "DataTable", "target"]
+    head = ["", "measured", "target"]
     rows_: list[list[str]] = []
     for label, value in now.items():
-        before = DATATABLE.get(label)
         target = TARGETS.get(label, KEY_TARGET)
         name = label if label in TARGETS else f"key {label} (ms)"
-        rows_.append([name, value, "-" if before is None else f"{before:g}", target])
+        rows_.append([name, value, target])
     widths = [max(len(r[i]) for r in [head, *rows_]) for i in range(len(head))]
-    lines = [f"The app, headless, {jobs:,} jobs, H={rows:,} (DataTable: the recorded run):"]
+    lines = [f"The app, headless, {jobs:,} jobs, H={rows:,}:"]
     for r in [head, *rows_]:
-        lines.append("  " + "  ".join(c.ljust(w) if i in (0, 3) else c.rjust(w)
+        lines.append("  " + "  ".join(c.ljust(w) if i in (0, 2) else c.rjust(w)
                                       for i, (c, w) in enumerate(zip(r, widths))).rstrip())
     starts = ", ".join(f"{s:.2f}" for s in app.first_screens)
     lines.append(f"  first complete screen: the median of {len(app.first_screens)} cold starts "
