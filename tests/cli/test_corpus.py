@@ -41,6 +41,11 @@ CONNINFO = ["foo=bar", "host=x port", "sslmode=sometimes", "host='unterminated",
             "postgresql://h:99999/db", "a\x00b", "\x1b]8;;x\x07"]
 TEXT = ["a\x00b", "\x1b[31mred", "x\ny"]
 SIZES = ["", "abc", "-5", "0", "1,,x", "1e99", "nan", "٣", "100000000000"]
+URLS = ["", " ", "notaurl", "file:///etc/passwd", "http://", "ftp://x", "https://:9093",
+        "http://exa mple.com", "\x1b]8;;http://x\x07", "http://" + "x" * 100_000]
+HOST_PORTS = ["", "127.0.0.1", "127.0.0.1:99999", "256.1.1.1:9000", "[::1", "::1:9000",
+              "host:port", "127.0.0.1:-1", "127.0.0.1:٣", "\x1b[2J:80"]
+DURATIONS = ["", " ", "3x", "-3d", "0d", "nan", "inf", "1e999", "yesterday", "9999w"]
 EXPRS = ["", " ", "* * * *", "\x00", "61 * * * *", "\x1b[31m* * * * *", "x" * 100_000]
 
 
@@ -113,6 +118,17 @@ def _cases(tmp: Path) -> list[tuple[str, str, str, list[str]]]:
         ("bench", "--stream", "--stream", NUMBERS + ["0"]),
         ("demo", "--config", "--config", files), ("demo", "--log", "--log", _out_files(tmp)),
         ("bench", "--log", "--log", _out_files(tmp)),
+        ("watch", "--metrics", "--metrics", HOST_PORTS),
+        ("watch", "--webhook", "--webhook", URLS),
+        ("watch", "--alertmanager", "--alertmanager", URLS),
+        ("watch", "--webhook-file", "--webhook-file", files),
+        ("watch", "--alertmanager-file", "--alertmanager-file", files),
+        ("watch", "--webhook-format", "--webhook-format", ENUMS),
+        ("watch", "--repeat", "--repeat", DURATIONS),
+        ("watch", "--interval", "--interval", SECONDS + ["0"]),
+        ("watch", "--grace", "--grace", SECONDS),
+        ("watch", "--deadline", "--deadline", SECONDS + ["0"]),
+        ("watch", "--state", "--state", _out_files(tmp)),
     ]
     for sub, flag in (("jobs", "--json"), ("runs", "--json"), ("run x", "--yes"),
                       ("timeline", "--json")):  # a flag given a value: a wrong type

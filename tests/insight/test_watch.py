@@ -202,8 +202,8 @@ def test_url_files_must_be_private(tmp_path: Path) -> None:
     done = subprocess.run([*argv, "--webhook-file", str(urls)], capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 2
-    assert done.stderr.strip() == (f"cronjobs-tui: {urls} is readable by others and holds "
-                                   f"secrets: run 'chmod 600 {urls}'")
+    assert done.stderr.strip() == (f"cronjobs-tui: --webhook-file: {urls} is readable by others "
+                                   f"and holds secrets: run 'chmod 600 {urls}'")
     urls.write_text("# one a line\nnot a url\n")
     urls.chmod(0o600)
     done = subprocess.run([*argv, "--alertmanager-file", str(urls)], capture_output=True,

@@ -23,19 +23,14 @@ EXIT_HELP = ("exit codes with --once: 0 all well; 1 a problem is open; 4 a chang
              "delivered; 5 both; 2 bad options or state file")
 
 
-def read_url_file(path: str) -> list[str]:
-    """One URL a line, `#` comments; refused when others may read it (URLs are secrets)."""
-    p = Path(path)
-    try:
-        mode = p.stat().st_mode
-        if not stat.S_ISREG(mode):
-            raise ConfigError(f"{path}: not a file")
-        if mode & (stat.S_IRGRP | stat.S_IROTH):
-            raise ConfigError(f"{path} is readable by others and holds secrets: run "
-                              f"'chmod 600 {path}'")
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+def read_url_file(path: Path, option: str) -> list[str]:
+    """One URL a line, `#` comments; refused when others may read it (URLs are secrets).
+    The path is a readable file already (`types.readable_file`)."""
+    shown = types.shown(str(path))
+    if path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
+        raise ConfigError(f"{option}: {shown} is readable by others and holds secrets: run "
+                          f"'chmod 600 {shown}'")
+    lines = path.read_text(encoding="utf-8").splitlines()
     urls = []
     for n, line in enumerate(lines, 1):
         # A comment is a whole line: a URL may hold '#' (a fragment).
@@ -45,7 +40,7 @@ def read_url_file(path: str) -> list[str]:
         try:
             urls.append(types.http_url(text))
         except argparse.ArgumentTypeError as exc:
-            raise ConfigError(f"{path} line {n}: {exc}") from None
+            raise ConfigError(f"{option}: {shown} line {n}: {exc}") from None
     return urls
 
 
@@ -61,19 +56,21 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
                    help="Prometheus Alertmanager to post alerts to (its /api/v2/alerts; "
                         "repeatable)")
     r.add_argument("--alertmanager-file", action="append", metavar="FILE", default=[],
+                   type=types.readable_file,
                    help="Alertmanager URLs, one a line (# comments); chmod 600")
     r.add_argument("--webhook", action="append", type=types.http_url, metavar="URL",
                    default=[],
                    help="POST each episode change here (repeatable); Slack-compatible by "
                         "default")
     r.add_argument("--webhook-file", action="append", metavar="FILE", default=[],
+                   type=types.readable_file,
                    help="webhook URLs, one a line (# comments); chmod 600")
     r.add_argument("--webhook-format", choices=("slack", "generic"), default="slack",
                    help="slack: {\"text\": ...}; generic: the change's JSON")
     w.add_argument("--fleet", action="store_true", default=argparse.SUPPRESS,
                    help="watch every profile of the config (or those given with --profile, "
                         "which may be repeated) in this one process")
-    w.add_argument("--state", metavar="FILE",
+    w.add_argument("--state", metavar="FILE", type=types.writable_file,
                    help="open episodes, undelivered changes and where each database's watch "
                         "reached: a restart neither repeats nor misses")
     w.add_argument("--once", action="store_true",
@@ -129,9 +126,9 @@ def _receivers(args: argparse.Namespace) -> list[Any]:
     ams = [*args.alertmanager]
     hooks = [*args.webhook]
     for path in args.alertmanager_file:
-        ams += read_url_file(path)
+        ams += read_url_file(path, "--alertmanager-file")
     for path in args.webhook_file:
-        hooks += read_url_file(path)
+        hooks += read_url_file(path, "--webhook-file")
     out: list[Any] = [Alertmanager(u) for u in dict.fromkeys(ams)]
     out += [Webhook(u, args.webhook_format) for u in dict.fromkeys(hooks)]
     return out
@@ -166,7 +163,7 @@ async def cmd_watch(args: argparse.Namespace) -> int:
         return 0
     receivers = _receivers(args)  # refused before anything connects or binds
     targets = _targets(args)
-    state_path = Path(args.state) if args.state else None
+    state_path = args.state
     state = State.load(state_path)
     metrics: Any = None
     if args.metrics:
