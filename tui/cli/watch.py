@@ -13,6 +13,7 @@ from typing import Any
 
 from tui.cli import types
 from tui.config import ConfigError
+from tui.text import inert
 
 #: --interval, --grace and --deadline: seconds, more than 0, at most a day.
 SECONDS = types.seconds(0, 86400, above=True)
@@ -26,7 +27,7 @@ EXIT_HELP = ("exit codes with --once: 0 all well; 1 a problem is open; 4 a chang
 def read_url_file(path: Path, option: str) -> list[str]:
     """One URL a line, `#` comments; refused when others may read it (URLs are secrets).
     The path is a readable file already (`types.readable_file`)."""
-    shown = types.shown(str(path))
+    shown = inert(str(path))  # whole: the operator copies the chmod
     if path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
         raise ConfigError(f"{option}: {shown} is readable by others and holds secrets: run "
                           f"'chmod 600 {shown}'")
