@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import pq
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from tui.db.connect import ConnectOptions, open_connection, transaction
@@ -16,6 +19,9 @@ from tui.db.release import from_extversion, probe_release
 from tui.models import Job, PgCronRelease, Run, ServerFacts
 
 T = TypeVar("T")
+
+#: How long a cancelled call may take to bring its session back to idle before it is closed.
+CANCEL_TIMEOUT_S = 2.0
 
 #: Without a (jobid, runid) index, "latest run per job" looks only this far back.
 LOOKBACK_RUNS = 10_000
@@ -56,10 +62,19 @@ def explain(exc: BaseException) -> DatabaseError:
     return DatabaseError(str(exc))
 
 
+async def _to_the_end(cleanup: Awaitable[None]) -> None:
+    """Run `cleanup` to its end even when the task is cancelled again meanwhile: the caller
+    is raising CancelledError anyway, and a session half cleaned would be lost."""
+    task = asyncio.ensure_future(cleanup)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+    task.result()
+
+
 def describe_target(opts: ConnectOptions) -> str:
     """user@host:port/database as libpq would resolve it (options, then PG* variables), so an
     operator sees which server was tried; a service name stands for what it resolves to."""
-    from psycopg import pq
     from psycopg.conninfo import conninfo_to_dict
 
     given = {k: str(v) for k, v in conninfo_to_dict(opts.conninfo()).items() if v}
@@ -126,6 +141,11 @@ class Database:
             await self._conn.close()
             self._conn = None
 
+    async def close_when_idle(self) -> None:
+        """Closed once the call in progress (or being cancelled) lets go of the session."""
+        async with self._lock:
+            await self.close()
+
     async def fetch(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run the named .sql query, in a transaction of its own with our limits, and return
         its rows as dicts."""
@@ -153,17 +173,40 @@ class Database:
     async def _on_connection(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
                              *, deadline_s: float | None = None) -> T:
         async with self._lock:
+            conn: psycopg.AsyncConnection | None = None
             try:
                 conn = await self._connection()
                 return await asyncio.wait_for(work(conn), deadline_s or self.deadline_s)
+            except asyncio.CancelledError:
+                # Textual cancels workers routinely (an exclusive group's next worker, a
+                # screen closed): the statement is cancelled on the server and the session
+                # kept for the next call, not dropped and opened again.
+                await _to_the_end(self._settle(conn))
+                raise
             except BaseException as exc:
-                if isinstance(exc, asyncio.CancelledError):
-                    await self._drop()
-                    raise
                 error = explain(exc)
                 if error.lost:
                     await self._drop()
                 raise error from exc
+
+    async def _settle(self, conn: psycopg.AsyncConnection | None) -> None:
+        """After a cancelled call: the session back to idle (its statement cancelled on the
+        server, its transaction rolled back), or closed when it cannot be made so."""
+        if conn is None or conn is not self._conn:
+            return
+        try:
+            if conn.info.transaction_status == TransactionStatus.ACTIVE:
+                # psycopg cancels and drains a statement interrupted while it waited for the
+                # answer; one interrupted elsewhere is cancelled here.
+                await conn.cancel_safe(timeout=CANCEL_TIMEOUT_S)
+            elif conn.info.transaction_status in (TransactionStatus.INTRANS,
+                                                  TransactionStatus.INERROR):
+                await asyncio.wait_for(conn.rollback(), CANCEL_TIMEOUT_S)
+        except Exception:  # noqa: S110  # not idle: dropped just below
+            pass
+        if conn.broken or conn.pgconn.pipeline_status != pq.PipelineStatus.OFF \
+                or conn.info.transaction_status != TransactionStatus.IDLE:
+            await self._drop()
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -172,6 +215,18 @@ class Database:
                 await asyncio.wait_for(conn.close(), 2)
             except Exception:  # noqa: S110  # closing a dead connection may fail; it is gone anyway
                 pass
+
+    def apart(self) -> Database:
+        """A session of its own with the same options, for a long read the operator asked
+        for (the doctor, the timeline, explain over 50,000 runs): it never queues the
+        refresh behind it. Close it when done (`async with db.apart() as other:`)."""
+        return Database(self.opts)
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     # -- reads --------------------------------------------------------------
     async def facts(self) -> ServerFacts:

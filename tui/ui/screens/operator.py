@@ -110,12 +110,12 @@ class OperatorScreen(Screen):
     def action_doctor(self) -> None:
         from tui.ui.screens.doctor import DoctorScreen
 
-        self.app.push_screen(DoctorScreen(self.operator.db))
+        self.app.push_screen(DoctorScreen(self.operator.db.apart()))
 
     def action_timeline(self) -> None:
         from tui.ui.screens.timeline import TimelineScreen
 
-        self.app.push_screen(TimelineScreen(self.operator.db))
+        self.app.push_screen(TimelineScreen(self.operator.db.apart()))
 
     def action_quit(self) -> None:
         self.app.exit()
