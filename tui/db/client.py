@@ -173,15 +173,19 @@ class Database:
     async def _on_connection(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
                              *, deadline_s: float | None = None) -> T:
         async with self._lock:
-            conn: psycopg.AsyncConnection | None = None
             try:
                 conn = await self._connection()
-                return await asyncio.wait_for(work(conn), deadline_s or self.deadline_s)
+                call = asyncio.ensure_future(
+                    asyncio.wait_for(work(conn), deadline_s or self.deadline_s))
+                try:
+                    # Shielded: a cancelled caller stops the statement through the server,
+                    # never by cutting psycopg short in the middle of its protocol.
+                    return await asyncio.shield(call)
+                except asyncio.CancelledError:
+                    if not call.done():
+                        await _to_the_end(self._cancel(conn, call))
+                    raise
             except asyncio.CancelledError:
-                # Textual cancels workers routinely (an exclusive group's next worker, a
-                # screen closed): the statement is cancelled on the server and the session
-                # kept for the next call, not dropped and opened again.
-                await _to_the_end(self._settle(conn))
                 raise
             except BaseException as exc:
                 error = explain(exc)
@@ -189,23 +193,21 @@ class Database:
                     await self._drop()
                 raise error from exc
 
-    async def _settle(self, conn: psycopg.AsyncConnection | None) -> None:
-        """After a cancelled call: the session back to idle (its statement cancelled on the
-        server, its transaction rolled back), or closed when it cannot be made so."""
-        if conn is None or conn is not self._conn:
-            return
+    async def _cancel(self, conn: psycopg.AsyncConnection, call: asyncio.Future[T]) -> None:
+        """The caller was cancelled (Textual cancels workers routinely: an exclusive group's
+        next worker, a screen closed): the statement is cancelled on the server, the call
+        ends as a refused query would (rolled back), and the session stays for the next
+        call. Closed only when it does not come back to idle in time."""
         try:
-            if conn.info.transaction_status == TransactionStatus.ACTIVE:
-                # psycopg cancels and drains a statement interrupted while it waited for the
-                # answer; one interrupted elsewhere is cancelled here.
-                await conn.cancel_safe(timeout=CANCEL_TIMEOUT_S)
-            elif conn.info.transaction_status in (TransactionStatus.INTRANS,
-                                                  TransactionStatus.INERROR):
-                await asyncio.wait_for(conn.rollback(), CANCEL_TIMEOUT_S)
-        except Exception:  # noqa: S110  # not idle: dropped just below
+            await conn.cancel_safe(timeout=CANCEL_TIMEOUT_S)
+            await asyncio.wait_for(asyncio.shield(call), CANCEL_TIMEOUT_S)
+        except BaseException:  # noqa: S110  # QueryCanceled, as asked; or not idle: below
             pass
-        if conn.broken or conn.pgconn.pipeline_status != pq.PipelineStatus.OFF \
-                or conn.info.transaction_status != TransactionStatus.IDLE:
+        if not call.done():  # psycopg's own interruption, then the session closed
+            call.cancel()
+            await asyncio.wait({call}, timeout=CANCEL_TIMEOUT_S)
+        if conn is self._conn and (conn.broken or
+                                   conn.info.transaction_status != TransactionStatus.IDLE):
             await self._drop()
 
     async def _drop(self) -> None:

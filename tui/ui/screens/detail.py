@@ -279,7 +279,7 @@ class JobDetailScreen(OperatorScreen):
             return
         self.search_back()
 
-    @work(exclusive=True, group="detail-search")
+    @work(exclusive=True, group="detail-search", exit_on_error=False)
     async def search_back(self) -> None:
         """Down the history in slices until a run of this job, the whole history, the
         budget of one press, or the operator's b; progress after each slice."""
@@ -333,7 +333,7 @@ class JobDetailScreen(OperatorScreen):
                                f"b searches {SEARCH_BUDGET:,} more")
 
     # -- loading --------------------------------------------------------------
-    @work(exclusive=True, group="detail-page")
+    @work(exclusive=True, group="detail-page", exit_on_error=False)
     async def load_page(self) -> None:
         try:
             runs = await self.operator.db.runs_recent(limit=PAGE, jobid=self.job.jobid,
@@ -344,7 +344,7 @@ class JobDetailScreen(OperatorScreen):
         with contextlib.suppress(NoMatches):  # closed while the query ran
             self._show_page(runs)
 
-    @work(exclusive=True, group="detail-stats")
+    @work(exclusive=True, group="detail-stats", exit_on_error=False)
     async def load_stats(self) -> None:
         try:
             runs = await self.operator.db.runs_recent(limit=RECENT, jobid=self.job.jobid)
@@ -354,7 +354,7 @@ class JobDetailScreen(OperatorScreen):
         with contextlib.suppress(NoMatches):  # closed while the query ran
             self._show_stats(runs)
 
-    @work(exclusive=True, group="detail-insight")
+    @work(exclusive=True, group="detail-insight", exit_on_error=False)
     async def load_insight(self) -> None:
         """Explain the last day's scheduled times (tui/insight) and say the last missed or
         late one in a sentence; nothing when all ran on time."""

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from tui.models import Job
+from tui.ui.messages import FailuresGoUp
 from tui.ui.services import Operator, operator_of
 
 MUTATING = frozenset({"trigger", "pause", "edit", "new", "delete", "cancel_run", "send_http",
@@ -34,7 +35,7 @@ JOB_BINDINGS = [
 ]
 
 
-class OperatorScreen(Screen):
+class OperatorScreen(FailuresGoUp, Screen):
     BINDINGS = JOB_BINDINGS
 
     @property

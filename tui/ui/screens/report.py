@@ -10,9 +10,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.db import Database
+from tui.ui.messages import FailuresGoUp
 
 
-class ReportScreen(ModalScreen[None]):
+class ReportScreen(FailuresGoUp, ModalScreen[None]):
     DEFAULT_CSS = """
     ReportScreen { align: center middle; }
     ReportScreen > VerticalScroll {

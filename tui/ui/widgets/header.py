@@ -15,6 +15,8 @@ class ServerHeader(Line):
     """
 
     def show(self, facts: ServerFacts | None, *, state: str, read_only: bool) -> None:
+        """`facts` as last read; unless `state` is "connected" they are old, and what can
+        change meanwhile (is the scheduler alive?) reads as unknown."""
         # Most important first, so a narrow terminal cuts the least useful part.
         line = Text(no_wrap=True, overflow="ellipsis")
         standby = facts is not None and facts.in_recovery
@@ -43,6 +45,8 @@ class ServerHeader(Line):
             line.append("  scheduler ")
             if standby:
                 line.append("on the primary", style="bold yellow")  # a standby runs no jobs
+            elif state != "connected":
+                line.append("unknown", style="bold yellow")
             elif facts.scheduler_alive:
                 line.append("alive", style="green")
             elif facts.scheduler_alive is None:
