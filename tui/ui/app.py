@@ -76,9 +76,8 @@ class CronJobsApp(SourceReads, App):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
-        """Every notification of the app and its screens: raw text, never markup (a job
-        named `rsync [/data] nightly` or `[@click=app.quit]x` is only characters), and inert
-        (tui/text.py), whatever the caller passed."""
+        """Every notification of the app and its screens: raw text, never markup (a job named
+        `rsync [/data] nightly` or `[@click=app.quit]x` is only characters), and inert."""
         super().notify(inert(message), title=one_line(title, 80), severity=severity,
                        timeout=timeout, markup=False)
 
@@ -91,8 +90,7 @@ class CronJobsApp(SourceReads, App):
 
     # -- the fleet: one profile's full screen at a time ----------------------------
     def open_profile(self, name: str) -> None:
-        """Point the app at profile `name` (a Source of its own) and open its main screen
-        (Esc comes back)."""
+        """Profile `name`'s main screen, on a Source of its own (Esc comes back)."""
         from tui.fleet import options_for
 
         opts, settings = options_for(self.fleet_settings, name)
@@ -152,17 +150,18 @@ class CronJobsApp(SourceReads, App):
 
     # -- the one refusal funnel -------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The app's workers (refresh, actions) end here: an action's outcome is handed down,
-        a failure goes to the funnel."""
+        """The app's workers end here: an action's outcome is handed down, a failure goes to
+        the funnel (but a session's closing: it is gone either way)."""
+        if event.worker.group == "close":
+            return
         if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, Outcome):
             self.apply(event.worker.result)
         elif event.state == WorkerState.ERROR and event.worker.error is not None:
             self.on_failed(Failed(event.worker.error))
 
     def on_failed(self, message: Failed) -> None:
-        """A refusal (by the server, the network, the file system) is shown in one sentence
-        with what to do, and the app goes on; anything else is a bug, raised again here for
-        Textual to end the app with its traceback."""
+        """A refusal (by the server, the network, the file system) is shown, and the app goes
+        on; anything else is a bug, raised again for Textual to end the app with its trace."""
         if not isinstance(message.error, REFUSALS):
             raise message.error
         self.show_refusal(message.error)
@@ -184,7 +183,7 @@ class CronJobsApp(SourceReads, App):
     async def refresh_data(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        source = self.source
+        source, closing = self.source, False
         try:
             self.show(await source.refresh())
             if source.view.connected and source.usual_due():
@@ -192,9 +191,9 @@ class CronJobsApp(SourceReads, App):
             if source.view.connected and source.http_due():
                 self.read_http()
         except NoMatches:
-            return  # the screens are gone: the app is closing
+            closing = True  # the screens are gone: the app is closing
         finally:  # re-armed even after an unexpected error, which is reported
-            if source is self.source and self.is_running:
+            if not closing and source is self.source:  # not after a switch of profile
                 self._timer = self.set_timer(source.next_delay(), self.refresh_data)
 
     def show(self, view: View) -> None:
