@@ -18,7 +18,7 @@ from tui.ui.screens.main import MainScreen
 
 def backends(cluster: Cluster, name: str) -> list[tuple[int, str, str]]:
     """(pid, state, query) of each session named `name`, but the one asking."""
-    return [tuple(row) for row in cluster.sql(  # type: ignore[misc]
+    return [tuple(row) for row in cluster.sql(
         "select pid, state, query from pg_stat_activity "
         "where application_name = %s and pid <> pg_backend_pid()", [name])]
 
@@ -44,7 +44,7 @@ async def test_a_burst_of_cancelled_workers_keeps_the_one_session(cluster: Clust
                 assert len([p for p, state, _ in now if state == "active"]) <= 1
             locker.rollback()
         reads = app.jobs_tracker.reads
-        await wait_for(pilot, lambda: app.jobs_tracker.reads >= reads + 2)  # still refreshing
+        await wait_for(pilot, lambda: app.jobs_tracker.reads >= reads + 2, 60)  # refreshing
         assert seen == {pid}
         assert [p for p, _, _ in backends(cluster, name)] == [pid]
 
@@ -65,8 +65,11 @@ async def test_a_report_reads_on_a_session_of_its_own(cluster: Cluster) -> None:
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         await pilot.press("exclamation_mark")
-        await wait_for(pilot, lambda: len(backends(cluster, name)) == 2)
-        await wait_for(pilot, lambda: "checking" not in str(app.screen.body.render()))
+        await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
+        doctor = app.screen
+        assert isinstance(doctor, DoctorScreen)
+        await wait_for(pilot, lambda: len(backends(cluster, name)) == 2, 60)  # its own session
+        await wait_for(pilot, lambda: "checking" not in str(doctor.body.render()), 60)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: [p for p, _, _ in backends(cluster, name)] == [pid])
+        await wait_for(pilot, lambda: [p for p, _, _ in backends(cluster, name)] == [pid], 60)
 

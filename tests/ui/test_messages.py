@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tests.conftest import Cluster
 from tests.ui.conftest import wait_for
 from tui.config import Settings
@@ -10,7 +12,7 @@ from tui.ui.app import CronJobsApp
 
 
 async def test_a_narrower_terminal_redraws_the_jobs_in_their_new_columns(
-        cluster: Cluster, make_job) -> None:  # type: ignore[no-untyped-def]
+        cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
     jobid, name = make_job()
     # No refresh after the first: only the table's message can draw the rows again.
     app = CronJobsApp(ConnectOptions(dbname=cluster.conninfo), Settings(refresh_interval=3600))

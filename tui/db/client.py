@@ -21,7 +21,7 @@ from tui.models import Job, PgCronRelease, Run, ServerFacts
 T = TypeVar("T")
 
 #: How long a cancelled call may take to bring its session back to idle before it is closed.
-CANCEL_TIMEOUT_S = 2.0
+CANCEL_TIMEOUT_S = 5.0
 
 #: Without a (jobid, runid) index, "latest run per job" looks only this far back.
 LOOKBACK_RUNS = 10_000
