@@ -223,3 +223,55 @@ def test_no_private_textual_names() -> None:
     found = sorted(f"{where} {name}" for name, where in used
                    if name in private or name.startswith("textual"))
     assert found == []
+
+
+def textual_overrides(classes: list[type]) -> list[str]:
+    """Our classes' methods and attributes that replace a private one of a Textual class they
+    inherit from: `_handle_exception`, say. The name check above cannot see them (a name we
+    define is ours there), yet each is a reach into Textual's insides, by another route."""
+    found = []
+    for cls in classes:
+        for name, value in vars(cls).items():
+            value = getattr(value, "fget", value)  # a property: its getter
+            # Only what the class body defines (Textual's metaclass adds private names too).
+            if not name.startswith("_") or name.startswith("__") or not getattr(
+                    value, "__qualname__", "").startswith(f"{cls.__qualname__}."):
+                continue
+            for base in cls.__mro__[1:]:
+                if base.__module__.split(".")[0] == "textual" and name in vars(base):
+                    found.append(f"{cls.__module__}.{cls.__qualname__}.{name} "
+                                 f"(of {base.__module__}.{base.__qualname__})")
+                    break
+    return sorted(found)
+
+
+def classes_of(module_names: list[str]) -> list[type]:
+    import importlib
+    import inspect
+
+    found = []
+    for name in module_names:
+        module = importlib.import_module(name)
+        found += [c for _, c in inspect.getmembers(module, inspect.isclass)
+                  if c.__module__ == name]
+    return found
+
+
+def test_no_private_textual_method_is_overridden() -> None:
+    ui = [m for m in MODULES if layer(m) == "ui"]
+    tests = [".".join(p.relative_to(TUI.parent).with_suffix("").parts)
+             for p in sorted((TUI.parent / "tests").rglob("test_*.py"))
+             if "textual" in p.read_text()]
+    assert textual_overrides(classes_of(ui + tests)) == []
+
+
+def test_the_override_check_sees_an_override() -> None:
+    from textual.app import App
+
+    class Sneaky(App[None]):
+        def _handle_exception(self, error: Exception) -> None: ...
+
+        def _ours_alone(self) -> None: ...
+
+    (found,) = textual_overrides([Sneaky])
+    assert "Sneaky._handle_exception (of textual.app.App)" in found

@@ -133,3 +133,30 @@ async def test_no_color_is_honoured(cluster: Cluster, monkeypatch: pytest.Monkey
         assert "connected" in svg
         # Status colours are gone: no green or red fills in the picture.
         assert "#98e024" not in svg and "#f4005f" not in svg
+
+
+async def test_nothing_reads_as_current_while_the_server_is_away(fresh_cluster: Cluster) -> None:
+    """Stopped under a running app, with a run in progress: the header does not say the
+    scheduler is alive, and the jobs read as stale, with their age, until it is back."""
+    jobid = fresh_cluster.value("select cron.schedule('stale-probe', %s, 'select 1')", [NEVER])
+    fresh_cluster.sql(
+        "insert into cron.job_run_details (jobid, runid, job_pid, database, username, command,"
+        " status, start_time) values (%s, nextval('cron.runid_seq'), 1, 'postgres', "
+        "'postgres', 'select 1', 'running', now())", [jobid])
+    async with running_app(fresh_cluster) as (app, pilot):
+        title = app.main.query_one("#jobs-title")
+        await wait_for(pilot, lambda: "running" in str(
+            app.main.jobs_table.get_cell(str(jobid), "last")))
+        assert "scheduler alive" in header(app) and "STALE" not in str(title.render())
+        assert not app.main.jobs_table.has_class("stale")
+        fresh_cluster.sandbox.kill()
+        await wait_for(pilot, lambda: "connection lost" in banner(app))
+        assert "scheduler alive" not in header(app) and "scheduler unknown" in header(app)
+        assert str(title.render()).startswith("STALE, as of ")
+        assert app.main.jobs_table.has_class("stale")  # its cells dimmed
+        fresh_cluster.sandbox.start()
+        fresh_cluster.sandbox.wait_ready()
+        await wait_for(pilot, lambda: "connected" in header(app) and not banner(app),
+                       timeout=40)
+        assert "STALE" not in str(title.render()) and "scheduler alive" in header(app)
+        assert not app.main.jobs_table.has_class("stale")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import pq
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from tui import log
@@ -17,6 +20,9 @@ from tui.db.release import from_extversion, probe_release
 from tui.models import Job, PgCronRelease, Run, ServerFacts
 
 T = TypeVar("T")
+
+#: How long a cancelled call may take to bring its session back to idle before it is closed.
+CANCEL_TIMEOUT_S = 5.0
 
 #: Without a (jobid, runid) index, "latest run per job" looks only this far back.
 LOOKBACK_RUNS = 10_000
@@ -57,10 +63,19 @@ def explain(exc: BaseException) -> DatabaseError:
     return DatabaseError(str(exc))
 
 
+async def _to_the_end(cleanup: Awaitable[None]) -> None:
+    """Run `cleanup` to its end even when the task is cancelled again meanwhile: the caller
+    is raising CancelledError anyway, and a session half cleaned would be lost."""
+    task = asyncio.ensure_future(cleanup)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+    task.result()
+
+
 def describe_target(opts: ConnectOptions) -> str:
     """user@host:port/database as libpq would resolve it (options, then PG* variables), so an
     operator sees which server was tried; a service name stands for what it resolves to."""
-    from psycopg import pq
     from psycopg.conninfo import conninfo_to_dict
 
     given = {k: str(v) for k, v in conninfo_to_dict(opts.conninfo()).items() if v}
@@ -129,6 +144,11 @@ class Database:
             await self._conn.close()
             self._conn = None
 
+    async def close_when_idle(self) -> None:
+        """Closed once the call in progress (or being cancelled) lets go of the session."""
+        async with self._lock:
+            await self.close()
+
     async def fetch(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run the named .sql query, in a transaction of its own with our limits, and return
         its rows as dicts."""
@@ -158,16 +178,41 @@ class Database:
         async with self._lock:
             try:
                 conn = await self._connection()
-                return await asyncio.wait_for(work(conn), deadline_s or self.deadline_s)
-            except BaseException as exc:
-                if isinstance(exc, asyncio.CancelledError):
-                    await self._drop()
+                call = asyncio.ensure_future(
+                    asyncio.wait_for(work(conn), deadline_s or self.deadline_s))
+                try:
+                    # Shielded: a cancelled caller stops the statement through the server,
+                    # never by cutting psycopg short in the middle of its protocol.
+                    return await asyncio.shield(call)
+                except asyncio.CancelledError:
+                    if not call.done():
+                        await _to_the_end(self._cancel(conn, call))
                     raise
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:
                 error = explain(exc)
                 if error.lost:
                     log.event("connection_lost", str(error), target=describe_target(self.opts))
                     await self._drop()
                 raise error from exc
+
+    async def _cancel(self, conn: psycopg.AsyncConnection, call: asyncio.Future[T]) -> None:
+        """The caller was cancelled (Textual cancels workers routinely: an exclusive group's
+        next worker, a screen closed): the statement is cancelled on the server, the call
+        ends as a refused query would (rolled back), and the session stays for the next
+        call. Closed only when it does not come back to idle in time."""
+        try:
+            await conn.cancel_safe(timeout=CANCEL_TIMEOUT_S)
+            await asyncio.wait_for(asyncio.shield(call), CANCEL_TIMEOUT_S)
+        except BaseException:  # noqa: S110  # QueryCanceled, as asked; or not idle: below
+            pass
+        if not call.done():  # psycopg's own interruption, then the session closed
+            call.cancel()
+            await asyncio.wait({call}, timeout=CANCEL_TIMEOUT_S)
+        if conn is self._conn and (conn.broken or
+                                   conn.info.transaction_status != TransactionStatus.IDLE):
+            await self._drop()
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -176,6 +221,18 @@ class Database:
                 await asyncio.wait_for(conn.close(), 2)
             except Exception as exc:  # closing a dead connection may fail; it is gone anyway
                 log.swallowed("closing a dropped connection", exc)
+
+    def apart(self) -> Database:
+        """A session of its own with the same options, for a long read the operator asked
+        for (the doctor, the timeline, explain over 50,000 runs): it never queues the
+        refresh behind it. Close it when done (`async with db.apart() as other:`)."""
+        return Database(self.opts)
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     # -- reads --------------------------------------------------------------
     async def facts(self) -> ServerFacts:

@@ -2,8 +2,9 @@
 save, delete, copy the command.
 
 Each runs as a worker of the app (group "actions"), asks its confirmation there, writes
-through tui/db/actions.py and records what it did in the audit log. A refusal raised here
-reaches the app's one error handler, which shows it.
+through tui/db/actions.py and records what it did in the audit log. A worker returns an
+`Outcome` (tui/ui/messages.py) that the app hands down to the screens; it writes into no
+widget. A refusal raised here reaches the app's one refusal funnel, which shows it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from tui.db import DatabaseError, actions
 from tui.masking import mask
 from tui.models import Job, Run
 from tui.text import inert, one_line
+from tui.ui.messages import Outcome
 from tui.ui.screens.confirm import ConfirmScreen, MessageScreen, RunNowScreen, TypeNameScreen
-from tui.ui.screens.detail import JobDetailScreen
 from tui.ui.screens.form import JobForm, JobFormScreen
 from tui.ui.services import Operator
 
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
     from textual.screen import Screen
 
-    from tui.ui.screens.main import MainScreen
-
 
 class Host(Operator, Protocol):
     """What the actions need of the app beyond what screens do (CronJobsApp has it)."""
@@ -36,13 +35,9 @@ class Host(Operator, Protocol):
     #: Manual runs in progress from here, by a number of their own (a job may have two).
     manual: dict[int, actions.TriggerRun]
 
-    @property
-    def main(self) -> MainScreen: ...
-    @property
-    def screen(self) -> Screen[Any]: ...
-
     async def push_screen_wait(self, screen: Screen[Any]) -> Any: ...
-    def run_worker(self, work: Coroutine[Any, Any, None], *, group: str) -> object: ...
+    def run_worker(self, work: Coroutine[Any, Any, Outcome | None], *, group: str,
+                   exit_on_error: bool = True) -> object: ...
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None: ...
     def show_refusal(self, error: BaseException, title: str = "Not done") -> None: ...
@@ -56,8 +51,10 @@ class JobActions:
         self.app = app
         self._manual_ids = 0
 
-    def _start(self, work: Coroutine[Any, Any, None]) -> object:
-        return self.app.run_worker(work, group="actions")
+    def _start(self, work: Coroutine[Any, Any, Outcome | None]) -> object:
+        # A failure goes to the app's on_worker_state_changed, and from there to its one
+        # refusal funnel (tui/ui/messages.py).
+        return self.app.run_worker(work, group="actions", exit_on_error=False)
 
     def trigger(self, job: Job) -> object:
         return self._start(self._trigger(job))
@@ -87,7 +84,7 @@ class JobActions:
         self.app.notify(f"Copied {one_line(job.label, 60)}'s command (secrets masked)")
 
     # -- the workers ------------------------------------------------------------------------
-    async def _trigger(self, job: Job) -> None:
+    async def _trigger(self, job: Job) -> Outcome | None:
         """Run a job now, after a confirmation built from the job as it is on the server
         (never the row on screen): its runs in progress, where it runs, the time limit."""
         app = self.app
@@ -99,11 +96,11 @@ class JobActions:
         here = [r for r in app.manual.values() if r.job.jobid == job.jobid]
         choice = await app.push_screen_wait(RunNowScreen(plan, here=len(here)))
         if choice is None:
-            return
-        await self._run_now(plan, choice.timeout_ms)
+            return None
+        return await self._run_now(plan, choice.timeout_ms)
 
     async def _run_now(self, plan: actions.RunPlan, timeout_ms: int | None,
-                       as_self: bool = False) -> None:
+                       as_self: bool = False) -> Outcome | None:
         app = self.app
         job = plan.job
         run = actions.TriggerRun(app.db, job, as_self=as_self, timeout_ms=timeout_ms,
@@ -120,8 +117,8 @@ class JobActions:
             how = f"as {exc.role} via SET ROLE" if exc.can_set_role else f"as {exc.user}"
             question = f"{exc}.\n\nRun {job.label} anyway, {how}?"
             if await app.push_screen_wait(ConfirmScreen(question, "Run anyway", danger=True)):
-                await self._run_now(plan, timeout_ms, as_self=True)
-            return
+                return await self._run_now(plan, timeout_ms, as_self=True)
+            return None
         except DatabaseError as exc:
             app.record("trigger", job.label, before=job, outcome="error", detail=str(exc))
             raise
@@ -135,35 +132,35 @@ class JobActions:
         where = "" if run.recorded else " (not recorded: this role may not write run history)"
         app.notify(f"{label}: {run.status}{where}\n{one_line(mask(run.message), 200)}",
                    severity="information" if ok else "error", timeout=8)
-        if not run.recorded:
-            self._manual_ids += 1
-            app.main.runs_table.add_manual(Run(
-                runid=-self._manual_ids, jobid=job.jobid,
-                jobname=f"{job.label} (manual, not recorded)", database=job.database,
-                username=run.role, status=run.status, return_message=run.message,
-                start_time=run.start_time, end_time=run.end_time))
-        app.refresh_data()
+        if run.recorded:
+            return Outcome()
+        self._manual_ids += 1
+        return Outcome(unrecorded=Run(
+            runid=-self._manual_ids, jobid=job.jobid,
+            jobname=f"{job.label} (manual, not recorded)", database=job.database,
+            username=run.role, status=run.status, return_message=run.message,
+            start_time=run.start_time, end_time=run.end_time))
 
-    async def _cancel_run(self, jobid: int) -> None:
+    async def _cancel_run(self, jobid: int) -> Outcome | None:
         """`x`: stop the job's run in progress: ours from here at once, pg_cron's own (or
         another session's) after a confirmation naming the run and its age."""
         app = self.app
         ours = [r for r in app.manual.values() if r.job.jobid == jobid]
         if ours:
             await ours[-1].cancel()  # the newest of ours; x again for an older one
-            return
+            return None
         job = app.job_by_id(jobid)
         label = job.label if job else f"#{jobid}"
         going = [r for r in await actions.runs_in_progress(app.db, jobid) if r.alive]
         if not going:
             app.notify(f"No run of {one_line(label, 60)} is in progress", severity="warning")
-            return
+            return None
         target = going[0]
         question = (f"Cancel {target.describe()} of {label}?\nIts statement is cancelled on "
                     "the server (pg_cancel_backend) and pg_cron records the run as failed.")
         if not await app.push_screen_wait(ConfirmScreen(question, "Stop the run", danger=True,
                                                         cancel="Keep it running")):
-            return
+            return None
         try:
             outcome = await actions.cancel_run(app.db, target)
         except DatabaseError as exc:
@@ -172,9 +169,9 @@ class JobActions:
         app.record("cancel", label, before=job,
                    outcome="ok" if outcome.cancelled else "not done", detail=outcome.message)
         app.notify(outcome.message, severity="information" if outcome.cancelled else "warning")
-        app.refresh_data()
+        return Outcome()
 
-    async def _pause_or_resume(self, jobid: int) -> None:
+    async def _pause_or_resume(self, jobid: int) -> Outcome | None:
         app = self.app
         await actions.check_writable(app.db)  # refused before asking, not after
         job = await actions.get_job(app.db, jobid)  # fresh: never trust what a cell shows
@@ -184,7 +181,7 @@ class JobActions:
                 "canceled.")
         question = f"{verb} {job.label} ({job.schedule})?\n{what}"
         if not await app.push_screen_wait(ConfirmScreen(question, verb)):
-            return
+            return None
         try:
             fresh = await actions.set_active(app.db, jobid, not job.active)
         except DatabaseError as exc:
@@ -193,27 +190,26 @@ class JobActions:
         app.record(verb.lower(), job.label, before=job, after=fresh)
         app.notify(f"{one_line(fresh.label, 60)} is now "
                    f"{'active' if fresh.active else 'paused'}")
-        app.refresh_data()
+        return Outcome()
 
-    async def _edit(self, jobid: int) -> None:
+    async def _edit(self, jobid: int) -> Outcome | None:
         app = self.app
         if app.facts is None:
-            return
+            return None
         await actions.check_writable(app.db)  # refused before the form, not at Ctrl+S
         job = await actions.get_job(app.db, jobid)
-        if await app.push_screen_wait(JobFormScreen(app.facts, job)):
-            app.refresh_data()
+        return await app.push_screen_wait(JobFormScreen(app.facts, job)) or None
 
-    async def _new(self) -> None:
+    async def _new(self) -> Outcome | None:
         app = self.app
         if app.facts is None:
-            return
+            return None
         await actions.check_writable(app.db)
-        if await app.push_screen_wait(JobFormScreen(app.facts)):
-            app.refresh_data()
+        return await app.push_screen_wait(JobFormScreen(app.facts)) or None
 
     async def _save(self, form_screen: JobFormScreen, form: JobForm) -> None:
-        """Write the form; the form closes only when the server has accepted it."""
+        """Write the form; the form closes only when the server has accepted it, with the
+        Outcome that the edit or new action returns."""
         app = self.app
         loaded = form_screen.job
         try:
@@ -229,7 +225,8 @@ class JobActions:
                 app.record("create", form.name, after=created,
                            detail=None if created else f"created as job #{jobid}")
                 app.notify(f"Created {one_line(form.name or '', 60)} (job #{jobid})")
-                app.main.jobs_table.wanted = jobid
+                form_screen.dismiss(Outcome(created=jobid))
+                return
             else:
                 changes = {k: v for k, v in (("schedule", form.schedule),
                                              ("command", form.command),
@@ -237,7 +234,7 @@ class JobActions:
                                              ("username", form.username))
                            if v != getattr(loaded, k)}
                 if not changes:
-                    form_screen.dismiss(False)
+                    form_screen.dismiss(None)
                     return
                 saved = await actions.edit_job(app.db, loaded, **changes)
                 app.record("edit", loaded.label, before=loaded, after=saved)
@@ -262,9 +259,9 @@ class JobActions:
             form_screen.show_error(f"Not saved: {mask(actions.refusal(exc))}")
             app.show_refusal(exc, title="Not saved")
             return
-        form_screen.dismiss(True)
+        form_screen.dismiss(Outcome())
 
-    async def _delete(self, jobid: int) -> None:
+    async def _delete(self, jobid: int) -> Outcome | None:
         app = self.app
         await actions.check_writable(app.db)  # refused before the name is typed
         job = await actions.get_job(app.db, jobid)
@@ -272,7 +269,7 @@ class JobActions:
         question = (f"Delete {job.label} ({job.schedule})? pg_cron forgets the job; its run "
                     f"history stays in cron.job_run_details.\nType {name} to confirm.")
         if not await app.push_screen_wait(TypeNameScreen(question, name)):
-            return
+            return None
         try:
             await actions.delete_job(app.db, jobid)
         except DatabaseError as exc:
@@ -280,6 +277,4 @@ class JobActions:
             raise
         app.record("delete", job.label, before=job)
         app.notify(f"Deleted {job.label}")
-        if isinstance(app.screen, JobDetailScreen) and app.screen.job.jobid == jobid:
-            app.screen.dismiss()
-        app.refresh_data()
+        return Outcome(deleted=jobid)

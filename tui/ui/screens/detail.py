@@ -291,7 +291,7 @@ class JobDetailScreen(OperatorScreen):
             return
         self.search_back()
 
-    @work(exclusive=True, group="detail-search")
+    @work(exclusive=True, group="detail-search", exit_on_error=False)
     async def search_back(self) -> None:
         """Down the history in slices until a run of this job, the whole history, the
         budget of one press, or the operator's b; progress after each slice."""
@@ -345,7 +345,7 @@ class JobDetailScreen(OperatorScreen):
                                f"b searches {SEARCH_BUDGET:,} more")
 
     # -- loading --------------------------------------------------------------
-    @work(exclusive=True, group="detail-page")
+    @work(exclusive=True, group="detail-page", exit_on_error=False)
     async def load_page(self) -> None:
         try:
             runs = await self.operator.db.runs_recent(limit=PAGE, jobid=self.job.jobid,
@@ -356,7 +356,7 @@ class JobDetailScreen(OperatorScreen):
         with contextlib.suppress(NoMatches):  # closed while the query ran
             self._show_page(runs)
 
-    @work(exclusive=True, group="detail-stats")
+    @work(exclusive=True, group="detail-stats", exit_on_error=False)
     async def load_stats(self) -> None:
         try:
             runs = await self.operator.db.runs_recent(limit=RECENT, jobid=self.job.jobid)
@@ -366,7 +366,7 @@ class JobDetailScreen(OperatorScreen):
         with contextlib.suppress(NoMatches):  # closed while the query ran
             self._show_stats(runs)
 
-    @work(exclusive=True, group="detail-insight")
+    @work(exclusive=True, group="detail-insight", exit_on_error=False)
     async def load_insight(self) -> None:
         """Explain the last day's scheduled times (tui/insight) and say the last missed or
         late one in a sentence; nothing when all ran on time."""
@@ -378,9 +378,11 @@ class JobDetailScreen(OperatorScreen):
             return
         audit = self.operator.audit
         try:
-            result = await explain_job(self.operator.db, facts, self.job, None,
-                                       audit.tail(20_000) if audit else [], days=1,
-                                       max_runs=50_000, now=facts.now)
+            # A session of its own: 50,000 runs read never queue the refresh behind them.
+            async with self.operator.db.apart() as db:
+                result = await explain_job(db, facts, self.job, None,
+                                           audit.tail(20_000) if audit else [], days=1,
+                                           max_runs=50_000, now=facts.now)
         except DatabaseError:
             return  # a bonus line: the zone or history it needs is shown as unknown elsewhere
         last = last_trouble(result.outcomes)

@@ -54,7 +54,7 @@ class DoctorScreen(ReportScreen):
     waiting = "checking…"
     body_id = "findings"
 
-    @work(exclusive=True, group="doctor")
+    @work(exclusive=True, group="doctor", exit_on_error=False)
     async def action_reload(self) -> None:
         widget = self.body
         widget.update(self.waiting)

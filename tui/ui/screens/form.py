@@ -30,6 +30,7 @@ from tui.db import DatabaseError
 from tui.masking import MASK, secret_spans
 from tui.models import Job, ServerFacts
 from tui.text import inert, one_line
+from tui.ui.messages import FailuresGoUp, Outcome
 from tui.ui.services import operator_of
 from tui.ui.widgets.footer import KeyFooter
 
@@ -93,7 +94,7 @@ def schedule_placeholder(facts: ServerFacts) -> str:
     return "  |  ".join(examples)
 
 
-class JobFormScreen(ModalScreen[bool]):
+class JobFormScreen(FailuresGoUp, ModalScreen[Outcome | None]):
     DEFAULT_CSS = """
     JobFormScreen { align: center middle; }
     JobFormScreen > VerticalScroll {
@@ -224,7 +225,7 @@ class JobFormScreen(ModalScreen[bool]):
                 text.append(f"\n⚠ {warning}", style="yellow")
         self.query_one("#verdict", Static).update(text)
 
-    @work(exclusive=True, group="form-server-check")
+    @work(exclusive=True, group="form-server-check", exit_on_error=False)
     async def _server_check(self, expr: str) -> None:
         from tui.db.actions import check_schedule
 
@@ -362,10 +363,10 @@ class JobFormScreen(ModalScreen[bool]):
         self.show_error(None)
         operator_of(self).job_actions.save(self, form)
 
-    @work(exclusive=True, group="form-cancel")
+    @work(exclusive=True, group="form-cancel", exit_on_error=False)
     async def action_cancel(self) -> None:
         if not self.changed():
-            self.dismiss(False)
+            self.dismiss(None)
             return
         if self._confirming:
             return
@@ -380,4 +381,4 @@ class JobFormScreen(ModalScreen[bool]):
         finally:
             self._confirming = False
         if discard:
-            self.dismiss(False)
+            self.dismiss(None)

@@ -20,6 +20,7 @@ from tui.db import DatabaseError
 from tui.masking import mask
 from tui.models import Job
 from tui.text import inert, one_line
+from tui.ui.messages import FailuresGoUp
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.services import Operator, operator_of
 
@@ -159,7 +160,7 @@ def open_http(screen: Screen, job: Job) -> None:
     screen.app.push_screen(HttpScreen(job))
 
 
-class HttpScreen(ModalScreen[None]):
+class HttpScreen(FailuresGoUp, ModalScreen[None]):
     """The request as written; Send evaluates it in the job's database as the job's role,
     sends it from this machine and shows the answer."""
 
@@ -218,7 +219,7 @@ class HttpScreen(ModalScreen[None]):
     def _answer(self, renderable: RenderableType) -> None:
         self.query_one("#http-answer", Static).update(renderable)
 
-    @work(exclusive=True, group="http-send")
+    @work(exclusive=True, group="http-send", exit_on_error=False)
     async def send(self, as_self: bool = False) -> None:
         if self.operator.read_only:
             self._answer(Text("read-only session: sending is not allowed", style="red"))

@@ -1,9 +1,13 @@
 """The main screen: the jobs table above, the live run stream below, their titles, and the
-export of the runs the stream's filter shows (ctrl+e)."""
+export of the runs the stream's filter shows (ctrl+e).
+
+It draws what it is handed: one View per refresh (tui/ui/source.py, `show_view`) and the
+outcomes of actions on jobs (`apply`); it keeps no state of the database itself."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from textual import work
@@ -15,10 +19,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from tui.export import EXPORT_MAX, recent_runs, write_runs_file
-from tui.format import count
+from tui.format import compact_ago, count
 from tui.models import Job
 from tui.text import one_line, safe_filename
+from tui.ui.messages import JobsColumnsChanged, Outcome
 from tui.ui.screens.operator import OperatorScreen
+from tui.ui.source import View
 from tui.ui.widgets.footer import KeyFooter
 from tui.ui.widgets.header import ServerHeader
 from tui.ui.widgets.jobs import SORT_NAMES, JobsTable, ProblemCounts
@@ -37,6 +43,7 @@ class MainScreen(OperatorScreen):
     MainScreen #banner.shown { display: block; }
     MainScreen #filter { dock: bottom; display: none; margin-bottom: 1; }
     MainScreen #filter.shown { display: block; }
+    MainScreen JobsTable.stale { text-opacity: 60%; }
     """
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter", key_display="/"),
@@ -57,6 +64,8 @@ class MainScreen(OperatorScreen):
         # How many jobs' last runs are unknown, counted once per jobs list (see below).
         self._lookback_counted: tuple[list[Job] | None, int, int | None] = (None, 0, None)
         self.problems = ProblemCounts()
+        self.view = View("connecting…")  # the last one handed down
+        self._warming = False  # warm_up() at work
 
     def compose(self) -> ComposeResult:
         yield ServerHeader(id="header")
@@ -168,7 +177,7 @@ class MainScreen(OperatorScreen):
     def action_export(self) -> None:
         self.export_runs()
 
-    @work(group="actions")
+    @work(group="actions", exit_on_error=False)
     async def export_runs(self) -> None:
         """The runs the stream's filter shows (status, job), newest first, up to
         EXPORT_MAX, to a CSV or JSON file the operator names; messages masked."""
@@ -191,16 +200,68 @@ class MainScreen(OperatorScreen):
         # The whole path: a relative one is relative to a folder the operator may not know.
         self.notify(f"Exported {min(len(runs), EXPORT_MAX)} run(s) to {path.resolve()} ({fmt})")
 
-    # -- drawing: the header and the titles ------------------------------------------
-    def show_header(self, state: str) -> None:
-        operator = self.operator
-        self.query_one(ServerHeader).show(operator.facts, state=state,
-                                          read_only=operator.read_only,
-                                          accuracy=operator.server_accuracy.text)
+    # -- what comes down: a view per refresh, an action's outcome -----------------------
+    def show_view(self, view: View) -> None:
+        """Everything of one refresh (or of a once-a-minute read), drawn in one go."""
+        before, self.view = self.view, view
+        runs, table = self.runs_table, self.jobs_table
+        if view.runs is not None and view.runs.replace is not None:
+            runs.replace(view.runs.replace)
+        elif view.runs is not None:
+            runs.add(view.runs.new, view.runs.changed)
+        if view.usual is not None and view.usual is not before.usual:
+            runs.set_usual(view.usual)
+        if view.http_outcomes is not None and view.http_outcomes is not before.http_outcomes:
+            runs.set_http(view.http_outcomes)
+        if view.http_errors is not None:
+            table.set_http_errors(view.http_errors)
+        table.set_marks(view.marks)
+        table.set_outliers(view.outliers)
+        # What the app cannot currently know reads as old, with its age.
+        table.set_class(not view.connected and view.facts is not None, "stale")
+        if view.notice:
+            self.notify(view.notice, title="Jobs file", severity="error", timeout=10)
+        self.banner(view.error)
+        accuracy = self.operator.server_accuracy
+        self.query_one(ServerHeader).show(view.facts, state=view.state,
+                                          read_only=view.read_only, accuracy=accuracy.text)
+        if view.connected and accuracy.due(time.monotonic()):
+            self.run_worker(accuracy.refresh(self.operator, time.monotonic()), group="accuracy",
+                            exit_on_error=False)
+        self.show_jobs()
+        self.show_runs_title()
+        if view.connected:
+            self.warm_up()
 
+    def apply(self, outcome: Outcome) -> None:
+        if outcome.created is not None:
+            self.jobs_table.wanted = outcome.created  # the cursor goes to it
+        if outcome.unrecorded is not None:
+            self.runs_table.add_manual(outcome.unrecorded)
+
+    def warm_up(self) -> None:
+        """What the first keystroke in the filter (each job's searched text) and the first
+        sort by next run (each job's next run) would compute for all ten thousand jobs, made
+        after the screen is drawn (half a second later: not while the first screen is being
+        drawn), a slice of about 10 ms at a time: a key pressed meanwhile waits for one slice
+        at most."""
+        if not self._warming:
+            self._warming = True
+            self.set_timer(0.5, self._warm_slice)
+
+    def _warm_slice(self) -> None:
+        more = self.jobs_table.warm(500) or self.operator.next_runs.fill(500)
+        self._warming = more
+        if more:
+            self.set_timer(0.02, self._warm_slice)
+
+    def on_jobs_columns_changed(self, event: JobsColumnsChanged) -> None:
+        self.show_jobs()
+
+    # -- drawing: the titles ------------------------------------------------------------
     def show_jobs(self) -> None:
-        operator = self.operator
-        facts, jobs = operator.facts, operator.jobs
+        operator, view = self.operator, self.view
+        facts, jobs = view.facts, view.jobs
         if facts is None:
             return
         operator.next_runs.update(jobs, facts)
@@ -218,6 +279,9 @@ class MainScreen(OperatorScreen):
                 title += "  (no job matches: Esc clears the filter)"
         if not facts.has_run_index:
             title += self._lookback_hint(jobs)
+        if not view.connected:
+            age = facts.now + timedelta(seconds=view.stale_s or 0)
+            title = f"STALE, as of {compact_ago(facts.now, age)} ago: {title}"
         self.query_one("#jobs-title", Line).set_text(title)
 
     def _lookback_hint(self, jobs: list[Job]) -> str:

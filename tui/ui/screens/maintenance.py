@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, ProgressBar, Static
 from tui.db import ConnectOptions, DatabaseError
 from tui.db import maintenance as maint
 from tui.text import one_line, plain
+from tui.ui.messages import FailuresGoUp
 from tui.ui.screens.confirm import DIALOG_CSS, ConfirmScreen
 from tui.ui.services import operator_of
 
@@ -28,7 +29,7 @@ def _bytes(n: int) -> str:
     return f"{n} B"
 
 
-class MaintenanceScreen(ModalScreen[None]):
+class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
     """Size, index on request (CONCURRENTLY, with progress), purge in batches, a purge job."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "MaintenanceScreen") + """
@@ -75,7 +76,7 @@ class MaintenanceScreen(ModalScreen[None]):
     def status(self, message: str) -> None:
         self.query_one("#status", Static).update(plain(message))  # may hold a server error
 
-    @work(group="maintenance.size")
+    @work(group="maintenance.size", exit_on_error=False)
     async def load(self) -> None:
         try:
             size = await maint.history_size(self.opts)
@@ -130,7 +131,7 @@ class MaintenanceScreen(ModalScreen[None]):
             return None
         return days
 
-    @work(group="maintenance", exclusive=True)
+    @work(group="maintenance", exclusive=True, exit_on_error=False)
     async def create_index(self) -> None:
         bar = self.query_one("#progress", ProgressBar)
         self._working(True)
@@ -152,7 +153,7 @@ class MaintenanceScreen(ModalScreen[None]):
             self._working(False)
             self.load()
 
-    @work(group="maintenance", exclusive=True)
+    @work(group="maintenance", exclusive=True, exit_on_error=False)
     async def purge(self) -> None:
         days = self._days()
         if days is None:
@@ -186,7 +187,7 @@ class MaintenanceScreen(ModalScreen[None]):
             self._working(False)
             self.load()
 
-    @work(group="maintenance", exclusive=True)
+    @work(group="maintenance", exclusive=True, exit_on_error=False)
     async def schedule(self) -> None:
         days = self._days()
         if days is None:

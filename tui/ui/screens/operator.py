@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui.models import Job
+from tui.ui.messages import FailuresGoUp
 from tui.ui.services import Operator, operator_of
 
 MUTATING = frozenset({"trigger", "pause", "edit", "new", "delete", "cancel_run", "send_http",
@@ -34,7 +35,7 @@ JOB_BINDINGS: list[BindingType] = [
 ]
 
 
-class OperatorScreen(Screen):
+class OperatorScreen(FailuresGoUp, Screen):
     BINDINGS = JOB_BINDINGS
 
     @property
@@ -110,12 +111,12 @@ class OperatorScreen(Screen):
     def action_doctor(self) -> None:
         from tui.ui.screens.doctor import DoctorScreen
 
-        self.app.push_screen(DoctorScreen(self.operator.db))
+        self.app.push_screen(DoctorScreen(self.operator.db.apart()))
 
     def action_timeline(self) -> None:
         from tui.ui.screens.timeline import TimelineScreen
 
-        self.app.push_screen(TimelineScreen(self.operator.db))
+        self.app.push_screen(TimelineScreen(self.operator.db.apart()))
 
     def action_quit(self) -> None:
         self.app.exit()

@@ -11,9 +11,10 @@ from textual.widgets import Static
 from textual.worker import Worker
 
 from tui.db import Database
+from tui.ui.messages import FailuresGoUp
 
 
-class ReportScreen(ModalScreen[None]):
+class ReportScreen(FailuresGoUp, ModalScreen[None]):
     DEFAULT_CSS = """
     ReportScreen { align: center middle; }
     ReportScreen > VerticalScroll {
@@ -26,6 +27,8 @@ class ReportScreen(ModalScreen[None]):
     body_id = "report"
 
     def __init__(self, db: Database):
+        """`db`: a session of the screen's own (Database.apart()), closed with the screen:
+        a long report never queues the refresh behind it."""
         super().__init__()
         self.db = db
 
@@ -36,6 +39,10 @@ class ReportScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.action_reload()
+
+    def on_unmount(self) -> None:
+        # The screen's workers are cancelled as it goes: its session closes once they let go.
+        self.app.run_worker(self.db.close_when_idle(), group="close", exit_on_error=False)
 
     @property
     def body(self) -> Static:

@@ -20,7 +20,7 @@ class TimelineScreen(ReportScreen):
     heading = f"Next {HOURS} hours (r again, Esc closes)"
     body_id = "timeline"
 
-    @work(exclusive=True, group="timeline")
+    @work(exclusive=True, group="timeline", exit_on_error=False)
     async def action_reload(self) -> None:
         from tui.db import insight as reads
         from tui.insight.gather import zone_of

@@ -16,7 +16,9 @@ class ServerHeader(Line):
 
     def show(self, facts: ServerFacts | None, *, state: str, read_only: bool,
              accuracy: Text | None = None) -> None:
-        """`accuracy`: the server's schedule accuracy (tui/ui/widgets/accuracy.py), last."""
+        """`facts` as last read; unless `state` is "connected" they are old, and what can
+        change meanwhile (is the scheduler alive?) reads as unknown. `accuracy`: the
+        server's schedule accuracy (tui/ui/widgets/accuracy.py), last."""
         # Most important first, so a narrow terminal cuts the least useful part.
         line = Text(no_wrap=True, overflow="ellipsis")
         standby = facts is not None and facts.in_recovery
@@ -45,6 +47,8 @@ class ServerHeader(Line):
             line.append("  scheduler ")
             if standby:
                 line.append("on the primary", style="bold yellow")  # a standby runs no jobs
+            elif state != "connected":
+                line.append("unknown", style="bold yellow")
             elif facts.scheduler_alive:
                 line.append("alive", style="green")
             elif facts.scheduler_alive is None:

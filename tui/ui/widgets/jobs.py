@@ -28,6 +28,7 @@ from tui.masking import mask
 from tui.models import Job, ServerFacts, changed_jobs
 from tui.rules import Usual
 from tui.text import one_line
+from tui.ui.messages import JobsColumnsChanged
 from tui.ui.widgets.table import EMPTY, Cell, Piece, Table, cell, width_of
 from tui.upcoming import NextRuns, no_next_run
 
@@ -194,7 +195,7 @@ class JobsTable(Table):
             self.wide = wide
             self._forget()
             self._add_columns()
-            self.app.show_jobs()  # type: ignore[attr-defined]
+            self.post_message(JobsColumnsChanged())  # the screen draws the jobs again
         else:
             self._refresh_visible()
 

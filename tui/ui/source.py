@@ -1,0 +1,252 @@
+"""One database as the app sees it: a `Source` owns its session and everything kept between
+refreshes (the jobs tracker, the run stream, next runs, usual figures, pg_net's answers,
+outlier flags, drift marks), and makes one immutable `View` per refresh for the screen.
+
+No Textual here: the app calls `refresh()` (and the once-a-minute reads) from its workers and
+hands each view to the main screen in one call. Switching profile makes a new Source.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from tui.config import Settings
+from tui.db import ConnectOptions, Database, DatabaseError, RunStream
+from tui.db.client import require_pg_cron
+from tui.db.stream import JobsTracker
+from tui.insight import lag
+from tui.models import Job, Run, ServerFacts, changed_jobs
+from tui.plan import diff
+from tui.plan.jobs_file import JobsFile, JobsFileError
+from tui.plan.jobs_file import load as load_jobs_file
+from tui.upcoming import NextRuns
+
+MAX_BACKOFF_S = 30.0
+
+CONNECTED = "connected"
+
+
+@dataclass(frozen=True)
+class RunsChange:
+    """What the run stream brought: all its runs anew (`replace`), or new and changed ones."""
+
+    replace: list[Run] | None = None
+    new: list[Run] = field(default_factory=list)
+    changed: list[Run] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class View:
+    """What the main screen shows after one refresh (or one of the once-a-minute reads).
+
+    `facts` and `jobs` are the last ones read; while `state` is not "connected" they are
+    only as of `stale_s` seconds ago, and the screen says so."""
+
+    state: str
+    facts: ServerFacts | None = None
+    jobs: list[Job] = field(default_factory=list)
+    read_only: bool = False
+    error: str | None = None  # why the last refresh failed, and when it is tried again
+    stale_s: float | None = None  # how old facts and jobs are, when the last refresh failed
+    runs: RunsChange | None = None  # None: the stream brought nothing to show
+    changed: list[Job] | None = None  # jobs not the same objects as before; None: all may be
+    # Read by the screen, never changed: a new refresh makes new ones.
+    marks: dict[int, str] = field(default_factory=dict)  # drift from the jobs file
+    outliers: dict[int, str] = field(default_factory=dict)  # last runs far from usual
+    http_errors: dict[int, str] | None = None  # None: not read yet
+    http_outcomes: dict[int, Any] | None = None  # pg_net's answers, by runid
+    usual: lag.Usuals | None = None
+    notice: str | None = None  # said once (a jobs file that does not load)
+
+    @property
+    def connected(self) -> bool:
+        return self.state == CONNECTED
+
+
+class Source:
+    """One database's session and state; `refresh()` reads and returns the next View."""
+
+    def __init__(self, opts: ConnectOptions, settings: Settings, *,
+                 observe: Callable[[ServerFacts], ServerFacts] = lambda facts: facts):
+        self.opts, self.settings, self.observe = opts, settings, observe
+        self.db = Database(opts)
+        self.stream = RunStream(self.db)
+        self.jobs_tracker = JobsTracker(self.db)  # flat cost per refresh at any history size
+        self.next_runs = NextRuns()
+        self.failures = 0
+        self.facts: ServerFacts | None = None
+        self.jobs: list[Job] = []
+        self.read_only = opts.read_only
+        self.usual: lag.Usuals | None = None  # each job's usual lag and duration
+        self._usual_at = float("-inf")  # when it was last asked for (monotonic)
+        self._http_at = 0.0  # when pg_net's answers were last matched to runs (tui/outcome)
+        self._read_at: float | None = None  # the last refresh that worked (monotonic)
+        self._jobs_file: tuple[Path, JobsFile | None] | None = None
+        self._marks: tuple[tuple, dict[int, str]] | None = None
+        # The usual and the jobs judged for outliers, and the flags they gave.
+        self._flags: tuple[lag.Usuals | None, list[Job], dict[int, str]] = (None, [], {})
+        self.view = View("connecting…", read_only=self.read_only)
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    def next_delay(self) -> float:
+        """The next refresh's wait: the settings' interval, doubled at each failure."""
+        base = self.settings.refresh_interval
+        return min(base * 2 ** self.failures, MAX_BACKOFF_S) if self.failures else base
+
+    def job_by_id(self, jobid: int) -> Job | None:
+        return next((j for j in self.jobs if j.jobid == jobid), None)
+
+    # -- the refresh ------------------------------------------------------------------------
+    async def refresh(self) -> View:
+        """Read the facts, the jobs and the stream's new runs; a failure makes a view that
+        keeps the last facts and jobs, marked stale."""
+        try:
+            facts = self.observe(await self.db.facts())
+            require_pg_cron(facts)
+            jobs = await self.jobs_tracker.read(indexed=facts.has_run_index)
+            if self.stream.last_runid is None:
+                runs = RunsChange(replace=await self.stream.start())
+            else:
+                new, updated = await self.stream.poll()
+                runs = RunsChange(new=new, changed=updated)
+        except DatabaseError as exc:
+            self.failures += 1
+            stale = None if self._read_at is None else time.monotonic() - self._read_at
+            self.view = replace(self.view, state="reconnecting…" if exc.lost else "error",
+                                error=f"{exc}  (retrying in {self.next_delay():.0f} s)",
+                                stale_s=stale, runs=None, changed=[], notice=None)
+            return self.view
+        self.failures, self._read_at = 0, time.monotonic()
+        changed = changed_jobs(self.jobs, jobs)
+        self.facts, self.jobs = facts, jobs
+        self.read_only = self.opts.read_only or facts.read_only_reason is not None
+        notice = None
+        try:
+            marks = self._marks_of(jobs, facts)
+        except JobsFileError as exc:
+            marks, notice = {}, str(exc)
+        self.view = View(CONNECTED, facts, jobs, self.read_only, runs=runs, changed=changed,
+                         marks=marks, outliers=self._outliers(jobs), notice=notice,
+                         http_errors=self.view.http_errors, usual=self.usual)
+        return self.view
+
+    def restart_stream(self, jobid: int | None, status: str | None) -> RunStream:
+        """The run stream again from its newest runs, for this job and status (None: all)."""
+        self.stream = RunStream(self.db, jobid=jobid, status=status)
+        return self.stream
+
+    # -- the once-a-minute reads, apart from the refresh ----------------------------------------
+    def usual_due(self) -> bool:
+        if self._usual_at == float("-inf"):
+            # Not while the first screen is being drawn: a couple of seconds later.
+            self._usual_at = time.monotonic() - lag.REFRESH_S + lag.FIRST_AFTER_S
+            return False
+        if time.monotonic() - self._usual_at >= lag.REFRESH_S:
+            self._usual_at = time.monotonic()
+            return True
+        return False
+
+    def http_due(self) -> bool:
+        if time.monotonic() - self._http_at >= lag.REFRESH_S:
+            self._http_at = time.monotonic()
+            return True
+        return False
+
+    async def read_usual(self) -> View | None:
+        """Each job's usual lag and duration (tui/insight/lag), and the outliers they show;
+        None when it could not be read (a lost session shows at the next refresh)."""
+        facts, jobs = self.facts, self.jobs
+        if facts is None:
+            return None
+        try:
+            usual = await lag.read(self.db, jobs, facts.scheduler_timezone,
+                                   facts.pg_cron_grammar or "1.6", previous=self.usual)
+        except DatabaseError:
+            return None
+        self.usual = usual
+        self.view = replace(self.view, usual=usual, outliers=self._outliers(self.jobs),
+                            runs=None, changed=[], notice=None)
+        return self.view
+
+    async def read_http(self, shown: Iterable[Run]) -> View | None:
+        """pg_net's answers to HTTP runs (those `shown`, and each job's last; tui/outcome),
+        for runs of the last day (pg_net keeps its answers for pg_net.ttl, 6 h by default)."""
+        from tui.http_jobs import is_http_job
+        from tui.http_jobs.outcome import http_outcomes, last_run
+
+        facts, jobs = self.facts, self.jobs
+        http_jobs = {j.jobid for j in jobs if is_http_job(j.command)}
+        if facts is None or not http_jobs:
+            return None
+        since = facts.now - timedelta(days=1)
+        runs = [r for r in shown if r.jobid in http_jobs and r.start_time
+                and r.start_time >= since]
+        lasts = {j.jobid: run for j in jobs if j.jobid in http_jobs
+                 and (run := last_run(j)) is not None
+                 and run.start_time is not None and run.start_time >= since}
+        wanted = {r.runid: r for r in [*runs, *lasts.values()]}
+        try:
+            outcomes = await http_outcomes(self.db, list(wanted.values()), jobs,
+                                           current_database=facts.database, now=facts.now)
+        except DatabaseError:
+            return None
+        errors = {jobid: got.short() for jobid, run in lasts.items()
+                  if (got := outcomes.get(run.runid)) is not None and got.is_error}
+        self.view = replace(self.view, http_errors=errors, http_outcomes=outcomes, runs=None,
+                            changed=[], notice=None)
+        return self.view
+
+    # -- what the jobs are flagged with -----------------------------------------------------
+    def _outliers(self, jobs: list[Job]) -> dict[int, str]:
+        """Jobs whose last run was far outside their usual: judged again for the jobs that
+        changed, or all when the usual did (once a minute)."""
+        usual = self.usual
+        if usual is None:
+            return {}
+        was_usual, was_jobs, flags = self._flags
+        replaced = changed_jobs(was_jobs, jobs) if was_usual is usual else None
+        if replaced is None:
+            flags, replaced = {}, jobs
+        else:
+            flags = dict(flags)
+        for j in replaced:
+            flag = usual.flag(j.jobid, j.last_runid, j.last_start, j.last_end, j.last_message)
+            if flag:
+                flags[j.jobid] = flag
+            else:
+                flags.pop(j.jobid, None)
+        self._flags = (usual, jobs, flags)
+        return flags
+
+    def _marks_of(self, jobs: list[Job], facts: ServerFacts) -> dict[int, str]:
+        """Jobs that differ from the profile's jobs file, with how (empty without a file).
+        Raises JobsFileError once when the file does not load."""
+        path = self.settings.jobs_file
+        if path is None:
+            return {}
+        if self._jobs_file is None or self._jobs_file[0] != path:
+            self._jobs_file = (path, None)
+            self._jobs_file = (path, load_jobs_file(path))
+        spec = self._jobs_file[1]
+        if spec is None:
+            return {}
+        # The diff reads only the jobs' definitions: redone when cron.job changed (its
+        # fingerprint), not at every refresh that merely brought new runs.
+        key = (path, self.jobs_tracker.fingerprint, facts.database, facts.current_user,
+               facts.pg_cron_version)
+        if self._marks is None or self._marks[0] != key:
+            self._marks = (key, {
+                item.jobid: (f"≠ file: {', '.join(item.fields)}" if item.fields
+                             else f"file: {item.action}")
+                for item in diff(spec, jobs, facts).items if item.jobid is not None})
+        return self._marks[1]
