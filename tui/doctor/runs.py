@@ -169,7 +169,7 @@ def failing_check(ctx: Context) -> Finding:
         return blocked
     assert ctx.jobs is not None
     streak_min = ctx.limits.failing_streak
-    details, fixes = [], []
+    details, fixes, failing = [], [], []
     for job in ctx.jobs:
         finished = finished_runs(ctx.runs.get(job["jobid"], []))
         streak = 0
@@ -180,6 +180,7 @@ def failing_check(ctx: Context) -> Finding:
         if streak < streak_min:
             continue
         more = "+" if streak == len(finished) else ""
+        failing.append(job)
         details.append(f"{job_label(job)}: the last {streak}{more} finished runs failed; latest: "
                        f"{first_line(finished[-1].message) or '(no message)'}")
         fixes.append(f"select cron.alter_job({job['jobid']}, active := false);  "
@@ -187,7 +188,9 @@ def failing_check(ctx: Context) -> Finding:
     if not details:
         return Finding(name, OK, f"No job's last {streak_min} finished runs all failed "
                                  f"({ctx.runs_scope}){scope_note(ctx)}.")
-    fix = ("fix each command (cronjobs-tui runs --job '#ID' --status failed shows the errors), "
-           "or pause it:\n" + "\n".join(fixes))
+    first, *others = [f"--job '#{job['jobid']}'" for job in failing]
+    also = f" (then {', '.join(others)})" if others else ""
+    fix = (f"fix each command (cronjobs-tui runs --status failed {first}{also} shows the "
+           "errors), or pause it:\n" + "\n".join(fixes))
     return Finding(name, PROBLEM, f"{len(details)} job(s) fail again and again.", fix,
                    tuple(details))

@@ -21,7 +21,6 @@ import httpx
 import psycopg
 from textual import work
 from textual.app import App
-from textual.command import Hit, Hits, Provider
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -45,29 +44,13 @@ from tui.text import inert, one_line
 from tui.ui.job_actions import JobActions
 from tui.ui.screens.detail import JobDetailScreen
 from tui.ui.screens.main import MainScreen
-from tui.ui.screens.operator import OperatorScreen
+from tui.ui.widgets.palette import ActionCommands
 from tui.upcoming import NextRuns
 
 #: What an action may fail with that is the world's doing, not a bug: shown, never fatal.
 REFUSALS = (DatabaseError, psycopg.Error, OSError, TimeoutError, httpx.HTTPError)
 
 MAX_BACKOFF_S = 30.0
-
-
-class ActionCommands(Provider):
-    """The command palette offers exactly what the current screen's keys offer."""
-
-    async def search(self, query: str) -> Hits:
-        screen = self.screen
-        if not isinstance(screen, OperatorScreen):
-            return
-        matcher = self.matcher(query)
-        for binding in screen.active_bindings_list():
-            score = matcher.match(binding.description)
-            if score > 0:
-                yield Hit(score, matcher.highlight(binding.description),
-                          lambda a=binding.action: screen.run_action(a),
-                          help=f"key {binding.key_display or binding.key}")
 
 
 class CronJobsApp(App):

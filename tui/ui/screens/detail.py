@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Sparkline, Static
 
@@ -18,6 +18,7 @@ from tui import format as fmt
 from tui.cron import check, describe, next_runs, standard, zone_problem
 from tui.db import DatabaseError
 from tui.db.lastrun import BackSearch
+from tui.http_jobs import is_http_job
 from tui.masking import mask
 from tui.models import Job, Run
 from tui.text import inert, one_line, plain
@@ -52,12 +53,17 @@ HISTORY_COLUMNS = [("runid", "Run"), ("start", "Started"), ("status", "Status"),
 
 
 class JobDetailScreen(OperatorScreen):
+    # Next runs lead the right-hand panel, which scrolls: however much the statistics say,
+    # the next runs stay in view. The last missed or late run has the full width below.
     DEFAULT_CSS = """
     JobDetailScreen #title { height: auto; padding: 0 1; background: $boost; }
     JobDetailScreen #top { height: 14; }
     JobDetailScreen #command { width: 2fr; border: round $primary; padding: 0 1; }
-    JobDetailScreen #side { width: 1fr; min-width: 30; border: round $primary; padding: 0 1; }
+    JobDetailScreen #side { width: 1fr; min-width: 39; border: round $primary; padding: 0 1;
+                            scrollbar-size-vertical: 1; }
+    JobDetailScreen #upcoming { margin-bottom: 1; }
     JobDetailScreen Sparkline { height: 1; margin-bottom: 1; }
+    JobDetailScreen #insight { height: auto; padding: 0 1; }
     JobDetailScreen #history-title { height: auto; max-height: 3; padding: 0 1;
                                      background: $boost; }
     JobDetailScreen DataTable { height: 1fr; }
@@ -87,14 +93,14 @@ class JobDetailScreen(OperatorScreen):
         with Horizontal(id="top"):
             with VerticalScroll(id="command"):
                 yield Static(id="command-text", markup=False)
-            with Vertical(id="side"):
-                yield Static(id="stats", markup=False)
-                # The last missed or late run in one sentence (tui/insight), when there is one.
-                insight = Static(id="insight", markup=False)
-                insight.display = False
-                yield insight
-                yield Sparkline([], id="durations")
+            with VerticalScroll(id="side"):
                 yield Static(id="upcoming", markup=False)
+                yield Static(id="stats", markup=False)
+                yield Sparkline([], id="durations")
+        # The last missed or late run in one sentence (tui/insight), when there is one.
+        insight = Static(id="insight", markup=False)
+        insight.display = False
+        yield insight
         yield Static("History", id="history-title", markup=False)
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
         yield KeyFooter()
@@ -122,10 +128,21 @@ class JobDetailScreen(OperatorScreen):
         self.dismiss()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send_http" and not is_http_job(self.job.command):
+            return False  # not offered where there is no request to send
         if action == "search_back":
             return self.searching or not (self.job.last_run_known
                                           or (self.search is not None and self.search.done))
         return super().check_action(action, parameters)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a run of the history: the run whole (its message is cut in the cell)."""
+        from tui.ui.screens.run import RunDetailScreen
+
+        key = event.row_key.value
+        run = next((r for r in getattr(self, "last_page", []) if str(r.runid) == key), None)
+        if run is not None:
+            self.app.push_screen(RunDetailScreen(run))
 
     def on_data_refreshed(self) -> None:
         """Called by the app after each refresh: the job's state may have changed."""
@@ -378,8 +395,7 @@ class JobDetailScreen(OperatorScreen):
             return
         widget.display = last is not None
         if last is not None:
-            widget.update(plain(one_line(mask(sentence(last, result.zone)), 300),
-                                style="yellow"))
+            widget.update(plain(one_line(mask(sentence(last, result.zone))), style="yellow"))
 
     def action_older(self) -> None:
         runs = getattr(self, "last_page", [])

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.db import Database
+from tui.ui.widgets.footer import KeyFooter
 
 
 class ReportScreen(ModalScreen[None]):
@@ -32,6 +33,7 @@ class ReportScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(Text(self.heading, style="bold"))
             yield Static(self.waiting, id=self.body_id, markup=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.action_reload()
