@@ -48,6 +48,13 @@ def zero_based(series: list[float], width: int) -> list[float]:
     return [0.0, *(value for value in series for _ in range(repeat))]
 
 
+class History(DataTable):  # type: ignore[type-arg]
+    """The job's runs; Enter opens one whole (the Message column cuts it)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open the run, whole", id="detail.open_run",
+                        show=False)]
+
+
 HISTORY_COLUMNS = [("runid", "Run"), ("start", "Started"), ("status", "Status"),
                    ("took", "Took"), ("message", "Message")]
 
@@ -102,7 +109,7 @@ class JobDetailScreen(OperatorScreen):
         insight.display = False
         yield insight
         yield Static("History", id="history-title", markup=False)
-        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield History(id="history", cursor_type="row", zebra_stripes=True)
         yield KeyFooter()
 
     def on_mount(self) -> None:

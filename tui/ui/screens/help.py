@@ -53,9 +53,10 @@ class KeyRow:
 
 
 def screen_keys(screen: Screen) -> list[KeyRow]:  # type: ignore[type-arg]
-    """The keys that work on `screen` now, one row per action (its keys together), in the
-    order of the bindings: the focused widget's first, then the screen's, then the app's."""
-    rows: dict[tuple[int, str], tuple[list[str], Binding]] = {}
+    """The keys that work on `screen` now, one row per thing they do (its keys together:
+    `q, Ctrl+Q  Quit`), in the order of the bindings: the focused widget's first, then the
+    screen's, then the app's."""
+    rows: dict[str, tuple[list[str], Binding]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
         if not active.enabled or not binding.description:
@@ -63,18 +64,11 @@ def screen_keys(screen: Screen) -> list[KeyRow]:  # type: ignore[type-arg]
         name = key_name(key)  # the key bound now ([keys] may have remapped it)
         if name is None:
             continue
-        keys, _ = rows.setdefault((id(active.node), binding.action), ([], binding))
+        keys, _ = rows.setdefault(binding.description.lower(), ([], binding))
         if name not in keys:
             keys.append(name)
-    seen: set[str] = set()
-    out: list[KeyRow] = []
-    for keys, binding in rows.values():
-        does = binding.description
-        if does.lower() in seen:  # Tab bound by two screens in the chain: said once
-            continue
-        seen.add(does.lower())
-        out.append(KeyRow(", ".join(keys), does, binding.id or ""))
-    return out
+    return [KeyRow(", ".join(keys), binding.description, binding.id or "")
+            for keys, binding in rows.values()]
 
 
 def binding_rows(bindings: list[Binding]) -> list[KeyRow]:

@@ -23,8 +23,7 @@ from tui.ui.widgets.footer import KeyFooter
 def how_many(counted: maint.PurgeCount) -> str:
     """The runs a purge will delete, as counted: `1,204 runs`, `more than 100,000 runs`."""
     if counted.runs is None:
-        return (f"the runs (too many to count in {maint.COUNT_TIMEOUT_MS // 1000} s: "
-                "more than that reads in a moment)")
+        return f"the runs (too many to count in {maint.COUNT_TIMEOUT_MS // 1000} s)"
     if not counted.exact:
         return f"more than {counted.runs:,} runs"
     return f"{counted.runs:,} run" + ("" if counted.runs == 1 else "s")
@@ -170,7 +169,8 @@ class MaintenanceScreen(ModalScreen[None]):
         days = self._days()
         if days is None:
             return
-        self.status(f"counting the runs older than {days} days…")
+        older = f"older than {days} day" + ("" if days == 1 else "s")
+        self.status(f"counting the runs {older}…")
         try:
             counted = await maint.count_purge(self.opts, days)
         except DatabaseError as exc:
@@ -178,9 +178,9 @@ class MaintenanceScreen(ModalScreen[None]):
             return
         self.status("")
         if counted.runs == 0:
-            self.status(f"No run is older than {days} days: nothing to delete.")
+            self.status(f"No run is {older}: nothing to delete.")
             return
-        question = (f"Delete {how_many(counted)} older than {days} days from "
+        question = (f"Delete {how_many(counted)} {older} from "
                     "cron.job_run_details? This cannot be undone.\nRuns whose end_time is "
                     "null (cut short by a restart) are deleted when they started before then; "
                     "runs whose backend is still alive are kept.")
