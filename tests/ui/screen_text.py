@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 _TEXT = re.compile(r'<text class="terminal-[^"]*" x="([0-9.]+)" y="[0-9.]+"[^>]*'
-                   r'clip-path="url\(#terminal-line-(\d+)\)">([^<]*)</text>')
+                   r'clip-path="url\(#terminal-(?:\d+-)?line-(\d+)\)">([^<]*)</text>')
 CELL = 12.2  # an SVG screenshot's cell width, in its units
 
 
@@ -19,7 +19,7 @@ def screen_lines(app: Any) -> list[str]:
     grid = [[" "] * width for _ in range(height)]
     for x, line, text in _TEXT.findall(svg):
         row, column = int(line), round(float(x) / CELL)
-        for offset, char in enumerate(html.unescape(text).replace("\xa0", " ")):
+        for offset, char in enumerate(html.unescape(text).replace("\xa0", " ").rstrip("\n")):
             if row < height and column + offset < width:
                 grid[row][column + offset] = char
     return ["".join(row) for row in grid]

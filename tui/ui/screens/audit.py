@@ -100,7 +100,7 @@ class AuditScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     AuditScreen { align: center middle; }
     AuditScreen > Static { width: 100%; height: auto; background: $boost; padding: 0 1; }
-    AuditScreen DataTable { height: 1fr; }
+    AuditScreen DataTable { height: 1fr; scrollbar-size-horizontal: 1; }
     AuditScreen #audit-entry-box { height: auto; max-height: 12; background: $surface;
                                    border-top: solid $primary; padding: 0 1; }
     """
@@ -123,15 +123,8 @@ class AuditScreen(ModalScreen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        # What an operator scans for first on the left, so a narrow screen cuts Who, Server
-        # and the detail (shown whole below the table), never the job or the outcome.
-        for label, key in (("When (UTC)", "at"), ("Job", "job"), ("What", "did"),
-                           ("Outcome", "outcome"), ("Detail", "detail"), ("Who", "who"),
-                           ("Server", "server")):
-            table.add_column(label, key=key)
         self._fill()
-        table.focus()
+        self.query_one(DataTable).focus()
 
     def _fill(self) -> None:
         everything = self.audit_log.tail()
@@ -143,20 +136,28 @@ class AuditScreen(ModalScreen[None]):
                   else f"this server ({one_line(self.server, 60)})"
                   + (f"; {others} entries of other servers: s shows them" if others else ""))
         self.query_one("#audit-title", Static).update(Text(title))
+        # What an operator scans for, left to right; who and (for one server) where are in
+        # the whole entry below, so the row fits the screen and the job and the outcome are
+        # never cut off. The detail takes the room left, and is whole below.
+        columns = [("When (UTC)", 16), ("Job", 24), ("What", 24), ("Outcome", 10)]
+        if self.all_servers:
+            columns.append(("Server", 24))
+        used = sum(width + 2 for _, width in columns)
+        room = max(self.size.width - used - 4, 12)
         table = self.query_one(DataTable)
-        table.clear()
+        table.clear(columns=True)
+        for label, _ in columns:
+            table.add_column(label)
+        table.add_column("Detail")
         for index, entry in enumerate(self.entries):
-            table.add_row(
-                Text(when(entry)),
-                Text(one_line(entry.get("job") or "-", 24)),
-                Text(one_line(did(entry), 24), style="bold"),
-                Text(one_line(entry.get("outcome"), 12),
-                     style="green" if entry.get("outcome") in OK_OUTCOMES else "red"),
-                Text(one_line(entry.get("detail"), 40)),
-                Text(one_line(f"{entry.get('os_user')}/{entry.get('role')}", 24)),
-                Text(one_line(entry.get("server"), 36)),
-                key=str(index),
-            )
+            outcome = Text(one_line(entry.get("outcome"), 10),
+                           style="green" if entry.get("outcome") in OK_OUTCOMES else "red")
+            cells = [Text(when(entry)), Text(one_line(entry.get("job") or "-", 24)),
+                     Text(one_line(did(entry), 24), style="bold"), outcome]
+            if self.all_servers:
+                cells.append(Text(one_line(entry.get("server"), 24)))
+            cells.append(Text(one_line(entry.get("detail"), room)))
+            table.add_row(*cells, key=str(index))
         self._show(0)
 
     def _show(self, row: int) -> None:

@@ -64,7 +64,7 @@ class JobDetailScreen(OperatorScreen):
     # the next runs stay in view. The last missed or late run has the full width below.
     DEFAULT_CSS = """
     JobDetailScreen #title { height: auto; padding: 0 1; background: $boost; }
-    JobDetailScreen #top { height: 14; }
+    JobDetailScreen #top { height: 45%; min-height: 12; max-height: 24; }
     JobDetailScreen #command { width: 2fr; border: round $primary; padding: 0 1; }
     JobDetailScreen #side { width: 1fr; min-width: 39; border: round $primary; padding: 0 1;
                             scrollbar-size-vertical: 1; }
@@ -73,7 +73,7 @@ class JobDetailScreen(OperatorScreen):
     JobDetailScreen #insight { height: auto; padding: 0 1; }
     JobDetailScreen #history-title { height: auto; max-height: 3; padding: 0 1;
                                      background: $boost; }
-    JobDetailScreen DataTable { height: 1fr; }
+    JobDetailScreen DataTable { height: 1fr; scrollbar-size-horizontal: 1; }
     """
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
@@ -252,6 +252,10 @@ class JobDetailScreen(OperatorScreen):
     def _show_page(self, runs: list[Run]) -> None:
         table = self.query_one("#history", DataTable)
         rows = []
+        # The message takes the width the other columns leave (no sideways scrolling, whose
+        # scrollbar drew stray cells); Enter shows a run whole.
+        runid_width = max([len(str(run.runid)) for run in runs] or [3])
+        room = max(self.size.width - runid_width - 19 - 12 - 10 - 2 * 5 - 2, 20)
         for run in runs:
             status = run.status or "?"
             rows.append((run.runid, (
@@ -260,7 +264,7 @@ class JobDetailScreen(OperatorScreen):
                      else "queued"),
                 Text(one_line(status, 12), style=fmt.STATUS_STYLE.get(status, "")),
                 Text(fmt.duration(run.duration)),
-                Text(one_line(mask(run.return_message), 300)))))
+                Text(one_line(mask(run.return_message), room)))))
         # Widths from this page's cells, set with the columns: DataTable would otherwise
         # measure new rows only when it next goes idle, and until then draws every column
         # cut to its label.

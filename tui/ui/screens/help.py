@@ -8,6 +8,7 @@ keyboard (`>`, `Ctrl+C`, `Esc`), each action once, with the id to remap it by.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.table import Table
@@ -54,9 +55,10 @@ class KeyRow:
 
 def screen_keys(screen: Screen) -> list[KeyRow]:  # type: ignore[type-arg]
     """The keys that work on `screen` now, one row per thing they do (its keys together:
-    `q, Ctrl+Q  Quit`), in the order of the bindings: the focused widget's first, then the
-    screen's, then the app's."""
+    `q, Ctrl+Q  Quit`): the screen's first, then the focused widget's (moving in a table),
+    then the app's. A key both bind does what the widget's binding says (it sees it first)."""
     rows: dict[str, tuple[list[str], Binding]] = {}
+    order: dict[str, int] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
         if not active.enabled or not binding.description:
@@ -64,17 +66,25 @@ def screen_keys(screen: Screen) -> list[KeyRow]:  # type: ignore[type-arg]
         name = key_name(key)  # the key bound now ([keys] may have remapped it)
         if name is None:
             continue
-        keys, _ = rows.setdefault(binding.description.lower(), ([], binding))
+        does = binding.description.lower()
+        keys, _ = rows.setdefault(does, ([], binding))
+        # The screen's own keys, then moving in the focused widget, then Textual's (Tab,
+        # copy, the app's).
+        ours = active.node is screen and binding.id is not None
+        order.setdefault(does, 0 if ours else 2 if active.node in (screen, screen.app) else 1)
         if name not in keys:
             keys.append(name)
-    return [KeyRow(", ".join(keys), binding.description, binding.id or "")
-            for keys, binding in rows.values()]
+    ranked = sorted(rows, key=lambda does: order[does])  # stable: bindings' order within
+    return [KeyRow(", ".join(rows[does][0]), rows[does][1].description, rows[does][1].id or "")
+            for does in ranked]
 
 
-def binding_rows(bindings: list[Binding]) -> list[KeyRow]:
+def binding_rows(bindings: Iterable[object]) -> list[KeyRow]:
     """Rows for a screen not shown (the edit form, from the main screen's help)."""
     rows = []
     for binding in bindings:
+        if not isinstance(binding, Binding):
+            continue
         names = [n for k in binding.key.split(",") if (n := key_name(k.strip()))]
         rows.append(KeyRow(", ".join(names), binding.description, binding.id or ""))
     return rows

@@ -8,6 +8,7 @@ markup (Textual's own highlighting parses its candidate as markup, so it is not 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from rich.text import Text
 from textual.binding import Binding
@@ -24,6 +25,8 @@ FIRST = 1.0
 
 def entry(binding: Binding, job: Job | None) -> str:
     """The entry's words: the action and what it acts on."""
+    if binding.action == "new":
+        return "New job"
     if job is None:
         return binding.description
     name = one_line(job.label, 60)
@@ -51,11 +54,13 @@ class ActionCommands(Provider):
             job = screen.selected_job()
         except NotImplementedError:
             job = None
-        out = []
+        out: list[tuple[str, str, Callable[[], object]]] = []
         for binding in screen.active_bindings_list():
+            if binding.id is None:
+                continue  # Textual's own (Tab, copy): its palette lists what it offers
             keys = [n for k in binding.key.split(",") if (n := key_name(k.strip()))]
             out.append((entry(binding, job), f"key {', '.join(keys)}",
-                        lambda a=binding.action: screen.run_action(a)))
+                        partial(screen.run_action, binding.action)))
         return out
 
     async def discover(self) -> Hits:
