@@ -364,7 +364,8 @@ async def test_trigger_of_a_failing_command(cluster: Cluster,
     db = db_for(cluster)
     run = await trigger(db, await get_job(db, jobid))
     await db.close()
-    assert run.status == "failed" and run.message == "manual run by postgres: division by zero"
+    assert run.status == "failed" and run.message == ("manual run by postgres: "
+                                                  "ERROR:  division by zero")
     row = run_row(cluster, run.runid)  # type: ignore[arg-type]
     assert (row["status"], row["return_message"]) == ("failed", run.message)
     assert row["end_time"] is not None

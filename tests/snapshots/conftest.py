@@ -7,14 +7,18 @@ is pinned (CronJobsApp.observe); everything else comes from the real server.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from tests.conftest import INSTALLATIONS
+from tui.audit import AuditLog
 from tui.config import Settings
 from tui.db import ConnectOptions
 from tui.lab import seed
@@ -68,13 +72,48 @@ def snap_conninfo() -> Iterator[str]:
                     "from cron.job where jobname = %s",
                     [status, message, start + "+00", start + "+00", seconds or 0, job])
             conn.execute("update cron.job_run_details set end_time = null where status = 'running'")
+            conn.execute("analyze cron.job_run_details")  # the estimate maintenance shows
         yield sb.conninfo()
     finally:
         sb.destroy()
 
 
+#: The audit log the pictures show: a fixed path (its title names it), entries at fixed times.
+AUDIT_PATH = Path("/tmp/cronjobs-tui-snapshots/audit.jsonl")
+
+
+def write_audit(server: str) -> None:
+    """One entry of each kind the view words differently, on `server` (the app's label)."""
+    job = {"jobid": 2, "jobname": "daily-usage-rollup", "schedule": "5 0 * * *",
+           "command": "select public.rollup_tts_usage()", "database": "postgres",
+           "username": "postgres", "active": True}
+    entries = [
+        ("2026-11-28T20:01:07", "create", job["jobname"], None, job, "ok", None),
+        ("2026-11-28T20:05:12", "edit", job["jobname"], job, {**job, "schedule": "10 0 * * *"},
+         "ok", None),
+        ("2026-11-28T20:06:40", "trigger", job["jobname"], job, None, "succeeded",
+         "recorded, as postgres, on this session's server, time limit: none beyond the "
+         "server's own statement_timeout; manual run by postgres: 1 row"),
+        ("2026-11-28T20:09:03", "pause", job["jobname"], job, {**job, "active": False}, "ok",
+         None),
+        ("2026-11-28T20:15:55", "delete", "report-refresh", {**job, "jobid": 3,
+         "jobname": "report-refresh", "schedule": "*/10 * * * *"}, None, "ok", None),
+    ]
+    AUDIT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    with AUDIT_PATH.open("w", encoding="utf-8") as out:
+        for at, action, name, before, after, outcome, detail in entries:
+            out.write(json.dumps({"at": at + "+00:00", "os_user": "operator",
+                                  "role": "postgres", "server": server, "action": action,
+                                  "job": name, "before": before, "after": after,
+                                  "outcome": outcome, "detail": detail}) + "\n")
+
+
 class PinnedApp(CronJobsApp):
     """The real app with the clock pinned (and the patch release, which Debian updates)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.audit = AuditLog(AUDIT_PATH)
 
     def observe(self, facts: ServerFacts) -> ServerFacts:
         return replace(facts, now=FROZEN_NOW, server_version="15")

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import CommandPalette
 from textual.drivers.headless_driver import HeadlessDriver
-from textual.widgets import Button, DataTable, Input
+from textual.widgets import Button, DataTable, Input, OptionList
 
 from tests.conftest import Cluster
 from tests.corpus import hostile
@@ -33,6 +34,7 @@ from tui.ui.screens.detail import JobDetailScreen
 from tui.ui.screens.form import JobFormScreen
 from tui.ui.screens.http import HttpScreen
 from tui.ui.screens.main import ExportScreen, MainScreen
+from tui.ui.screens.run import RunDetailScreen
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +110,11 @@ async def test_every_screen_and_key_on_hostile_text(cluster: Cluster, corpus: ho
         main = app.main
         table = main.jobs_table
 
+        def palette_entries() -> list[str]:
+            options = app.screen.query_one(OptionList)
+            return [str(options.get_option_at_index(i).prompt)
+                    for i in range(options.option_count)]
+
         steps.step("filter typed as markup")
         await pilot.press("slash", *"[@click=app.quit]no such job", "enter")
         await wait(lambda: len(table.rows) == 0)
@@ -139,6 +146,18 @@ async def test_every_screen_and_key_on_hostile_text(cluster: Cluster, corpus: ho
             await wait(lambda: isinstance(app.screen, JobDetailScreen))
             history = app.screen.query_one("#history", DataTable)
             await wait(lambda h=history: h.row_count >= 1)
+            steps.step(f"row {row} a run of its history, whole")
+            await pilot.press("enter")
+            await wait(lambda: isinstance(app.screen, RunDetailScreen))
+            await pilot.press("escape")
+            await wait(lambda: isinstance(app.screen, JobDetailScreen))
+            await pilot.press("escape")
+            await wait(lambda: isinstance(app.screen, MainScreen))
+            steps.step(f"row {row} palette naming the job")
+            await pilot.press("ctrl+p")
+            await wait(lambda: isinstance(app.screen, CommandPalette))
+            await wait(lambda j=job: any(f"Trigger {one_line(j.label, 60)} now" in entry
+                                         for entry in palette_entries()))
             await pilot.press("escape")
             await wait(lambda: isinstance(app.screen, MainScreen))
             steps.step(f"row {row} job filter")
@@ -151,6 +170,19 @@ async def test_every_screen_and_key_on_hostile_text(cluster: Cluster, corpus: ho
                 await wait(lambda: isinstance(app.screen, HttpScreen))
                 await pilot.press("escape")
             await pilot.press("down")
+
+        steps.step("the runs of the stream, each whole")
+        await pilot.press("tab")
+        await wait(lambda: app.focused is main.runs_table)
+        await pilot.press("home")
+        for _ in range(min(len(main.runs_table.rows), len(corpus.jobs) + 2)):
+            await pilot.press("enter")
+            await wait(lambda: isinstance(app.screen, RunDetailScreen))
+            await pilot.press("escape")
+            await wait(lambda: isinstance(app.screen, MainScreen))
+            await pilot.press("down")
+        await pilot.press("shift+tab")
+        await wait(lambda: app.focused is table)
 
         async def select(name: str) -> None:
             await pilot.press("home")
@@ -238,6 +270,11 @@ async def test_every_screen_and_key_on_hostile_text(cluster: Cluster, corpus: ho
             steps.step(f"screen {key}")
             await pilot.press(key)
             await pilot.pause(1.0)
+            if key == "a":  # every entry (runs, pauses, a delete of hostile jobs) in words
+                entries = app.screen.entries
+                assert any(e.get("action") == "trigger" for e in entries)
+                for _ in entries:
+                    await pilot.press("down")
             await pilot.press(closes)
             await wait(lambda: isinstance(app.screen, MainScreen))
 

@@ -235,6 +235,43 @@ async def purge_history(opts: ConnectOptions, days: int, *, batch: int = BATCH_R
             await conn.close()
 
 
+#: A purge's confirmation counts the runs it will delete up to this many ("more than" beyond).
+COUNT_BOUND = 100_000
+#: ... within this time; past it, the confirmation says "about N" from the catalog.
+COUNT_TIMEOUT_MS = 5_000
+
+
+@dataclass(frozen=True)
+class PurgeCount:
+    """How many runs a purge would delete: `runs` counted exactly when `exact`, else more
+    than `runs` (the bound was reached); None when the count took too long."""
+
+    runs: int | None
+    exact: bool
+
+
+async def count_purge(opts: ConnectOptions, days: int, *,
+                      bound: int = COUNT_BOUND) -> PurgeCount:
+    """The runs a purge of runs older than `days` days would delete now (PURGE_RULE),
+    counted up to `bound`, in a read-only transaction with its own time limit."""
+    conn = await open_connection(opts)
+    try:
+        cutoff = template("maint_purge_cutoff").format(days=sql.Literal(f"{int(days)} days"))
+        horizon = template("maint_purge_horizon").format(cutoff=cutoff)
+        statement = query("maint_purge_count").format(rule=_rule(cutoff, horizon))
+        try:
+            async with transaction(conn, opts, timeout_ms=COUNT_TIMEOUT_MS, read_only=True):
+                row = await (await conn.execute(statement, {"limit": bound + 1})).fetchone()
+        except psycopg.errors.QueryCanceled:
+            return PurgeCount(None, False)
+        runs = int(row[0]) if row else 0
+        return PurgeCount(min(runs, bound), runs <= bound)
+    except psycopg.Error as exc:
+        raise explain(exc) from exc
+    finally:
+        await conn.close()
+
+
 def purge_command(days: int) -> sql.Composed:
     """The purge as one statement, for pg_cron to run on its own (on a history already kept
     short, one delete a day is small). The horizon for rows without any time is the newest

@@ -264,7 +264,7 @@ class TriggerRun:
                 pass
             self._finish("succeeded", _outcome(cur))
         except psycopg.errors.QueryCanceled as exc:
-            text = server_message(exc)
+            text = _as_pg_cron(exc)
             if self._cancel_requested:
                 text = "job canceled" + (f" ({self._abort_reason})" if self._abort_reason
                                          else "")
@@ -277,7 +277,7 @@ class TriggerRun:
         except (TimeoutError, asyncio.TimeoutError):
             self._finish("failed", "no answer from the server in time")
         except psycopg.Error as exc:
-            self._finish("failed", server_message(exc))
+            self._finish("failed", _as_pg_cron(exc))
         finally:
             self._executing = False
         if self.runid is None:
@@ -368,3 +368,10 @@ async def trigger(db: Database, job: Job, *, as_self: bool = False,
     """Run `job` now and wait for it. To be able to cancel, build a TriggerRun and keep it."""
     return await TriggerRun(db, job, as_self=as_self, timeout_ms=timeout_ms,
                             target=target or RunTarget()).run()
+
+
+def _as_pg_cron(exc: psycopg.Error) -> str:
+    """The server's message as pg_cron records a failed run's: `ERROR:  <message>`, its
+    severity kept (an operator greps the history for `ERROR:`)."""
+    severity = exc.diag.severity_nonlocalized or exc.diag.severity or "ERROR"
+    return f"{severity}:  {server_message(exc)}"

@@ -108,7 +108,7 @@ def failing_check(ctx: Context) -> Finding:
     if blocked := cannot_read(ctx, name):
         return blocked
     assert ctx.jobs is not None
-    details, fixes, worst = [], [], 0
+    details, fixes, worst, failing = [], [], 0, []
     for job in ctx.jobs:
         runs = ctx.runs.get(job["jobid"], [])
         if not runs or not rules.is_failing(runs[-1].status):
@@ -116,6 +116,7 @@ def failing_check(ctx: Context) -> Finding:
         streak = rules.failed_streak(r.status for r in reversed(runs))
         worst = max(worst, streak)
         more = "+" if streak == len(finished_runs(runs)) else ""
+        failing.append(job)
         details.append(f"{job_label(job)}: the last {streak}{more} finished runs failed; latest: "
                        f"{first_line(runs[-1].message) or '(no message)'}")
         fixes.append(f"select cron.alter_job({job['jobid']}, active := false);  "
@@ -123,8 +124,10 @@ def failing_check(ctx: Context) -> Finding:
     if not details:
         return Finding(name, OK, f"No job's latest run failed ({ctx.runs_scope})"
                                  f"{scope_note(ctx)}.")
-    fix = ("fix each command (cronjobs-tui runs --job '#ID' --status failed shows the errors), "
-           "or pause it:\n" + "\n".join(fixes))
+    first, *others = [f"--job '#{job['jobid']}'" for job in failing]
+    also = f" (then {', '.join(others)})" if others else ""
+    fix = (f"fix each command (cronjobs-tui runs --status failed {first}{also} shows the "
+           "errors), or pause it:\n" + "\n".join(fixes))
     again = worst >= rules.FAILING_STREAK
     return Finding(name, PROBLEM if again else WARNING,
                    f"{len(details)} job(s) failing: their latest run failed"

@@ -32,12 +32,12 @@ from tui.models import ServerFacts
 from tui.text import inert, one_line
 from tui.ui.job_actions import JobActions
 from tui.ui.messages import REFUSALS, Failed, Outcome, refusal_text
-from tui.ui.palette import ActionCommands
 from tui.ui.screens.detail import JobDetailScreen
 from tui.ui.screens.main import MainScreen
 from tui.ui.services import SourceReads
 from tui.ui.source import RunsChange, Source, View
 from tui.ui.widgets.accuracy import ServerAccuracy
+from tui.ui.widgets.palette import ActionCommands
 
 
 class CronJobsApp(SourceReads, App):
@@ -127,7 +127,6 @@ class CronJobsApp(SourceReads, App):
     def on_mount(self) -> None:
         if not self.fleet:  # the fleet view connects when a profile is opened
             self.run_worker(self.source.open(), group="connect")
-
         # sshd sends SIGHUP when the connection drops: leave as on `q`, so that a manual
         # run in progress is cancelled on the server and recorded, never left 'running'.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):

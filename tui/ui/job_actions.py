@@ -42,6 +42,7 @@ class Host(Operator, Protocol):
                timeout: float | None = None, markup: bool = False) -> None: ...
     def show_refusal(self, error: BaseException, title: str = "Not done") -> None: ...
     def copy_to_clipboard(self, text: str) -> None: ...
+    def clear_notifications(self) -> None: ...
 
 
 class JobActions:
@@ -109,7 +110,8 @@ class JobActions:
         key = self._manual_ids
         app.manual[key] = run
         label = one_line(job.label, 60)
-        app.notify(f"Running {label} now (x cancels)…")
+        # Short-lived, and gone when the run ends (below): it must not say "running" after.
+        app.notify(f"Running {label} now (x cancels)…", timeout=4)
         try:
             await run.run()
         except actions.NeedsConfirmation as exc:
@@ -124,10 +126,12 @@ class JobActions:
             raise
         finally:
             app.manual.pop(key, None)  # done, or never started
-        limit = f"{timeout_ms / 1000:g} s" if timeout_ms else "the server's own"
+            app.clear_notifications()  # "Running … now" is no longer true
+        limit = (f"{timeout_ms / 1000:g} s" if timeout_ms
+                 else "none beyond the server's own statement_timeout")
         app.record("trigger", job.label, before=job, outcome=run.status,
                    detail=f"{'recorded' if run.recorded else 'not recorded'}, as {run.role}, "
-                          f"on {plan.target.where}, time limit {limit}: {run.message}")
+                          f"on {plan.target.where}, time limit: {limit}; {run.message}")
         ok = run.status == "succeeded"
         where = "" if run.recorded else " (not recorded: this role may not write run history)"
         app.notify(f"{label}: {run.status}{where}\n{one_line(mask(run.message), 200)}",

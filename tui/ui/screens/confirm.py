@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tui.db.actions import RunPlan
 
 from tui.text import as_text, inert, one_line
+from tui.ui.widgets.footer import KeyFooter
 
 DIALOG_CSS = """
 {name} { align: center middle; }
@@ -50,6 +51,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(self.cancel_label, id="cancel")
                 yield Button(self.confirm_label, id="confirm",
                              variant="error" if self.danger else "primary")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -81,6 +83,7 @@ class TypeNameScreen(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self.confirm_label, id="confirm", variant="error", disabled=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # The dialog asks for typing: the name field has focus, Cancel is one Tab away, and
@@ -136,6 +139,7 @@ class MessageScreen(ModalScreen[None]):
             yield Static(as_text(self.body), classes="question", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("OK", id="ok", variant="primary")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#ok", Button).focus()
@@ -220,6 +224,7 @@ class RunNowScreen(ModalScreen["RunChoice | None"]):
                 yield Button("Cancel", id="cancel")
                 yield Button("Run anyway" if overlap else "Run", id="confirm",
                              variant="error" if overlap else "primary")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

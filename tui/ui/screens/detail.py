@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Sparkline, Static
 
@@ -19,6 +19,7 @@ from tui import rules
 from tui.cron import check, describe, next_runs, standard, zone_problem
 from tui.db import DatabaseError
 from tui.db.lastrun import BackSearch
+from tui.http_jobs import is_http_job
 from tui.masking import mask
 from tui.models import Job, Run
 from tui.text import inert, one_line, plain
@@ -50,20 +51,32 @@ def zero_based(series: list[float], width: int) -> list[float]:
     return [0.0, *(value for value in series for _ in range(repeat))]
 
 
+class History(DataTable):
+    """The job's runs; Enter opens one whole (the Message column cuts it)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open the run, whole", id="detail.open_run",
+                        show=False)]
+
+
 HISTORY_COLUMNS = [("runid", "Run"), ("start", "Started"), ("status", "Status"),
                    ("took", "Took"), ("message", "Message")]
 
 
 class JobDetailScreen(OperatorScreen):
+    # Next runs lead the right-hand panel, which scrolls: however much the statistics say,
+    # the next runs stay in view. The last missed or late run has the full width below.
     DEFAULT_CSS = """
     JobDetailScreen #title { height: auto; padding: 0 1; background: $boost; }
-    JobDetailScreen #top { height: 14; }
+    JobDetailScreen #top { height: 45%; min-height: 12; max-height: 24; }
     JobDetailScreen #command { width: 2fr; border: round $primary; padding: 0 1; }
-    JobDetailScreen #side { width: 1fr; min-width: 30; border: round $primary; padding: 0 1; }
+    JobDetailScreen #side { width: 1fr; min-width: 39; border: round $primary; padding: 0 1;
+                            scrollbar-size-vertical: 1; }
+    JobDetailScreen #upcoming { margin-bottom: 1; }
     JobDetailScreen Sparkline { height: 1; margin-bottom: 1; }
+    JobDetailScreen #insight { height: auto; padding: 0 1; }
     JobDetailScreen #history-title { height: auto; max-height: 3; padding: 0 1;
                                      background: $boost; }
-    JobDetailScreen DataTable { height: 1fr; }
+    JobDetailScreen DataTable { height: 1fr; scrollbar-size-horizontal: 1; }
     """
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
@@ -91,17 +104,17 @@ class JobDetailScreen(OperatorScreen):
         with Horizontal(id="top"):
             with VerticalScroll(id="command"):
                 yield Static(id="command-text", markup=False)
-            with Vertical(id="side"):
-                yield Static(id="stats", markup=False)
-                # The last missed or late run in one sentence (tui/insight), when there is one.
-                insight = Static(id="insight", markup=False)
-                insight.display = False
-                yield insight
-                yield AccuracyLine(id="accuracy")  # its fire times vs its runs (insight29)
-                yield Sparkline([], id="durations")
+            with VerticalScroll(id="side"):
                 yield Static(id="upcoming", markup=False)
+                yield Static(id="stats", markup=False)
+                yield AccuracyLine(id="accuracy")  # its fire times against its runs
+                yield Sparkline([], id="durations")
+        # The last missed or late run in one sentence (tui/insight), when there is one.
+        insight = Static(id="insight", markup=False)
+        insight.display = False
+        yield insight
         yield Static("History", id="history-title", markup=False)
-        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield History(id="history", cursor_type="row", zebra_stripes=True)
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -128,10 +141,21 @@ class JobDetailScreen(OperatorScreen):
         self.dismiss()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send_http" and not is_http_job(self.job.command):
+            return False  # not offered where there is no request to send
         if action == "search_back":
             return self.searching or not (self.job.last_run_known
                                           or (self.search is not None and self.search.done))
         return super().check_action(action, parameters)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a run of the history: the run whole (its message is cut in the cell)."""
+        from tui.ui.screens.run import RunDetailScreen
+
+        key = event.row_key.value
+        run = next((r for r in getattr(self, "last_page", []) if str(r.runid) == key), None)
+        if run is not None:
+            self.app.push_screen(RunDetailScreen(run))
 
     def on_data_refreshed(self) -> None:
         """Called by the app after each refresh: the job's state may have changed."""
@@ -240,6 +264,10 @@ class JobDetailScreen(OperatorScreen):
     def _show_page(self, runs: list[Run]) -> None:
         table = self.query_one("#history", DataTable)
         rows = []
+        # The message takes the width the other columns leave (no sideways scrolling, whose
+        # scrollbar drew stray cells); Enter shows a run whole.
+        runid_width = max([len(str(run.runid)) for run in runs] or [3])
+        room = max(self.size.width - runid_width - 19 - 12 - 10 - 2 * 5 - 2, 20)
         for run in runs:
             status = run.status or "?"
             rows.append((run.runid, (
@@ -248,7 +276,7 @@ class JobDetailScreen(OperatorScreen):
                      else "queued"),
                 Text(one_line(status, 12), style=fmt.STATUS_STYLE.get(status, "")),
                 Text(fmt.duration(run.duration)),
-                Text(one_line(mask(run.return_message), 300)))))
+                Text(one_line(mask(run.return_message), room)))))
         # Widths from this page's cells, set with the columns: DataTable would otherwise
         # measure new rows only when it next goes idle, and until then draws every column
         # cut to its label.
@@ -392,8 +420,7 @@ class JobDetailScreen(OperatorScreen):
             return
         widget.display = last is not None
         if last is not None:
-            widget.update(plain(one_line(mask(sentence(last, result.zone)), 300),
-                                style="yellow"))
+            widget.update(plain(one_line(mask(sentence(last, result.zone))), style="yellow"))
 
     def action_older(self) -> None:
         runs = getattr(self, "last_page", [])

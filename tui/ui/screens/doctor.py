@@ -8,12 +8,24 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 
 from tui.db import DatabaseError
-from tui.doctor import OK, PROBLEM, UNKNOWN, WARNING, Finding, run_checks, summary, worst_first
+from tui.doctor import (
+    MARKERS,
+    OK,
+    PROBLEM,
+    UNKNOWN,
+    WARNING,
+    Finding,
+    run_checks,
+    summary,
+    worst_first,
+)
 from tui.text import inert, one_line
 from tui.ui.screens.report import ReportScreen
 
-MARK = {OK: ("ok", "green"), WARNING: ("warn", "yellow"), PROBLEM: ("FAIL", "bold red"),
-        UNKNOWN: ("?", "dim")}
+#: The command line's words (tui/doctor/report.py), coloured.
+STYLE = {OK: "green", WARNING: "yellow", PROBLEM: "bold red", UNKNOWN: "dim"}
+LABEL_WIDTH = max(len(word) for word in MARKERS.values())
+INDENT = LABEL_WIDTH + 1
 
 
 def render(findings: list[Finding], width: int | None = None) -> Text:
@@ -32,16 +44,20 @@ def render(findings: list[Finding], width: int | None = None) -> Text:
 
     out = Text(summary(findings) + "\n", style="bold")
     for finding in worst_first(findings):
-        label, style = MARK.get(finding.status, ("?", ""))
-        out.append(f"{label:>4} ", style=style)
+        label = MARKERS.get(finding.status, "?")
+        out.append(f"{label:<{LABEL_WIDTH}} ", style=STYLE.get(finding.status, ""))
         out.append(f"{finding.check}  ", style="bold")
-        head = 5 + len(finding.check) + 2
-        out.append(hang(inert(finding.summary), 7, head) + "\n")
+        head = INDENT + len(finding.check) + 2
+        out.append(hang(inert(finding.summary), INDENT + 2, head) + "\n")
+        pad = " " * (INDENT + 2)
         for line in finding.details[:10]:
-            out.append("       " + hang(one_line(line, 200), 9, 7) + "\n", style="dim")
+            out.append(pad + hang(one_line(line, 200), INDENT + 4, INDENT + 2) + "\n",
+                       style="dim")
         if finding.fix and finding.status != OK:
-            out.append("       fix: ", style="bold")
-            fix = "\n".join(hang(part, 12, 12) if i == 0 else " " * 12 + hang(part, 12, 12)
+            out.append(pad + "fix: ", style="bold")
+            deep = INDENT + 7
+            fix = "\n".join(hang(part, deep, deep) if i == 0 else " " * deep + hang(part, deep,
+                                                                                   deep)
                             for i, part in enumerate(inert(finding.fix).splitlines()))
             out.append(fix + "\n", style="cyan")
     return out

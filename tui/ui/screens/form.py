@@ -111,12 +111,15 @@ class JobFormScreen(FailuresGoUp, ModalScreen[Outcome | None]):
     JobFormScreen .buttons { height: auto; align-horizontal: right; margin: 1 0 0 0; }
     JobFormScreen Button { margin-left: 2; }
     JobFormScreen #error { color: $error; height: auto; }
+    /* Notifications at the top: at the bottom they would cover Save and Cancel. */
+    JobFormScreen ToastRack { dock: top; align: right top; margin: 0; }
     """
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
         Binding("ctrl+s", "save", "Save", id="form.save"),
         Binding("ctrl+r", "reveal", "Reveal secrets", id="form.reveal"),
         Binding("ctrl+t", "indent", "Indent", id="form.indent"),
+        Binding("f1", "help", "Help", id="form.help"),
     ]
 
     def __init__(self, facts: ServerFacts, job: Job | None = None):
@@ -268,6 +271,11 @@ class JobFormScreen(FailuresGoUp, ModalScreen[Outcome | None]):
             self.has_secrets = self.masked is not None
             area.load_text(masked.shown)
         self.query_one("#command-help", Static).update(self._command_help())
+
+    def action_help(self) -> None:
+        from tui.ui.screens.help import HelpScreen, screen_keys
+
+        self.app.push_screen(HelpScreen(screen_keys(self), title="Keys of the edit form"))
 
     def action_indent(self) -> None:
         area = self.query_one("#command", TextArea)

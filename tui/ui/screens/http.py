@@ -23,6 +23,7 @@ from tui.text import inert, one_line
 from tui.ui.messages import FailuresGoUp
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.services import Operator, operator_of
+from tui.ui.widgets.footer import KeyFooter
 
 STATUS_STYLE = {2: "bold green", 3: "bold yellow", 4: "bold red", 5: "bold red"}
 
@@ -202,6 +203,7 @@ class HttpScreen(FailuresGoUp, ModalScreen[None]):
             with Horizontal(classes="buttons"):
                 yield Button("Close", id="close")
                 yield Button("Send", id="send", variant="primary")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # A POST may change things at the other end: as every confirmation, Close first.

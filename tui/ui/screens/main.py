@@ -44,6 +44,7 @@ class MainScreen(OperatorScreen):
     MainScreen #filter { dock: bottom; display: none; margin-bottom: 1; }
     MainScreen #filter.shown { display: block; }
     MainScreen JobsTable.stale { text-opacity: 60%; }
+    MainScreen ToastRack { margin-bottom: 4; }  /* above the filter, never on it */
     """
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter", key_display="/"),
@@ -76,7 +77,7 @@ class MainScreen(OperatorScreen):
         with Vertical(id="runs-pane"):
             yield Line("Runs", id="runs-title", classes="title", markup=False)
             yield RunsTable(id="runs")
-        yield Input(placeholder="filter jobs by name, schedule or command (Esc clears)",
+        yield Input(placeholder="filter jobs by name, schedule, command or role (Esc clears)",
                     id="filter")
         yield KeyFooter()
 
@@ -166,9 +167,8 @@ class MainScreen(OperatorScreen):
 
     def on_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
         # Back at the newest run (Home, Up, a click): show what arrived meanwhile.
-        if event.table is self.runs_table and event.cursor_row == 0 \
-                and self.runs_table.pending:
-            self.action_follow()
+        if event.table is self.runs_table and event.cursor_row == 0:
+            self.action_follow()  # the title too, when the table caught up on its own
 
     def action_follow(self) -> None:
         self.runs_table.catch_up()
@@ -336,6 +336,7 @@ class ExportScreen(ModalScreen[str | None]):
         with Vertical():
             yield Label("Export the runs of the current filter to (.csv or .json):")
             yield Input(value=self.default, id="export-path")
+        yield KeyFooter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)

@@ -14,10 +14,20 @@ from textual.widgets import Button, Input, ProgressBar, Static
 
 from tui.db import ConnectOptions, DatabaseError
 from tui.db import maintenance as maint
-from tui.text import one_line, plain
+from tui.text import inert, one_line, plain
 from tui.ui.messages import FailuresGoUp
 from tui.ui.screens.confirm import DIALOG_CSS, ConfirmScreen
 from tui.ui.services import operator_of
+from tui.ui.widgets.footer import KeyFooter
+
+
+def how_many(counted: maint.PurgeCount) -> str:
+    """The runs a purge will delete, as counted: `1,204 runs`, `more than 100,000 runs`."""
+    if counted.runs is None:
+        return f"the runs (too many to count in {maint.COUNT_TIMEOUT_MS // 1000} s)"
+    if not counted.exact:
+        return f"more than {counted.runs:,} runs"
+    return f"{counted.runs:,} run" + ("" if counted.runs == 1 else "s")
 
 
 def _bytes(n: int) -> str:
@@ -63,6 +73,7 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
                 yield Button("Schedule daily purge", id="schedule")
                 yield Button("Cancel work", id="stop", disabled=True)
                 yield Button("Close", id="close")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
@@ -83,13 +94,14 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
         except DatabaseError as exc:
             self.query_one("#size", Static).update(plain(f"Could not read the size: {exc}"))
             return
-        rows = f"about {size.rows_estimate:,} runs" if size.rows_estimate is not None \
-            else "a number of runs unknown until PostgreSQL first analyzes the table"
+        rows = (f"about {size.rows_estimate:,} runs" if size.rows_estimate is not None
+                else "runs not yet counted (PostgreSQL estimates them when it first "
+                     "analyzes the table)")
         index = ("a (jobid, runid) index: each job's latest run is cheap" if size.has_index
                  else "an interrupted index build (create it again)" if size.index_building
                  else "NO (jobid, runid) index: latest runs come from the newest 10k only")
         self.query_one("#size", Static).update(
-            f"cron.job_run_details: {rows} in {_bytes(size.total_bytes)}\n{index}")
+            f"cron.job_run_details: {_bytes(size.total_bytes)} on disk, {rows}\n{index}")
         self.query_one("#index", Button).disabled = size.has_index or self.busy
 
     def _working(self, busy: bool) -> None:
@@ -158,10 +170,21 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
         days = self._days()
         if days is None:
             return
-        question = (f"Delete every run older than {days} days from cron.job_run_details? "
-                    "This cannot be undone.\nRuns whose end_time is null (cut short by a "
-                    "restart) are deleted when they started before then; runs whose backend "
-                    "is still alive are kept.")
+        older = f"older than {days} day" + ("" if days == 1 else "s")
+        self.status(f"counting the runs {older}…")
+        try:
+            counted = await maint.count_purge(self.opts, days)
+        except DatabaseError as exc:
+            self.status(f"Could not count the runs to delete: {exc}")
+            return
+        self.status("")
+        if counted.runs == 0:
+            self.status(f"No run is {older}: nothing to delete.")
+            return
+        question = (f"Delete {how_many(counted)} {older} from "
+                    "cron.job_run_details? This cannot be undone.\nRuns whose end_time is "
+                    "null (cut short by a restart) are deleted when they started before then; "
+                    "runs whose backend is still alive are kept.")
         if not await self.app.push_screen_wait(ConfirmScreen(question, "Purge", danger=True)):
             return
         bar = self.query_one("#progress", ProgressBar)
@@ -193,8 +216,13 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
         if days is None:
             return
         statement = maint.purge_job_sql(days)
-        question = (f"Schedule a pg_cron job '{maint.PURGE_JOB_NAME}' that deletes runs older "
-                    f"than {days} days every day at 03:17?\n\n{one_line(statement, 400)}")
+        facts = operator_of(self).facts
+        zone = (facts.scheduler_timezone if facts else None) or "the scheduler's zone (unread)"
+        minute, hour = maint.PURGE_JOB_SCHEDULE.split()[:2]
+        question = Text(f"Schedule a pg_cron job '{maint.PURGE_JOB_NAME}' that deletes runs "
+                        f"older than {days} days every day at {int(hour):02d}:{int(minute):02d} "
+                        f"{one_line(zone, 60)} ({maint.PURGE_JOB_SCHEDULE})? It runs:\n\n")
+        question.append(inert(maint.purge_command(days).as_string(None)), style="dim")
         if not await self.app.push_screen_wait(ConfirmScreen(question, "Schedule")):
             return
         try:

@@ -94,9 +94,25 @@ class OperatorScreen(FailuresGoUp, Screen):
         self.operator.refresh_data()
 
     def action_help(self) -> None:
-        from tui.ui.screens.help import HelpScreen
+        from tui.db.client import LOOKBACK_RUNS
+        from tui.format import not_in_lookback
+        from tui.insight.lag import RULE
+        from tui.ui.screens.form import JobFormScreen
+        from tui.ui.screens.help import HelpScreen, binding_rows, screen_keys
 
-        self.app.push_screen(HelpScreen(self.active_bindings_list(), self.remapped_keys()))
+        searched = not_in_lookback(LOOKBACK_RUNS)
+        notes = [
+            f"Last run \"{searched}\" (\"{not_in_lookback(LOOKBACK_RUNS, short=True)}\" on "
+            f"narrow screens): without a (jobid, runid) index only the newest "
+            f"{LOOKBACK_RUNS:,} runs are searched for each job's last run, and none of that "
+            "job's runs was among them: it ran before them, or never. Enter on it, then b, "
+            "searches further back; m creates the index. \"never\" is said only when the "
+            "whole history was searched.",
+            f"{RULE} Start lag: start minus the time the schedule gave, in the scheduler's "
+            "zone."]
+        sections = [] if self.operator.read_only else [
+            ("In the edit form (e, n; F1 there)", binding_rows(JobFormScreen.BINDINGS))]
+        self.app.push_screen(HelpScreen(screen_keys(self), sections=sections, notes=notes))
 
     def action_maintenance(self) -> None:
         from tui.ui.screens.maintenance import MaintenanceScreen

@@ -12,6 +12,7 @@ from textual.worker import Worker
 
 from tui.db import Database
 from tui.ui.messages import FailuresGoUp
+from tui.ui.widgets.footer import KeyFooter
 
 
 class ReportScreen(FailuresGoUp, ModalScreen[None]):
@@ -36,6 +37,7 @@ class ReportScreen(FailuresGoUp, ModalScreen[None]):
         with VerticalScroll():
             yield Static(Text(self.heading, style="bold"))
             yield Static(self.waiting, id=self.body_id, markup=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.action_reload()

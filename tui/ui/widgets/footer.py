@@ -2,8 +2,12 @@
 
 Textual's footer lays its keys out left to right and cuts whatever passes the right edge: at
 80 columns that was `? Help` and `q Quit`. Here the keys that get one out of trouble (help,
-quit, back) always stay; the others make way from the last one, and every key remains on the
-help screen and in the command palette.
+quit, back) and the palette's key always stay, the keys used most (new, refresh) go last,
+the others make way from the least used; every key remains on the help screen and in the
+command palette.
+
+Each screen and dialog has its own footer, so a dialog's footer shows its own keys, never
+those of the screen beneath it (which do nothing while the dialog is open).
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from textual.widgets import Footer
 ESSENTIAL = frozenset({"help", "quit", "app.quit", "back", "dismiss", "app.pop_screen",
                        "close", "cancel"})
 #: Which keys make way first when the footer is too narrow (then any other, from the last).
-MAKE_WAY = ("send_http", "refresh", "new", "older", "newer", "filter", "delete")
-#: Below this width the footer is compact and leaves out the palette key (Ctrl+P still works).
+MAKE_WAY = ("send_http", "delete", "search_back", "problems_first", "older", "newer",
+            "filter", "edit", "pause")
+#: Kept over any other key but those that get one out of trouble: the ones used most.
+KEEP = ("refresh", "new")
+#: Below this width the footer is compact (no room between keys).
 NARROW = 120
 
 
@@ -42,11 +49,11 @@ class KeyFooter(Footer):
         width = self.size.width or self.app.size.width
         narrow = width < NARROW
         self.compact = narrow
-        self.show_command_palette = not narrow
         widgets = list(super().compose())
         keys: list[Any] = [w for w in widgets if _is_key(w)]
         used = sum(_width(k, narrow) for k in keys)
         rank = {action: index for index, action in enumerate(MAKE_WAY)}
+        rank.update({action: len(MAKE_WAY) + 1 + index for index, action in enumerate(KEEP)})
         candidates = [k for k in reversed(keys)
                       if k.action not in ESSENTIAL and not k.has_class("-command-palette")]
         candidates.sort(key=lambda k: rank.get(k.action, len(MAKE_WAY)))

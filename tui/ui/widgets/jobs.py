@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
 
+from textual.binding import Binding
+
 from tui import format as fmt
 from tui import rules
 from tui.cron import describe as _describe
@@ -150,6 +152,8 @@ class Built:
 
 class JobsTable(Table):
     DEFAULT_CSS = "JobsTable { height: 1fr; scrollbar-size-horizontal: 1; }"
+    # Enter said for what it does here (the help lists it): the job's detail.
+    BINDINGS = [Binding("enter", "select", "Open the job", id="jobs.open", show=False)]
 
     sort = "id"
     filter_text = ""

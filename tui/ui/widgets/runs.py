@@ -11,6 +11,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
+from textual.screen import ModalScreen
 
 from tui import format as fmt
 from tui.masking import mask
@@ -30,13 +31,36 @@ STATUS_FILTERS: list[str | None] = [None, "failed", "succeeded", "running", "sta
 
 class RunsTable(Table):
     DEFAULT_CSS = "RunsTable { height: 1fr; scrollbar-size-horizontal: 1; }"
-    BINDINGS = [Binding("home", "newest", "Newest runs", id="runs.newest", show=False)]
+    BINDINGS = [Binding("home", "newest", "Newest runs", id="runs.newest", show=False),
+                Binding("enter", "select", "Open the run", id="runs.open", show=False)]
 
     def action_newest(self) -> None:
         """Back to the top, where new runs scroll in (and those that waited are shown)."""
         self.move_cursor(row=0)
         if self.pending:
             self.catch_up()
+
+    def on_blur(self) -> None:
+        """The stream is held only while the operator reads it: leaving the pane (Tab, a
+        click elsewhere, a dialog) shows what arrived meanwhile, so no new failure waits
+        unseen behind a pane nobody looks at. A dialog opened from here (a run's detail)
+        keeps the place, so Esc comes back to the run that was read."""
+        if self.pending and not isinstance(self.app.screen, ModalScreen):
+            self.action_newest()
+
+    def action_select(self) -> None:
+        """Enter: the run under the cursor, whole (its message is cut in the cell)."""
+        key = self.cursor_key
+        run = self.runs.get(int(key)) if key is not None else None
+        if run is None:
+            return
+        from tui.ui.screens.run import RunDetailScreen
+
+        got = self.http.get(run.runid) if run.status == "succeeded" else None
+        flag = self.usual.flag(run.jobid, run.runid, run.start_time, run.end_time,
+                               run.return_message) if self.usual is not None else None
+        self.app.push_screen(RunDetailScreen(run, answer=got.short() if got else None,
+                                             flag=flag or None))
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
