@@ -1,4 +1,5 @@
-"""The TUI in a real pseudo-terminal: when the terminal goes away, the app goes too."""
+"""The TUI in a real pseudo-terminal: when the terminal goes away, the app goes too, even when
+nobody was reading what it drew (a frozen ssh session, a dead connection)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,37 @@ def test_app_exits_when_the_terminal_goes_away(cluster: Cluster, how: str) -> No
         else:
             os.close(master)  # the terminal itself goes away: the kernel hangs up
         gone = exited(pid, timeout=15)
+        assert gone
+    finally:
+        if not gone:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        if how == "hangup":
+            os.close(master)
+
+
+def press_without_reading(master: int, times: int = 40) -> None:
+    """`?` and Esc, again and again, and the screen they draw never read: more frames than
+    Textual's writer queue holds (30) wait for a terminal that takes none."""
+    for _ in range(times):
+        for key in (b"?", b"\x1b"):
+            os.write(master, key)
+            time.sleep(0.05)  # a frame for each key, not one for the whole burst
+
+
+@pytest.mark.parametrize("how", ["hangup", "closed"])
+def test_app_exits_when_the_terminal_goes_away_with_its_output_unread(
+        cluster: Cluster, how: str) -> None:
+    pid, master = start_in_pty(cluster)
+    gone = False
+    try:
+        assert b"connected" in read_until(master, b"connected")
+        press_without_reading(master)
+        if how == "hangup":
+            os.kill(pid, signal.SIGHUP)  # the master stays open, still unread
+        else:
+            os.close(master)
+        gone = exited(pid, timeout=60)  # a bound for a stuck app, not a measure
         assert gone
     finally:
         if not gone:

@@ -9,16 +9,15 @@ on_worker_state_changed (or comes up as messages.Failed).
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
-import signal
 from dataclasses import replace
 from typing import Any
 
 from textual import work
 from textual.app import App
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
@@ -30,6 +29,7 @@ from tui.config import Settings
 from tui.db import ConnectOptions, actions
 from tui.models import ServerFacts
 from tui.text import inert, one_line
+from tui.ui.driver import terminal_driver
 from tui.ui.job_actions import JobActions
 from tui.ui.messages import REFUSALS, Failed, Outcome, refusal_text
 from tui.ui.screens.detail import JobDetailScreen
@@ -127,12 +127,12 @@ class CronJobsApp(SourceReads, App):
     def on_mount(self) -> None:
         if not self.fleet:  # the fleet view connects when a profile is opened
             self.run_worker(self.source.open(), group="connect")
-        # sshd sends SIGHUP when the connection drops: leave as on `q`, so that a manual
-        # run in progress is cancelled on the server and recorded, never left 'running'.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
 
-    def _hang_up(self) -> None:
+    def get_driver_class(self) -> type[Driver]:
+        return terminal_driver(super().get_driver_class())  # tui/ui/driver.py: SIGHUP
+
+    def hang_up(self) -> None:
+        """The terminal went away: leave as on `q` (a manual run cancelled and recorded)."""
         self._leaving = "the terminal hung up"
         self.exit()
 
