@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Button, Static
 
 from tests.conftest import Cluster, _drop_role, _make_role, start_standby
-from tests.test_agreement import launcher_stopped, wait_value
+from tests.test_agreement import insert_run, launcher_stopped, wait_value
 from tests.ui.conftest import wait_for
 from tui.config import Settings
 from tui.db import ConnectOptions, DatabaseError
@@ -124,7 +125,7 @@ async def test_orphaned_runs_marked_failed_after_a_confirmation(fresh_cluster: C
                 await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
                 question = str(app.screen.query_one(".question", Static).render())
                 for runid, pid, name in ((run_a, pid_a, "orphan-a"), (run_b, pid_b, "orphan-b")):
-                    assert f"run {runid} {name} 'running'" in question
+                    assert f"run {runid} {name} 'running', started " in question
                     assert f"its backend (pid {pid}) is gone" in question
                 assert app.focused is not None and app.focused.id == "cancel"
                 await pilot.press("enter")
@@ -148,6 +149,15 @@ async def test_orphaned_runs_marked_failed_after_a_confirmation(fresh_cluster: C
             assert message == (f"marked failed by postgres with cronjobs-tui: its backend "
                                f"(pid {pid_a}) is gone, nobody would finish it")
             assert row(c, run_b)[:2] == ("succeeded", "done meanwhile")
+
+            # The update judges again: a running run whose backend is alive, a finished one
+            # and one already marked are not marked (again).
+            live = c.value("select pid from pg_stat_activity where backend_type = 'checkpointer'")
+            live_run = insert_run(c, jobs[0], "running", datetime.now(timezone.utc), None, live)
+            opts = ConnectOptions(dbname=c.conninfo)
+            assert await maint.mark_orphans_failed(opts, [live_run, run_a, run_b]) == []
+            assert row(c, live_run) == ("running", None, False)
+            assert row(c, run_a) == (status, message, ended)
     finally:
         if standby is not None:
             standby.sandbox.destroy()

@@ -39,6 +39,10 @@ def _bytes(n: int) -> str:
     return f"{n} B"
 
 
+#: Orphaned runs the confirmation lists one by one (then "and N more").
+LISTED = 12
+
+
 def orphans_said(found: maint.Orphans, role: str | None) -> str:
     """The orphaned runs' line: how many, or that it cannot be told (never a guess)."""
     said = ""
@@ -299,12 +303,14 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
         question = Text(f"Mark {n} orphaned run{'' if n == 1 else 's'} failed (end_time now, "
                         "a message saying why)? Each is judged again when marked: a run "
                         "that finished meanwhile is left alone.\n\n")
-        for run in found.runs:
+        for run in found.runs[:LISTED]:  # the dialog's buttons must stay on the screen
             job = one_line(run.jobname, 30) if run.jobname is not None else "(job unseen)"
-            question.append(f"run {run.runid} {job} {run.status!r}, started "
-                            f"{run.start_time:%Y-%m-%d %H:%M:%S} " if run.start_time else
-                            f"run {run.runid} {job} {run.status!r}, not started ")
+            started = (f"started {run.start_time:%Y-%m-%d %H:%M:%S}" if run.start_time
+                       else "not started")
+            question.append(f"run {run.runid} {job} {run.status!r}, {started}: ")
             question.append(f"{run.why}\n", style="dim")
+        if n > LISTED:
+            question.append(f"and {n - LISTED} more\n")
         if not await self.app.push_screen_wait(ConfirmScreen(question, "Mark failed",
                                                              danger=True)):
             return
