@@ -13,6 +13,8 @@ index build and vacuum cannot run in a transaction and keep the server's own tim
   Rows whose end_time is null are not forgotten (see `PURGE_RULE`).
 * `purge_job_sql` is the same rule as a `cron.schedule` call, to keep the history short;
   `schedule_purge` schedules it.
+* `orphaned_runs` lists the runs nobody will finish (tui/rules.py's is_orphaned) and
+  `mark_orphans_failed` marks them failed, each re-judged in the update itself.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from tui import log
+from tui import log, rules
 from tui.db.client import Database, explain
 from tui.db.connect import ConnectOptions, open_connection, transaction
 from tui.db.queries import query, template
@@ -299,3 +301,71 @@ async def schedule_purge(db: Database, days: int) -> int:
         "name": PURGE_JOB_NAME, "schedule": PURGE_JOB_SCHEDULE,
         "command": purge_command(days).as_string(None)})
     return int(row["jobid"])
+
+
+# -- orphaned runs ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OrphanedRun:
+    runid: int
+    jobname: str | None  # None: a job this role cannot see, or one deleted since
+    status: str
+    start_time: datetime | None
+    job_pid: int | None
+    before_server_start: bool
+
+    @property
+    def why(self) -> str:
+        """Why nobody will finish it, as the doctor's runs.orphaned says it."""
+        if self.before_server_start:
+            return "its row is older than the server's start"
+        return f"its backend (pid {self.job_pid}) is gone"
+
+
+@dataclass(frozen=True)
+class Orphans:
+    """The unfinished runs judged by tui/rules.py: `runs` orphaned; `unknown` how many cannot
+    be told (this role cannot see other backends, or a standby); `may_mark`: this role may
+    update cron.job_run_details and our transactions are not read-only."""
+
+    runs: tuple[OrphanedRun, ...]
+    unknown: int
+    may_mark: bool
+
+
+async def orphaned_runs(opts: ConnectOptions) -> Orphans:
+    conn = await open_connection(opts)
+    try:
+        async with transaction(conn, opts):
+            rows = await (await conn.execute(query("maint_orphans"))).fetchall()
+            may = await (await conn.execute(query("maint_may_mark"))).fetchone()
+    except psycopg.Error as exc:
+        raise explain(exc) from exc
+    finally:
+        await conn.close()
+    runs, unknown = [], 0
+    for runid, jobname, status, start, pid, alive, before_start in rows:
+        verdict = rules.is_orphaned(status, pid, alive, before_start)
+        if verdict is None:
+            unknown += 1
+        elif verdict:
+            runs.append(OrphanedRun(runid, jobname, status, start, pid, bool(before_start)))
+    return Orphans(tuple(runs), unknown, bool(may and may[0]))
+
+
+async def mark_orphans_failed(opts: ConnectOptions, runids: list[int]) -> list[int]:
+    """Mark these runs failed (end_time now, a return_message saying who and why), those
+    still orphaned when the update runs; returns the runids marked. In read-only mode the
+    server refuses it (DatabaseError)."""
+    if not runids:
+        return []
+    conn = await open_connection(opts)
+    try:
+        async with transaction(conn, opts):
+            cur = await conn.execute(query("maint_mark_orphans"),
+                                     {"ids": sorted({int(r) for r in runids})})
+            return sorted(row[0] for row in await cur.fetchall())
+    except psycopg.Error as exc:
+        raise explain(exc) from exc
+    finally:
+        await conn.close()

@@ -39,8 +39,29 @@ def _bytes(n: int) -> str:
     return f"{n} B"
 
 
+#: Orphaned runs the confirmation lists one by one (then "and N more").
+LISTED = 12
+
+
+def orphans_said(found: maint.Orphans, role: str | None) -> str:
+    """The orphaned runs' line: how many, or that it cannot be told (never a guess)."""
+    said = ""
+    if found.runs:
+        n = len(found.runs)
+        said = (f"{n} orphaned run{'' if n == 1 else 's'}: pg_cron shows "
+                f"{'it' if n == 1 else 'them'} in progress, but nobody will finish "
+                f"{'it' if n == 1 else 'them'}")
+    if found.unknown:
+        who = f"role {one_line(role, 40)!r}" if role else "this role"
+        unknown = (f"whether {found.unknown} unfinished run(s) are orphaned is unknown "
+                   f"({who} cannot see other backends, or this is a standby)")
+        said = f"{said}; {unknown}" if said else f"Orphaned runs: unknown: {unknown}"
+    return said or "No orphaned run now."
+
+
 class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
-    """Size, index on request (CONCURRENTLY, with progress), purge in batches, a purge job."""
+    """Size, index on request (CONCURRENTLY, with progress), purge in batches, a purge job,
+    orphaned runs marked failed."""
 
     DEFAULT_CSS = DIALOG_CSS.replace("{name}", "MaintenanceScreen") + """
     MaintenanceScreen > Vertical { width: 84; }
@@ -49,6 +70,7 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
     MaintenanceScreen #days { width: 12; }
     MaintenanceScreen ProgressBar { margin-top: 1; }
     MaintenanceScreen #status { height: auto; margin-top: 1; }
+    MaintenanceScreen #orphans { width: 1fr; }
     """
     BINDINGS = [Binding("escape", "close", "Close", id="dialog.close")]
 
@@ -56,11 +78,17 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
         super().__init__()
         self.cancel = asyncio.Event()
         self.busy = False
+        self.orphans: maint.Orphans | None = None
+        self.marked_any = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text("Run history maintenance", style="bold"), markup=False)
             yield Static("reading…", id="size", markup=False)
+            # Shown only when there is something to say about orphaned runs.
+            with Horizontal(classes="row", id="orphans-row"):
+                yield Static("", id="orphans", markup=False)
+                yield Button("Mark failed", id="mark", variant="error")
             with Horizontal(classes="row"):
                 yield Button("Create index", id="index")
                 yield Static("  purge runs older than ", markup=False)
@@ -78,7 +106,9 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
         self._working(False)
+        self.query_one("#orphans-row").display = False
         self.load()
+        self.load_orphans()
 
     @property
     def opts(self) -> ConnectOptions:
@@ -104,10 +134,38 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
             f"cron.job_run_details: {_bytes(size.total_bytes)} on disk, {rows}\n{index}")
         self.query_one("#index", Button).disabled = size.has_index or self.busy
 
+    @work(group="maintenance.orphans", exit_on_error=False)
+    async def load_orphans(self) -> None:
+        try:
+            found = await maint.orphaned_runs(self.opts)
+        except DatabaseError as exc:
+            self.orphans = None
+            self.query_one("#orphans", Static).update(
+                plain(f"Could not read the unfinished runs: {exc}"))
+            self.query_one("#orphans-row").display = True
+            self.query_one("#mark", Button).display = False
+            return
+        self.orphans = found
+        facts = operator_of(self).facts
+        self.query_one("#orphans", Static).update(
+            orphans_said(found, facts.current_user if facts else None))
+        self.query_one("#orphans-row").display = bool(
+            found.runs or found.unknown or self.marked_any)
+        mark = self.query_one("#mark", Button)
+        mark.display = self.may_mark
+        mark.disabled = self.busy
+
+    @property
+    def may_mark(self) -> bool:
+        """Orphaned runs to mark, and the right to: the privilege, and not read-only."""
+        found = self.orphans
+        return (found is not None and bool(found.runs) and found.may_mark
+                and not operator_of(self).read_only)
+
     def _working(self, busy: bool) -> None:
         self.busy = busy
         self.cancel.clear()
-        for button in ("index", "purge", "schedule"):
+        for button in ("index", "purge", "schedule", "mark"):
             self.query_one(f"#{button}", Button).disabled = busy
         # Idle, a bar at --% and a "Cancel work" button would say something runs: they are
         # shown only while something does.
@@ -132,6 +190,8 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
             self.purge()
         elif button == "schedule":
             self.schedule()
+        elif button == "mark":
+            self.mark_orphans()
 
     def _days(self) -> int | None:
         try:
@@ -232,6 +292,46 @@ class MaintenanceScreen(FailuresGoUp, ModalScreen[None]):
             return
         self.status(f"Scheduled as job #{jobid}.")
         operator_of(self).record("create", maint.PURGE_JOB_NAME, detail=statement)
+        operator_of(self).refresh_data()
+
+    @work(group="maintenance", exclusive=True, exit_on_error=False)
+    async def mark_orphans(self) -> None:
+        found = self.orphans
+        if found is None or not self.may_mark:
+            return
+        n = len(found.runs)
+        question = Text(f"Mark {n} orphaned run{'' if n == 1 else 's'} failed (end_time now, "
+                        "a message saying why)? Each is judged again when marked: a run "
+                        "that finished meanwhile is left alone.\n\n")
+        for run in found.runs[:LISTED]:  # the dialog's buttons must stay on the screen
+            job = one_line(run.jobname, 30) if run.jobname is not None else "(job unseen)"
+            started = (f"started {run.start_time:%Y-%m-%d %H:%M:%S}" if run.start_time
+                       else "not started")
+            question.append(f"run {run.runid} {job} {run.status!r}, {started}: ")
+            question.append(f"{run.why}\n", style="dim")
+        if n > LISTED:
+            question.append(f"and {n - LISTED} more\n")
+        if not await self.app.push_screen_wait(ConfirmScreen(question, "Mark failed",
+                                                             danger=True)):
+            return
+        self._working(True)
+        try:
+            marked = await maint.mark_orphans_failed(self.opts, [r.runid for r in found.runs])
+        except DatabaseError as exc:
+            self.status(f"Not marked: {exc}")
+            operator_of(self).record("mark failed", None, outcome="error",
+                                     detail=f"runs {[r.runid for r in found.runs]}: {exc}")
+            return
+        finally:
+            self._working(False)
+        self.marked_any = True
+        left = n - len(marked)
+        self.notify(f"{len(marked)} run{'' if len(marked) == 1 else 's'} marked failed"
+                    + (f"; {left} no longer orphaned, left alone" if left else ""))
+        operator_of(self).record("mark failed", None,
+                                 detail=f"orphaned runs {marked} marked failed"
+                                        + (f"; {left} left alone" if left else ""))
+        self.load_orphans()
         operator_of(self).refresh_data()
 
     def action_close(self) -> None:
