@@ -192,6 +192,9 @@ class Source:
                                         facts.pg_cron_grammar or "1.6", self.usual)
         self.usual = usual
         self._strip_runs = _strip_runs(rows, unfinished, usual)
+        ids = {j.jobid for j in jobs}
+        if self.strips.keys() - ids:  # deleted jobs' strips go
+            self.strips = {jobid: s for jobid, s in self.strips.items() if jobid in ids}
         self.view = replace(self.view, usual=usual, outliers=self._outliers(self.jobs),
                             strips=self._strips(self.jobs), runs=None, changed=[],
                             notice=None)
@@ -230,9 +233,7 @@ class Source:
         """Each job's strip: the minute's read with the job's last run (newer, or changed
         since), made again for `jobs` only (those that changed, or all after the read); a
         new dict only when a strip changed, so an unchanged refresh costs the table nothing."""
-        usual = self.usual
-        if usual is None:
-            return self.strips
+        usual = self.usual  # None before the first read: the last run alone, never late
         made = self.strips
         for job in jobs:
             runs = self._strip_runs.get(job.jobid, {})
@@ -243,8 +244,9 @@ class Source:
                 runs = {**runs, job.last_runid: strips.judged(
                     job.last_runid, job.last_status, orphaned=job.last_orphaned,
                     lag=usual.lag(job.jobid, job.last_start, job.last_runid)
-                    if job.last_status == "succeeded" else None,
-                    duration=duration, usual=usual.by_job.get(job.jobid))}
+                    if usual is not None and job.last_status == "succeeded" else None,
+                    duration=duration,
+                    usual=usual.by_job.get(job.jobid) if usual is not None else None)}
             strip = strips.newest(runs)
             if made.get(job.jobid) != strip:
                 if made is self.strips:
