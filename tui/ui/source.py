@@ -181,12 +181,14 @@ class Source:
         if facts is None:
             return None
         try:
-            # The one sample (tui/rules.py), whose statuses also draw the run strips, and
-            # the runs not finished yet (with what tells an orphaned one).
+            # The one sample (tui/rules.py), whose statuses also draw the run strips.
             rows = await reads.recent_finished(self.db, lag.LOOKBACK, lag.PER_JOB)
-            unfinished = await reads.unfinished(self.db, lag.LOOKBACK)
         except DatabaseError:
             return None
+        try:  # only the strips need them: the usual stands without
+            unfinished = await reads.unfinished(self.db, lag.LOOKBACK)
+        except DatabaseError:
+            unfinished = []
         # Thousands of schedule look-ups: off the event loop, the screen keeps drawing.
         usual = await asyncio.to_thread(lag.build, rows, jobs, facts.scheduler_timezone,
                                         facts.pg_cron_grammar or "1.6", self.usual)
