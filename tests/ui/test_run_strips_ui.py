@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 
@@ -31,18 +32,22 @@ def job_with_history(cluster: Cluster, make_job: Callable[..., tuple[int, str]]
     with cluster.connect() as alive:  # a backend that lives as long as the test
         live = alive.execute("select pg_backend_pid()").fetchone()[0]  # type: ignore[index]
         gone = cluster.value("select pg_backend_pid()")  # its session has ended
+        top = cluster.value("select date_trunc('hour', now())")
         for i, kind in enumerate(HISTORY):
-            hour = f"date_trunc('hour', now()) - interval '{len(HISTORY) - i} hours'"
-            start = f"{hour} + interval '{600 if kind == 'late' else 1} seconds'"
+            start = top - timedelta(hours=len(HISTORY) - i,
+                                    seconds=-(600 if kind == "late" else 1))
             status = {"late": "succeeded", "orphan": "running"}.get(kind, kind)
-            end = "null" if status == "running" else f"{start} + interval '2 seconds'"
+            end = None if status == "running" else start + timedelta(seconds=2)
             pid = {"running": live, "orphan": gone}.get(kind, 1)
             cluster.sql(
                 "insert into cron.job_run_details (jobid, runid, job_pid, database, username,"
                 " command, status, return_message, start_time, end_time) values (%s,"
                 " nextval('cron.runid_seq'), %s, current_database(), current_user,"
-                f" 'select 1', %s, '', {start}, {end})", [jobid, pid, status])
-        yield jobid, name
+                " 'select 1', %s, '', %s, %s)", [jobid, pid, status, start, end])
+        try:
+            yield jobid, name
+        finally:  # the shared cluster keeps no orphan-shaped row for other tests' doctors
+            cluster.sql("delete from cron.job_run_details where jobid = %s", [jobid])
 
 
 def recent(app: CronJobsApp, jobid: int) -> str:
