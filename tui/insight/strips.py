@@ -8,15 +8,22 @@ after starting far behind its time (the lag rule's judgement, given by the calle
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from tui import rules
+from tui.rules import Usual
 
 SUCCEEDED, FAILED, RUNNING, ORPHANED, LATE = "succeeded", "failed", "running", "orphaned", "late"
 GLYPHS = {SUCCEEDED: "▪", FAILED: "✗", RUNNING: "▸", ORPHANED: "?", LATE: "▴"}
 WORDS = {SUCCEEDED: "succeeded", FAILED: "failed", RUNNING: "running",
          ORPHANED: "orphaned (its backend is gone)", LATE: "late"}
-#: The jobs table's strip; the detail view draws a longer one.
+#: The jobs table's strip; the detail view draws a longer one (and a job keeps that many).
 TABLE_RUNS = 12
+DETAIL_RUNS = 40
+#: How each kind is coloured (colour only repeats the glyph).
+STYLES = {SUCCEEDED: "green", FAILED: "bold red", RUNNING: "cyan", ORPHANED: "bold magenta",
+          LATE: "bold yellow"}
 SPARKS = "▁▂▃▄▅▆▇█"
 
 Cell = tuple[str, str | None]  # (glyph, style: one of the kinds, None for an empty place)
@@ -29,6 +36,7 @@ class StripRun:
     status: str | None
     orphaned: bool = False
     late: bool = False
+    duration: float | None = None  # seconds, once finished (the detail's sparkline)
 
 
 def kind(run: StripRun) -> str:
@@ -70,3 +78,31 @@ def sparkline(durations: Sequence[float], width: int) -> tuple[str, str]:
         return SPARKS[0] * len(values), "all 0 s"
     bars = "".join(SPARKS[min(len(SPARKS) - 1, int(v / top * len(SPARKS)))] for v in values)
     return bars, f"0 to {top:.3g} s"
+
+
+def judged(runid: int, status: str | None, *, orphaned: bool | None = False,
+           lag: float | None = None, duration: float | None = None,
+           usual: Usual | None = None) -> StripRun:
+    """A run as its mark says it, by the rules (tui/rules.py): orphaned by is_orphaned's
+    verdict (None, unknown, is not said), late by the lag outlier rule against its job's
+    usual."""
+    late = status == "succeeded" and rules.outlier(usual, rules.LAG, lag, runid) is not None
+    return StripRun(status, orphaned=bool(orphaned), late=late, duration=duration)
+
+
+def newest(runs: Mapping[int, StripRun], count: int = DETAIL_RUNS) -> tuple[StripRun, ...]:
+    """The newest `count` of runs keyed by runid, oldest first."""
+    return tuple(runs[runid] for runid in sorted(runs)[-count:])
+
+
+def pieces(runs: Sequence[StripRun], width: int = TABLE_RUNS) -> tuple[tuple[str, str], ...]:
+    """The strip as (text, style) pieces, a run of marks of one kind in one piece; nothing
+    for a job without runs."""
+    out: list[tuple[str, str]] = []
+    for glyph, k in strip(runs, width) if runs else []:
+        style = STYLES[k] if k is not None else ""
+        if out and out[-1][1] == style:
+            out[-1] = (out[-1][0] + glyph, style)
+        else:
+            out.append((glyph, style))
+    return tuple(out)

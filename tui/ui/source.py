@@ -8,18 +8,22 @@ hands each view to the main screen in one call. Switching profile makes a new So
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tui import rules
 from tui.config import Settings
 from tui.db import ConnectOptions, Database, DatabaseError, RunStream
+from tui.db import insight as reads
 from tui.db.client import require_pg_cron
 from tui.db.stream import JobsTracker
-from tui.insight import lag
+from tui.insight import lag, strips
+from tui.insight.strips import StripRun
 from tui.models import Job, Run, ServerFacts, changed_jobs
 from tui.plan import diff
 from tui.plan.jobs_file import JobsFile, JobsFileError
@@ -61,6 +65,9 @@ class View:
     http_errors: dict[int, str] | None = None  # None: not read yet
     http_outcomes: dict[int, Any] | None = None  # pg_net's answers, by runid
     usual: lag.Usuals | None = None
+    # Each job's recent runs as marks (tui/insight/strips.py), oldest first; a job's tuple
+    # is the same object while its runs are the same.
+    strips: Mapping[int, tuple[StripRun, ...]] = field(default_factory=dict)
     notice: str | None = None  # said once (a jobs file that does not load)
 
     @property
@@ -90,6 +97,10 @@ class Source:
         self._marks: tuple[tuple, dict[int, str]] | None = None
         # The usual and the jobs judged for outliers, and the flags they gave.
         self._flags: tuple[lag.Usuals | None, list[Job], dict[int, str]] = (None, [], {})
+        # Run strips: each job's runs of the once-a-minute read (runid -> mark), and the
+        # strips drawn from them with each job's last run (see _strips).
+        self._strip_runs: dict[int, dict[int, StripRun]] = {}
+        self.strips: dict[int, tuple[StripRun, ...]] = {}
         self.view = View("connecting…", read_only=self.read_only)
 
     async def open(self) -> None:
@@ -137,7 +148,8 @@ class Source:
             marks, notice = {}, str(exc)
         self.view = View(CONNECTED, facts, jobs, self.read_only, runs=runs, changed=changed,
                          marks=marks, outliers=self._outliers(jobs), notice=notice,
-                         http_errors=self.view.http_errors, usual=self.usual)
+                         http_errors=self.view.http_errors, usual=self.usual,
+                         strips=self._strips(jobs if changed is None else changed))
         return self.view
 
     def restart_stream(self, jobid: int | None, status: str | None) -> RunStream:
@@ -169,13 +181,25 @@ class Source:
         if facts is None:
             return None
         try:
-            usual = await lag.read(self.db, jobs, facts.scheduler_timezone,
-                                   facts.pg_cron_grammar or "1.6", previous=self.usual)
+            # The one sample (tui/rules.py), whose statuses also draw the run strips.
+            rows = await reads.recent_finished(self.db, lag.LOOKBACK, lag.PER_JOB)
         except DatabaseError:
             return None
+        try:  # only the strips need them: the usual stands without
+            unfinished = await reads.unfinished(self.db, lag.LOOKBACK)
+        except DatabaseError:
+            unfinished = []
+        # Thousands of schedule look-ups: off the event loop, the screen keeps drawing.
+        usual = await asyncio.to_thread(lag.build, rows, jobs, facts.scheduler_timezone,
+                                        facts.pg_cron_grammar or "1.6", self.usual)
         self.usual = usual
+        self._strip_runs = _strip_runs(rows, unfinished, usual)
+        ids = {j.jobid for j in jobs}
+        if self.strips.keys() - ids:  # deleted jobs' strips go
+            self.strips = {jobid: s for jobid, s in self.strips.items() if jobid in ids}
         self.view = replace(self.view, usual=usual, outliers=self._outliers(self.jobs),
-                            runs=None, changed=[], notice=None)
+                            strips=self._strips(self.jobs), runs=None, changed=[],
+                            notice=None)
         return self.view
 
     async def read_http(self, shown: Iterable[Run]) -> View | None:
@@ -207,6 +231,32 @@ class Source:
         return self.view
 
     # -- what the jobs are flagged with -----------------------------------------------------
+    def _strips(self, jobs: Sequence[Job]) -> dict[int, tuple[StripRun, ...]]:
+        """Each job's strip: the minute's read with the job's last run (newer, or changed
+        since), made again for `jobs` only (those that changed, or all after the read); a
+        new dict only when a strip changed, so an unchanged refresh costs the table nothing."""
+        usual = self.usual  # None before the first read: the last run alone, never late
+        made = self.strips
+        for job in jobs:
+            runs = self._strip_runs.get(job.jobid, {})
+            if job.last_runid is not None and job.last_status is not None \
+                    and not lag.is_manual(job.last_message):
+                duration = (job.last_end - job.last_start).total_seconds() \
+                    if job.last_start and job.last_end else None
+                runs = {**runs, job.last_runid: strips.judged(
+                    job.last_runid, job.last_status, orphaned=job.last_orphaned,
+                    lag=usual.lag(job.jobid, job.last_start, job.last_runid)
+                    if usual is not None and job.last_status == "succeeded" else None,
+                    duration=duration,
+                    usual=usual.by_job.get(job.jobid) if usual is not None else None)}
+            strip = strips.newest(runs)
+            if made.get(job.jobid) != strip:
+                if made is self.strips:
+                    made = dict(made)
+                made[job.jobid] = strip
+        self.strips = made
+        return made
+
     def _outliers(self, jobs: list[Job]) -> dict[int, str]:
         """Jobs whose last run was far outside their usual: judged again for the jobs that
         changed, or all when the usual did (once a minute)."""
@@ -250,3 +300,24 @@ class Source:
                              else f"file: {item.action}")
                 for item in diff(spec, jobs, facts).items if item.jobid is not None})
         return self._marks[1]
+
+
+def _strip_runs(rows: Iterable[dict[str, Any]], unfinished: Iterable[dict[str, Any]],
+                usual: lag.Usuals) -> dict[int, dict[int, StripRun]]:
+    """The once-a-minute read's runs as marks, per job: finished ones (late by the lag rule,
+    with the lag worked out for the usual), and unfinished ones (orphaned by the rule)."""
+    by_job: dict[int, dict[int, StripRun]] = {}
+    for r in rows:
+        jobid, runid = r["jobid"], r["runid"]
+        mine = usual.by_job.get(jobid)
+        figures = mine.runs.get(runid) if mine is not None else None
+        by_job.setdefault(jobid, {})[runid] = strips.judged(
+            runid, r["status"], lag=figures[1] if figures else None,
+            duration=(r["end_time"] - r["start_time"]).total_seconds(), usual=mine)
+    for r in unfinished:
+        orphaned = rules.is_orphaned(r["status"], r["job_pid"], r["pid_alive"],
+                                     r["before_server_start"])
+        by_job.setdefault(r["jobid"], {})[r["runid"]] = strips.judged(
+            r["runid"], r["status"], orphaned=orphaned)
+    return {jobid: dict(sorted(runs.items())[-strips.DETAIL_RUNS:])
+            for jobid, runs in by_job.items()}

@@ -2,9 +2,10 @@
 -- %(lookback)s runids and at most %(per_job)s runs a job, so one query serves all jobs at a
 -- cost that stays flat at any history size (the bound: tui/db/queries.py). This is the one
 -- sample of a job's usual (tui/rules.py).
-select r.runid, r.jobid, r.start_time, r.end_time
+-- Its status also draws the jobs table's run strips (tui/insight/strips.py).
+select r.runid, r.jobid, r.status, r.start_time, r.end_time
 from (
-    select d.runid, d.jobid, d.start_time, d.end_time,
+    select d.runid, d.jobid, d.status, d.start_time, d.end_time,
            row_number() over (partition by d.jobid order by d.runid desc) as n
     from cron.job_run_details d
     where d.runid > {newest_runid} - %(lookback)s

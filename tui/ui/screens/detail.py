@@ -19,7 +19,10 @@ from tui import rules
 from tui.cron import check, describe, next_runs, standard, zone_problem
 from tui.db import DatabaseError
 from tui.db.lastrun import BackSearch
+from tui.db.liveness import judge_runs
 from tui.http_jobs import is_http_job
+from tui.insight import strips
+from tui.insight.lag import is_manual
 from tui.masking import mask
 from tui.models import Job, Run
 from tui.text import inert, one_line, plain
@@ -74,6 +77,7 @@ class JobDetailScreen(OperatorScreen):
     JobDetailScreen #upcoming { margin-bottom: 1; }
     JobDetailScreen Sparkline { height: 1; margin-bottom: 1; }
     JobDetailScreen #insight { height: auto; padding: 0 1; }
+    JobDetailScreen #strip { height: auto; padding: 0 1; }
     JobDetailScreen #history-title { height: auto; max-height: 3; padding: 0 1;
                                      background: $boost; }
     JobDetailScreen DataTable { height: 1fr; scrollbar-size-horizontal: 1; }
@@ -109,6 +113,10 @@ class JobDetailScreen(OperatorScreen):
                 yield Static(id="stats", markup=False)
                 yield AccuracyLine(id="accuracy")  # its fire times against its runs
                 yield Sparkline([], id="durations")
+        # The jobs table's run strip, longer, and the durations on a stated scale.
+        strip = Static(id="strip", markup=False)
+        strip.display = False
+        yield strip
         # The last missed or late run in one sentence (tui/insight), when there is one.
         insight = Static(id="insight", markup=False)
         insight.display = False
@@ -253,6 +261,7 @@ class JobDetailScreen(OperatorScreen):
                 stats.append(f"\n {label} median {fmt.duration(values[0])}, "
                              f"p95 {fmt.duration(values[1])}", style="dim")
         self.query_one("#stats", Static).update(stats)
+        self._show_strip(runs, mine)
         series = [r.duration or 0.0 for r in reversed(finished)]
         sparkline = self.query_one("#durations", Sparkline)
         sparkline.data = zero_based(series, max(sparkline.size.width, 160))
@@ -260,6 +269,37 @@ class JobDetailScreen(OperatorScreen):
         # noise, have no shape worth drawing (the words above say how long they took).
         sparkline.display = (len(series) > 1 and len({fmt.duration(d) for d in series}) > 1
                              and max(series) >= SPARK_FLOOR_S)
+
+    def _show_strip(self, runs: list[Run], usual: rules.Usual | None) -> None:
+        """The job's last scheduled runs as the jobs table marks them (the same rules), and
+        their durations' sparkline with its scale. `runs`: newest first."""
+        lags = self.operator.usual
+        shown = [strips.judged(r.runid, r.status, orphaned=r.orphaned, duration=r.duration,
+                               lag=lags.lag(r.jobid, r.start_time, r.runid)
+                               if lags is not None and r.status == "succeeded" else None,
+                               usual=usual)
+                 for r in reversed(runs) if not is_manual(r.return_message)]
+        line = self.query_one("#strip", Static)
+        line.display = bool(shown)
+        if not shown:
+            return
+        shown = shown[-strips.DETAIL_RUNS:]
+        cells = strips.strip(shown, len(shown))
+        text = Text(f"{'Runs':<10}", style="bold", no_wrap=True, overflow="ellipsis")
+        for glyph, kind in cells:
+            text.append(glyph, style=strips.STYLES[kind] if kind else "")
+        kinds = [k for k in strips.STYLES if any(kind == k for _, kind in cells)]
+        said = ", ".join(f"{strips.GLYPHS[k]} {k}" for k in kinds)
+        text.append(f"  last {len(shown)}, newest at the right: {said}", style="dim")
+        bars, scale = strips.sparkline([r.duration for r in shown if r.duration is not None],
+                                       strips.DETAIL_RUNS)
+        # Under each run its bar (none for an unfinished one): the columns line up.
+        left = iter(bars)
+        under = "".join(next(left) if r.duration is not None else " " for r in shown)
+        took = Text(f"{'Durations':<10}", style="bold", no_wrap=True, overflow="ellipsis")
+        took.append(under)
+        took.append(f"  scale {scale}" if bars else f"  {scale}", style="dim")
+        line.update(Group(text, took))
 
     def _show_page(self, runs: list[Run]) -> None:
         table = self.query_one("#history", DataTable)
@@ -388,6 +428,8 @@ class JobDetailScreen(OperatorScreen):
     async def load_stats(self) -> None:
         try:
             runs = await self.operator.db.runs_recent(limit=RECENT, jobid=self.job.jobid)
+            # Its unfinished runs judged orphaned or not, for the strip (one query, if any).
+            runs = await judge_runs(self.operator.db, runs)
         except DatabaseError as exc:
             self.notify(f"statistics: {exc}", severity="error")
             return

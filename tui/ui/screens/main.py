@@ -217,6 +217,7 @@ class MainScreen(OperatorScreen):
             table.set_http_errors(view.http_errors)
         table.set_marks(view.marks)
         table.set_outliers(view.outliers)
+        table.set_strips(view.strips)
         # What the app cannot currently know reads as old, with its age.
         table.set_class(not view.connected and view.facts is not None, "stale")
         if view.notice:

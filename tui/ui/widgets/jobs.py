@@ -26,6 +26,8 @@ from tui import format as fmt
 from tui import rules
 from tui.cron import describe as _describe
 from tui.http_jobs import is_http_job
+from tui.insight import strips as run_strips
+from tui.insight.strips import StripRun
 from tui.masking import mask
 from tui.models import Job, ServerFacts, changed_jobs
 from tui.rules import Usual
@@ -35,11 +37,23 @@ from tui.ui.widgets.table import EMPTY, Cell, Piece, Table, cell, width_of
 from tui.upcoming import NextRuns, no_next_run
 
 COLUMNS = [("name", "Job"), ("schedule", "Schedule"), ("describe", "Means"),
-           ("next", "Next run"), ("at", "At"), ("last", "Last run"), ("took", "Took")]
+           ("next", "Next run"), ("at", "At"), ("last", "Last run"), ("took", "Took"),
+           ("recent", "Recent")]
 #: Below this width the plain-English column, the next run's date and the duration make way
 #: (80x24 terminals), so that the last run fits whole: "in 5 h" says when, the detail the date.
 WIDE = 110
-NARROW_HIDDEN = {"describe", "at", "took"}
+NARROW_HIDDEN = {"describe", "at", "took", "recent"}
+#: The run strip goes first, below STRIP_WIDE; up to FULL the plain English (which the
+#: detail view says too) gives it its place, where all would not fit.
+STRIP_WIDE, FULL = 120, 140
+
+
+def hidden_columns(width: int) -> set[str]:
+    if width < WIDE:
+        return NARROW_HIDDEN
+    if width < STRIP_WIDE:
+        return {"recent"}
+    return {"describe"} if width < FULL else set()
 SORTS = ["id", "problems", "name", "next", "last", "state"]
 #: What each order is called where it is shown (`o` names it, the title keeps it).
 SORT_NAMES = {"id": "by id", "problems": "problems first (failing, stuck, orphaned, paused)",
@@ -189,14 +203,15 @@ class JobsTable(Table):
         self.grammar = "1.6"
         self._add_columns()
 
+    hidden: set[str] = hidden_columns(FULL)
+
     def _add_columns(self) -> None:
-        self.set_columns((key, label) for key, label in COLUMNS
-                         if self.wide or key not in NARROW_HIDDEN)
+        self.set_columns((key, label) for key, label in COLUMNS if key not in self.hidden)
 
     def on_resize(self) -> None:
-        wide = self.size.width >= WIDE
-        if wide != self.wide:
-            self.wide = wide
+        hidden = hidden_columns(self.size.width)
+        if hidden != self.hidden:
+            self.wide, self.hidden = self.size.width >= WIDE, hidden
             self._forget()
             self._add_columns()
             self.post_message(JobsColumnsChanged())  # the screen draws the jobs again
@@ -237,6 +252,19 @@ class JobsTable(Table):
             return
         changed = {jobid for jobid, _ in set(errors.items()) ^ set(self.http_errors.items())}
         self.http_errors = errors
+        self._rebuild(changed)
+
+    #: Each job's recent runs (tui/insight/strips.py), from the source's view.
+    strips: Mapping[int, tuple[StripRun, ...]] = {}
+
+    def set_strips(self, strips: Mapping[int, tuple[StripRun, ...]]) -> None:
+        """Only the rows whose strip is another object are built again."""
+        if strips is self.strips:
+            return
+        was = self.strips
+        changed = {jobid for jobid in was.keys() | strips.keys()
+                   if was.get(jobid) is not strips.get(jobid)}
+        self.strips = strips
         self._rebuild(changed)
 
     def _forget(self) -> None:
@@ -464,5 +492,6 @@ class JobsTable(Table):
             last.append((fmt.not_in_lookback(job.last_run_lookback or 0, short=not self.wide),
                          "italic"))
         cells = {**self._static(job, facts), "next": when, "at": at, "last": tuple(last),
-                 "took": tuple(took)}
+                 "took": tuple(took), "recent": run_strips.pieces(self.strips.get(job.jobid, ()))}
         return [cells[c.key] for c in self.columns]
+
