@@ -234,6 +234,8 @@ def test_daily_purge_confirmation(snap_compare: Any, snap_conninfo: str,
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_help(snap_compare: Any, snap_conninfo: str, size: tuple[int, int]) -> None:
     async def steps(pilot: Pilot[Any]) -> None:
+        # Help lists the focused widget's keys too: ask once the jobs table has the focus.
+        await until(pilot, lambda: pilot.app.focused is pilot.app.main.jobs_table)
         await pilot.press("question_mark")
         await on_screen(pilot, HelpScreen)
 

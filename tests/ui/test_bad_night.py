@@ -10,8 +10,9 @@ from textual.widgets import Input
 
 from tests.conftest import Cluster
 from tests.ui.conftest import NEVER, running_app, select_job, wait_for
-from tui.doctor import CHECKS
-from tui.ui.screens.doctor import DoctorScreen
+from tui.doctor import CHECKS, MARKERS
+from tui.doctor.report import ORDER
+from tui.ui.screens.doctor import LABEL_WIDTH, DoctorScreen
 from tui.ui.screens.form import JobFormScreen
 from tui.ui.screens.help import HelpScreen
 
@@ -118,9 +119,10 @@ async def test_doctor_screen(cluster: Cluster) -> None:
         # The summary on top, then the worst first.
         lines = text.splitlines()
         assert re.fullmatch(r"\d+ warnings?, \d+ problems?(, \d+ unknown)?, \d+ ok", lines[0])
-        rank = {"FAIL": 0, "warn": 1, "?": 2, "ok": 3}
-        marks = [line[:4].strip() for line in lines[1:]
-                 if line[:4].strip() in rank and line[4:5] == " " and line[5:6] != " "]
+        # In the command line's words (PROBLEM, WARNING, unknown, ok), worst first.
+        rank = {MARKERS[status]: n for n, status in enumerate(ORDER)}
+        marks = [line.split(" ", 1)[0] for line in lines[1:]
+                 if line.split(" ", 1)[0] in rank and line[LABEL_WIDTH + 1:][:1] not in " "]
         assert len(marks) == len(CHECKS)
         assert [rank[m] for m in marks] == sorted(rank[m] for m in marks), marks
 
