@@ -79,6 +79,19 @@ def test_late_behind_its_own_run_missed_and_unexplained() -> None:
     assert (s.fire_times, s.on_time, s.unexplained) == (2, 2, 1)
 
 
+def test_times_behind_a_run_still_going_are_late_and_with_the_launcher_gone_missed() -> None:
+    going = RunRow(2, 1, "running", minute(9) + 0.2 * S, None)
+    runs = [run(99, minute(0)), *(run(k + 10, minute(k) + 0.2 * S) for k in range(1, 9)), going]
+    result = judge([AccuracyJob(1, "m", "* * * * *")], runs, [], ev(), T0, END, "UTC", "1.6")
+    t = kinds(result)
+    # 12:10 waits behind 12:09's run: late for a known reason, not unexplained.
+    assert (t.fire_times, t.on_time, t.late, t.unexplained) == (10, 9, 1, 0)
+    # The launcher gone since: nothing queued 12:10 any more; the scheduler was down.
+    gone = kinds(judge([AccuracyJob(1, "m", "* * * * *")], runs, [], ev(launcher_start=None),
+                       T0, END, "UTC", "1.6"))
+    assert (gone.fire_times, gone.on_time, gone.missed, gone.unexplained) == (10, 9, 1, 0)
+
+
 def test_paused_in_the_audit_log_is_missed_and_manual_runs_are_not_the_scheduler_s() -> None:
     paused = ((minute(3) + 10 * S, minute(6) + 10 * S),)
     runs = [run(k, minute(k) + 0.2 * S) for k in (1, 2, 3, 7, 8, 9, 10)]

@@ -201,6 +201,24 @@ def test_standby_launcher_and_unknown_without_evidence() -> None:
     assert sentence(last, "UTC").startswith("Last missed or late: 2026-03-29 11:50 UTC")
 
 
+def test_queued_behind_its_run_only_while_a_scheduler_queues_it() -> None:
+    now = datetime(2026, 3, 29, 12, 0, tzinfo=timezone.utc)
+    slots = [now - timedelta(minutes=m) for m in (3, 2)]
+    # Its run of the first time is still 'running' (the row says so: no end recorded).
+    runs = [RunRow(7, 3, "running", slots[0] + timedelta(seconds=1), None)]
+    out = explain(slots, runs, runs, _ev(now))
+    assert [o.outcome for o in out] == ["running", "queued"] and out[1].held_by == (7,)
+    # The launcher gone since: it forgot the waiting time and no run of the job started.
+    out = explain(slots, runs, runs, _ev(now, launcher_start=None))
+    assert [o.outcome for o in out] == ["running", "scheduler_down"]
+    assert "launcher is not running" in out[1].reason
+    # A server restart after the time: forgotten as well.
+    out = explain(slots, runs, runs, _ev(now, postmaster_start=now - timedelta(seconds=30),
+                                         launcher_start=now - timedelta(seconds=29)))
+    assert [o.outcome for o in out][1:] == ["scheduler_down"]
+    assert "server restarted" in out[1].reason
+
+
 def test_pauses_from_audit_pair_pause_and_resume() -> None:
     from datetime import timezone
 

@@ -223,6 +223,8 @@ def _case(job: AccuracyJob, o: Outcome) -> Case | None:
         # In its minute but a few seconds slow, and nothing queued it: the server was busy.
         return replace(base, kind=LATE, reason=f"started {o.lag_s:g} s after its time, in "
                                                "its minute; nothing queued it (a busy server)")
+    if o.outcome == "queued":  # not started yet: it waits for its own run, as pg_cron does
+        return replace(base, kind=LATE)
     if o.outcome in ("inactive", "scheduler_down", "standby"):
         return replace(base, kind=MISSED)
     if o.outcome == "not_created" or o.no_history:

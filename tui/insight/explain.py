@@ -195,7 +195,13 @@ def explain(slots: Sequence[datetime], job_runs: Sequence[RunRow], all_runs: Seq
                 used.add(run.runid)
                 out.append(_ran(slot, run, why))
                 continue
-        out.append(_queued(slot, mine) or _missed(slot, first, index, ev, mine))
+        # Queued only while a launcher was there to queue it: one that stops (or a server that
+        # restarts) forgets the times waiting behind a run, and does not catch them up.
+        queued = _queued(slot, mine)
+        if queued is not None and _scheduler_down(slot, index, ev, mine) is None:
+            out.append(queued)
+        else:
+            out.append(_missed(slot, first, index, ev, mine))
     return out
 
 
@@ -265,6 +271,35 @@ def _in_pause(slot: datetime, ev: Evidence) -> tuple[datetime, datetime | None] 
     return None
 
 
+def _scheduler_down(slot: datetime, index: _Index, ev: Evidence, mine: Sequence[RunRow]
+                    ) -> Outcome | None:
+    """The scheduler's silence from this time to a (re)start of the server or the launcher, or
+    a launcher gone now with no start of the job since: nothing could start the job then."""
+    restart = ev.postmaster_start
+    if restart is not None and restart > slot and not index.started_between(slot - EARLY,
+                                                                              restart):
+        return Outcome(slot, "scheduler_down", f"server restarted at {_at(restart)}, after "
+                                               "this time; no job started in between "
+                                               "(missed times are not caught up)")
+    launcher = ev.launcher_start
+    if launcher is not None and launcher > slot and not index.started_between(slot - EARLY,
+                                                                               launcher):
+        return Outcome(slot, "scheduler_down", f"the pg_cron launcher started at "
+                                               f"{_at(launcher)}, after this time; no job "
+                                               "started in between (it was not running)")
+    if ev.launcher_known and launcher is None and not ev.in_recovery:
+        # A running launcher starts a waiting run as soon as a slot frees: if this job never
+        # started after this time, the launcher went away before it could.
+        last = index.last_start_before(ev.now)
+        since_own = any(r.start_time is not None and r.start_time >= slot - EARLY
+                        for r in mine)
+        if last is None or last <= slot or not since_own:
+            return Outcome(slot, "scheduler_down", "the pg_cron launcher is not running now; "
+                                                   "the job has not started since this time "
+                                                   f"(the last start of any job: {_at(last)})")
+    return None
+
+
 def _missed(slot: datetime, first: RunRow | None, index: _Index, ev: Evidence,
             mine: Sequence[RunRow]) -> Outcome:
     if ev.created_at is not None and slot < ev.created_at:
@@ -293,29 +328,9 @@ def _missed(slot: datetime, first: RunRow | None, index: _Index, ev: Evidence,
         return Outcome(slot, "standby", "this server is a standby (in recovery), which runs "
                                         "no jobs, and the primary's history replicated here "
                                         "has no run for this time: explain it on the primary")
-    # A silence of the whole scheduler from this time to a (re)start explains it.
-    restart = ev.postmaster_start
-    if restart is not None and restart > slot and not index.started_between(slot - EARLY,
-                                                                              restart):
-        return Outcome(slot, "scheduler_down", f"server restarted at {_at(restart)}, after "
-                                               "this time; no job started in between "
-                                               "(missed times are not caught up)")
-    launcher = ev.launcher_start
-    if launcher is not None and launcher > slot and not index.started_between(slot - EARLY,
-                                                                               launcher):
-        return Outcome(slot, "scheduler_down", f"the pg_cron launcher started at "
-                                               f"{_at(launcher)}, after this time; no job "
-                                               "started in between (it was not running)")
-    if ev.launcher_known and launcher is None and not ev.in_recovery:
-        # A running launcher starts a waiting run as soon as a slot frees: if this job never
-        # started after this time, the launcher went away before it could.
-        last = index.last_start_before(ev.now)
-        since_own = any(r.start_time is not None and r.start_time >= slot - EARLY
-                        for r in mine)
-        if last is None or last <= slot or not since_own:
-            return Outcome(slot, "scheduler_down", "the pg_cron launcher is not running now; "
-                                                   "the job has not started since this time "
-                                                   f"(the last start of any job: {_at(last)})")
+    down = _scheduler_down(slot, index, ev, mine)
+    if down is not None:
+        return down
     if not ev.job_active:
         last = mine[-1].start_time if mine else None
         if last is None or slot > last:
