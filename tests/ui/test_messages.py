@@ -16,7 +16,7 @@ async def test_a_narrower_terminal_redraws_the_jobs_in_their_new_columns(
     jobid, name = make_job()
     # No refresh after the first: only the table's message can draw the rows again.
     app = CronJobsApp(ConnectOptions(dbname=cluster.conninfo), Settings(refresh_interval=3600))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(150, 40)) as pilot:  # wide enough for every column
         table = app.main.jobs_table
         await wait_for(pilot, lambda: str(jobid) in table.rows)
         assert "describe" in [c.key for c in table.columns]
