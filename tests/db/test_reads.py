@@ -231,3 +231,24 @@ async def test_statement_timeout(cluster: Cluster) -> None:
     error = explain(info.value)
     assert "timed out" in str(error) and "statement timeout" in str(error)
     assert not error.lost
+
+
+async def test_closed_in_a_call_the_next_connection_works(cluster: Cluster) -> None:
+    """The app quits while a worker reads: its session closes under the call. The call's wait
+    on the socket ends first; else the event loop would still watch the closed socket's
+    number, which the next connection gets ("connection socket closed")."""
+    import asyncio
+
+    db = db_for(cluster)
+    reading = asyncio.ensure_future(db.with_connection(
+        lambda conn: conn.execute("select pg_sleep(60) -- closed-in-a-call")))
+    while not cluster.value("select count(*) from pg_stat_activity where query like "
+                            "'select pg_sleep(60) -- closed-in-a-call%'"):
+        await asyncio.sleep(0.05)
+    await db.close()
+    for _ in range(3):  # its socket's number is the lowest free one: the next connection's
+        conn = await open_connection(db.opts)
+        assert await (await conn.execute("select 1")).fetchone() == (1,)
+        await conn.close()
+    await asyncio.wait({reading})
+    assert reading.cancelled()

@@ -101,6 +101,7 @@ class Database:
         # The pg_cron release probed on the current connection (tui.db.release): once each.
         self._release: tuple[psycopg.AsyncConnection, PgCronRelease] | None = None
         self._failed: DatabaseError | None = None  # open()'s, for the next query to report
+        self._call: asyncio.Future[Any] | None = None  # the call on the session, if one is
 
     @property
     def deadline_s(self) -> float:
@@ -140,6 +141,14 @@ class Database:
                 self._failed = explain(exc)
 
     async def close(self) -> None:
+        """Closed now, even in a call (the app quits while a worker reads). The call is
+        stopped first: its wait on the socket must end before the socket does, or the event
+        loop keeps watching the closed socket's number, which the next connection gets (it
+        then fails, "connection socket closed", or never hears from its server)."""
+        call = self._call
+        if call is not None and not call.done():
+            call.cancel()
+            await asyncio.wait({call}, timeout=CANCEL_TIMEOUT_S)
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -178,7 +187,7 @@ class Database:
         async with self._lock:
             try:
                 conn = await self._connection()
-                call = asyncio.ensure_future(
+                call = self._call = asyncio.ensure_future(
                     asyncio.wait_for(work(conn), deadline_s or self.deadline_s))
                 try:
                     # Shielded: a cancelled caller stops the statement through the server,

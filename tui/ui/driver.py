@@ -52,9 +52,30 @@ class TerminalDriver(LinuxDriver):
         if self.terminal_gone.is_set():
             return
         self.terminal_gone.set()
+        self.forget_terminal()
         # Textual's input thread would spin on the dead terminal (always readable, never data).
         self.exit_event.set()
         self.app_loop.call_soon_threadsafe(self.leave)
+
+    @staticmethod
+    def forget_terminal() -> None:
+        """Standard output and error to /dev/null, as for a daemon: whatever still writes
+        there (a warning of Textual's input thread, the error report of a closing app, the
+        interpreter's last flush) would otherwise wait for good on a terminal nobody reads,
+        and with it the interpreter's exit, which waits for Textual's input thread."""
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(nowhere, fd)
+        os.close(nowhere)
+
+    def disable_input(self) -> None:
+        # Textual waits for its input thread to end only if it is the one to tell it to: once
+        # the terminal is gone (told above), the loop would otherwise close while that thread
+        # still hands on the keys pressed before, and its error about the closed loop would
+        # keep the interpreter from exiting.
+        if self.terminal_gone.is_set():
+            self.exit_event.clear()
+        super().disable_input()
 
     def start_application_mode(self) -> None:
         self.output_thread = threading.Thread(target=self.write_frames, daemon=True,
