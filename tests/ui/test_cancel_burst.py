@@ -73,3 +73,18 @@ async def test_a_report_reads_on_a_session_of_its_own(cluster: Cluster) -> None:
         await pilot.press("escape")
         await wait_for(pilot, lambda: [p for p, _, _ in backends(cluster, name)] == [pid], 60)
 
+
+
+async def test_a_refresh_cancelled_before_it_began_leaves_the_loop_going(cluster: Cluster) -> None:
+    """`f` pressed as the timer fires: the refresh's worker is cancelled before its first step
+    (so before its `finally`, which arms the next one); the stream's restart arms it."""
+    app = CronJobsApp(ConnectOptions(dbname=cluster.conninfo), Settings(refresh_interval=0.3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.facts is not None)
+        await pilot.pause(0.5)
+        assert app._timer is not None
+        app._timer.stop()  # as when it fires: the refresh it starts is all that is pending
+        app.refresh_data()
+        app.restart_stream()  # in the same turn of the loop: the refresh never starts
+        reads = app.jobs_tracker.reads
+        await wait_for(pilot, lambda: app.jobs_tracker.reads >= reads + 3)

@@ -211,11 +211,18 @@ class Database:
         next worker, a screen closed): the statement is cancelled on the server, the call
         ends as a refused query would (rolled back), and the session stays for the next
         call. Closed only when it does not come back to idle in time."""
-        try:
-            await conn.cancel_safe(timeout=CANCEL_TIMEOUT_S)
-            await asyncio.wait_for(asyncio.shield(call), CANCEL_TIMEOUT_S)
-        except BaseException:  # noqa: S110  # QueryCanceled, as asked; or not idle: below
-            pass
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CANCEL_TIMEOUT_S
+        pause = 0.1
+        # Asked again while the call runs: a request that reaches the server between two
+        # statements of the call (its query not begun yet) cancels nothing.
+        while not call.done() and loop.time() < deadline:
+            with contextlib.suppress(Exception):
+                await conn.cancel_safe(timeout=max(0.1, deadline - loop.time()))
+            await asyncio.wait({call}, timeout=max(0.0, min(pause, deadline - loop.time())))
+            pause *= 2
+        if call.done() and not call.cancelled():
+            call.exception()  # QueryCanceled, as asked: retrieved, the call is over
         if not call.done():  # psycopg's own interruption, then the session closed
             call.cancel()
             await asyncio.wait({call}, timeout=CANCEL_TIMEOUT_S)

@@ -3,9 +3,7 @@
 A database is a Source (tui/ui/source.py) whose View of each refresh goes down to the main
 screen in one call; screens reach the app through tui/ui/services.py and post messages up
 (tui/ui/messages.py); job actions (tui/ui/job_actions.py) return outcomes the app hands down.
-Every database call runs in a worker with a deadline; the next refresh is armed when the last
-ends, backing off while the server is away. A worker's failure reaches the funnel through
-on_worker_state_changed (or comes up as messages.Failed).
+Every database call runs in a worker with a deadline; failures reach on_worker_state_changed.
 """
 from __future__ import annotations
 
@@ -58,6 +56,7 @@ class CronJobsApp(SourceReads, App):
         self.manual: dict[int, actions.TriggerRun] = {}
         self.job_actions = JobActions(self)
         self._timer: Timer | None = None
+        self._leaving = "the operator quit"  # what a manual run cut short by our exit says
         self._read_only = self.source.read_only  # as the screens' bindings last saw it
         self.audit = AuditLog(default_audit_path())
         self.server_accuracy = ServerAccuracy()  # the header's figure, worked out now and then
@@ -66,10 +65,7 @@ class CronJobsApp(SourceReads, App):
 
     @staticmethod
     def freeze_heap() -> None:
-        """What was built before the app runs (modules, Textual's styles) lives as long as it
-        does: kept out of the garbage collector's walks, which the first refresh's ten
-        thousand rows would otherwise make over it again and again (0.1 s of the first
-        screen, `cronjobs-tui bench`). Not in tests: frozen objects are never freed."""
+        """Out of the collector's walks: what exists before run() lives as long as the app."""
         gc.freeze()
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
@@ -138,15 +134,13 @@ class CronJobsApp(SourceReads, App):
 
     def exit(self, *args: object, **kwargs: object) -> None:
         # Said before Textual cancels the workers, so a run cut short says why.
-        reason = getattr(self, "_leaving", None) or "the operator quit"
         for run in self.manual.values():
-            run.stopping(reason)
+            run.stopping(self._leaving)
         super().exit(*args, **kwargs)  # type: ignore[arg-type]
 
     async def on_unmount(self) -> None:
-        reason = getattr(self, "_leaving", None) or "the operator quit"
         for run in list(self.manual.values()):
-            await run.abort(reason)
+            await run.abort(self._leaving)
         await self.source.close()
 
     # -- the one refusal funnel -------------------------------------------------------------
@@ -194,8 +188,14 @@ class CronJobsApp(SourceReads, App):
         except NoMatches:
             closing = True  # the screens are gone: the app is closing
         finally:  # re-armed even after an unexpected error, which is reported
-            if not closing and source is self.source:  # not after a switch of profile
-                self._timer = self.set_timer(source.next_delay(), self.refresh_data)
+            if not closing:
+                self._arm(source)
+
+    def _arm(self, source: Source) -> None:
+        if source is self.source:  # not after a switch of profile
+            if self._timer is not None:
+                self._timer.stop()
+            self._timer = self.set_timer(source.next_delay(), self.refresh_data)
 
     def show(self, view: View) -> None:
         """A view down to the main screen, in one call (and the detail screens told)."""
@@ -216,6 +216,7 @@ class CronJobsApp(SourceReads, App):
             runs = RunsChange(replace=await stream.start())
             self.main.show_view(replace(self.source.view, runs=runs, changed=[], notice=None))
         finally:
+            self._arm(self.source)  # the refresh it cancelled may never have begun
             self.main.show_runs_title()
 
     # Named: Textual would describe the worker by the repr of its arguments.
@@ -244,6 +245,5 @@ class CronJobsApp(SourceReads, App):
         raise NoMatches("no main screen")
 
     def open_detail(self, jobid: int) -> None:
-        job = self.job_by_id(jobid)
-        if job is not None:
+        if (job := self.job_by_id(jobid)) is not None:
             self.push_screen(JobDetailScreen(job))
