@@ -226,6 +226,11 @@ class Database:
         if not call.done():  # psycopg's own interruption, then the session closed
             call.cancel()
             await asyncio.wait({call}, timeout=CANCEL_TIMEOUT_S)
+        if conn is self._conn and not conn.broken and \
+                conn.info.transaction_status == TransactionStatus.INERROR:
+            # Cancelled in BEGIN or our limits, the pipeline skipped the rest, our ROLLBACK too.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.rollback(), CANCEL_TIMEOUT_S)
         if conn is self._conn and (conn.broken or
                                    conn.info.transaction_status != TransactionStatus.IDLE):
             await self._drop()
