@@ -99,12 +99,13 @@ def limits(opts: ConnectOptions, timeout_ms: int | None = FROM_OPTIONS,
 
 
 async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
-                           statements: Sequence[tuple[sql.SQL, Mapping[str, Any]]],
-                           ) -> list[list[dict[str, Any]]]:
+                           statements: Sequence[tuple[sql.SQL, Mapping[str, Any]]], *,
+                           rollback: bool = False) -> list[list[dict[str, Any]]]:
     """Each statement's rows, read in one transaction with our limits and ONE round trip:
-    BEGIN, the limits, the statements and COMMIT go out together in psycopg's pipeline, which
-    syncs once as it ends (a bastion host 30 ms from its database waits 30 ms, not 150). On a
-    failure the pipeline skipped the rest, COMMIT too: rolled back, a second trip then only."""
+    BEGIN, the limits, the statements and COMMIT (or ROLLBACK) go out together in psycopg's
+    pipeline, which syncs once as it ends (a bastion host 30 ms from its database waits 30 ms,
+    not 150). On a failure the pipeline skipped the rest, COMMIT too: rolled back, a second
+    trip then only."""
     cursors = []
     try:
         async with conn.pipeline():
@@ -114,7 +115,7 @@ async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
                 cursor = conn.cursor(row_factory=dict_row)
                 await cursor.execute(statement, params)
                 cursors.append(cursor)
-            await conn.execute(query("tx_commit"))
+            await conn.execute(query("tx_rollback" if rollback else "tx_commit"))
     except Exception:
         if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
             await conn.rollback()
