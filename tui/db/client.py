@@ -13,12 +13,15 @@ from psycopg import pq
 from psycopg.pq import TransactionStatus
 
 from tui import log, rules
-from tui.db.connect import ConnectOptions, open_connection, read_in_one_trip, transaction
+from tui.db.connect import ConnectOptions, is_direct, open_connection, read_in_one_trip, transaction
 from tui.db.queries import query
 from tui.db.release import from_extversion, probe_release
 from tui.models import Job, PgCronRelease, Run, ServerFacts
 
 T = TypeVar("T")
+
+#: psycopg's prepare_threshold on a direct connection: never on its own, always on request.
+PREPARE_ONLY_WHEN_ASKED = 2**31
 
 #: A named .sql query and its parameters, for fetch_many.
 Read = tuple[str, Mapping[str, Any] | None]
@@ -105,6 +108,7 @@ class Database:
         self._failed: DatabaseError | None = None  # open()'s, for the next query to report
         self._call: asyncio.Future[Any] | None = None  # the call on the session, if one is
         self.sessions = 0  # connections opened so far: what was read of the last may be stale
+        self._direct: psycopg.AsyncConnection | None = None  # proven free of a pooler
 
     @property
     def deadline_s(self) -> float:
@@ -169,14 +173,17 @@ class Database:
         (rows,) = await self.fetch_many([(name, params)])
         return rows
 
-    async def fetch_many(self, reads: Sequence[Read],
+    async def fetch_many(self, reads: Sequence[Read], *, prepare: bool = False,
                          ) -> list[list[dict[str, Any]]]:
         """The named .sql queries' rows, each a list of dicts, read together: one
-        transaction, one round trip (tui/db/connect.py's read_in_one_trip)."""
+        transaction, one round trip (tui/db/connect.py's read_in_one_trip). `prepare`: the
+        same reads again and again (the steady refresh), planned once per session where the
+        connection allows it (nothing between us and the server: connect.is_direct)."""
         statements = [(query(name), params or {}) for name, params in reads]
 
         async def work(conn: psycopg.AsyncConnection) -> list[list[dict[str, Any]]]:
-            return await read_in_one_trip(conn, self.opts, statements)
+            return await read_in_one_trip(conn, self.opts, statements,
+                                          prepare=prepare and conn is self._direct)
 
         return await self._on_connection(work)
 
@@ -272,7 +279,13 @@ class Database:
 
     async def facts_of(self, row: dict[str, Any]) -> ServerFacts:
         """ServerFacts from facts.sql's row, with what only this session knows."""
-        info = self._conn.info if self._conn is not None else None
+        conn, client_port = self._conn, row.pop("client_port", None)
+        if conn is not None and is_direct(conn, client_port):
+            # Only what is asked with prepare=True: generic plans are poor for the
+            # "param is null or ..." filters of the other reads.
+            conn.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+            self._direct = conn
+        info = conn.info if conn is not None else None
         release = await self._probe_release(row["pg_cron_version"])
         # The address the operator connected to (a pooler's, say), as libpq reports it.
         return ServerFacts(**row, pg_cron_release=release,

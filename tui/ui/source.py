@@ -161,7 +161,7 @@ class Source:
         stream = self.stream
         runs_reads = stream.steady_reads() if stream.last_runid is not None else []
         reads = [*facts_reads, *jobs_reads, *runs_reads]
-        answers = iter(await self.db.fetch_many(reads) if reads else [])
+        answers = iter(await self.db.fetch_many(reads, prepare=True) if reads else [])
         if facts_reads:
             facts = await self.kept.take(next(answers))
             require_pg_cron(facts)

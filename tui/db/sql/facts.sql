@@ -12,6 +12,7 @@ select
     current_user as "current_user",
     coalesce(host(inet_server_addr()), 'local socket') as server_addr,
     inet_server_port() as server_port,
+    inet_client_port() as client_port,  -- ours as the server sees it (connect.is_direct)
     (select rolsuper from pg_roles where rolname = current_user) as is_superuser,
     (select rolsuper or rolbypassrls from pg_roles where rolname = current_user) as sees_all,
     -- Other roles' backends show a null backend_type unless we may read all stats:
