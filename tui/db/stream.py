@@ -74,26 +74,29 @@ class RunStream:
 #: A steady-state refresh re-reads this many runids below the newest seen, for runs that
 #: committed late (runids are taken before a run's row commits).
 MARGIN_RUNIDS = 200
-#: Every this many refreshes the jobs are read in full, to notice runs deleted by a purge.
-FULL_EVERY = 30
+#: Every this many refreshes the jobs are read in full whatever the markers say: a safety
+#: net (a standby's statistics do not count the primary's deletes, say).
+FULL_EVERY = 150
 
 
 @dataclass
 class JobsTracker:
     """Each job with its latest run, at a cost per refresh that does not grow with history.
 
-    The first read (and every FULL_EVERY-th, and any after cron.job changed) asks for every
-    job's latest run: one probe of the (jobid, runid) index per job, or the bounded look-back
-    without it. In between, only runs newer than the newest seen (a primary-key range scan)
-    and the latest runs seen unfinished are read, and merged into what is known. When nothing
-    changed, the same list object is returned, so the screen can skip redrawing. An unfinished
-    last run is re-read, and judged orphaned or not, at every read: in the same statement.
+    The first read (and every FULL_EVERY-th, any after cron.job changed, any after runs were
+    deleted) asks for every job's latest run: one probe of the (jobid, runid) index per job, or
+    the bounded look-back without it. In between, only runs newer than the newest seen (a
+    primary-key range scan) and the latest runs seen unfinished are read, and merged into what
+    is known. When nothing changed, the same list object is returned, so the screen can skip
+    redrawing. An unfinished last run is re-read, and judged orphaned or not, at every read: in
+    the same statement.
     """
 
     db: Database
     known: dict[int, Job] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
     fingerprint: str | None = None
+    deleted: int | None = None  # runs ever deleted, by the statistics: a purge reads in full
     newest: int = 0
     indexed: bool | None = None
     reads: int = 0
@@ -123,7 +126,8 @@ class JobsTracker:
                    indexed: bool) -> list[Job]:
         """The jobs from the rows of steady_reads(): merged into what is known, or read in full
         (a second round trip) when none were asked for or cron.job changed."""
-        if not rows or rows[0]["fingerprint"] != self.fingerprint:
+        if not rows or (rows[0]["fingerprint"], rows[0]["deleted"]) != (self.fingerprint,
+                                                                        self.deleted):
             return await self._full(indexed)
         self.newest = max(self.newest, rows[0]["newest"] or 0)
         changed = False
@@ -153,8 +157,8 @@ class JobsTracker:
         (head,), rows = await self.db.fetch_many([
             ("jobs_changes", {"after": 2**62, "watch": []}), jobs_read(indexed)])
         jobs = jobs_of(rows)
-        self.fingerprint, self.newest, self.indexed = head["fingerprint"], head["newest"] or 0, \
-            indexed
+        self.fingerprint, self.deleted = head["fingerprint"], head["deleted"]
+        self.newest, self.indexed = head["newest"] or 0, indexed
         # Jobs that did not change keep their objects: what is drawn from them is not redone.
         known = self.known
         self.known = {j.jobid: known[j.jobid] if known.get(j.jobid) == j else j for j in jobs}

@@ -8,6 +8,12 @@ select
     (select count(*)::text || ':' || coalesce(max(j.xmin::text::bigint), 0)::text
      from cron.job j) as fingerprint,
     (select max(m.runid) from cron.job_run_details m) as newest,
+    -- Rows ever deleted from the runs (a purge: a job's last run may be gone), as counted by
+    -- the statistics: what a read of the jobs' latest runs in full must follow.
+    (select pg_stat_get_tuples_deleted(c.oid)
+     from pg_class c
+     join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'cron' and c.relname = 'job_run_details') as deleted,
     r.jobid, r.runid, r.status, r.start_time, r.end_time, r.return_message,
     r.job_pid, r.pid_alive, r.before_server_start
 from (select 1) as one
