@@ -247,9 +247,8 @@ def run(jobs: int, sizes: list[int], *, quick: bool, idle_s: float, stream_runs:
                 log(f"  index built in {index_s:.1f} s")
                 naive_t = naive(conn, runs=1 if size >= 5_000_000 else runs)
                 log(f"  naive refresh {_fmt_ms(naive_refresh_ms(naive_t))} ms")
-                measured = asyncio.run(server.measure_server(
-                    app_dsn, dsn, jobs=jobs, window=window, refreshes=3 if quick else
-                    server.REFRESHES, log=log))
+                measured = server.measure(app_dsn, dsn, jobs=jobs, window=window,
+                                          refreshes=3 if quick else server.REFRESHES)
                 stages.append(Stage(size, load_s, index_s, measured, naive_t))
                 if size != final:  # the next load is faster without
                     conn.execute(query("maint_drop_index").format(

@@ -19,8 +19,12 @@ statements from the bench's own and from pg_cron's jobs'), through the proxy:
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import secrets
 import statistics
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -61,23 +65,27 @@ def prepare(conn: psycopg.Connection, dsn: str) -> str:
 
 # -- naming what pg_stat_statements saw ------------------------------------------------------
 
+def _first_line(text: str) -> str:
+    """A statement's first line, its parameters blanked: psycopg turns `%(name)s` into `$1`
+    even in a comment, and `%%` into `%`."""
+    first = text.strip().split("\n", 1)[0].strip()
+    return re.sub(r"%\(\w+\)s|\$\d+", "?", first).replace("%%", "%")
+
+
 def _names() -> dict[str, str]:
     """Each .sql file's first line (its comment, which the server sees) -> the file's name."""
     names: dict[str, str] = {}
     folder = resources.files("tui.db").joinpath("sql")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".sql"):
-            first = entry.read_text(encoding="utf-8").strip().split("\n", 1)[0].strip()
+            first = _first_line(entry.read_text(encoding="utf-8"))
             if first.startswith("--"):
                 names.setdefault(first, entry.name.removesuffix(".sql"))
     return names
 
 
 def statement_name(text: str, names: dict[str, str]) -> str:
-    first = text.strip().split("\n", 1)[0].strip()
-    if first in names:
-        return names[first]
-    return " ".join(text.split())[:40]
+    return names.get(_first_line(text)) or " ".join(text.split())[:40]
 
 
 @dataclass
@@ -228,7 +236,7 @@ async def measure_server(app_dsn: str, bench_dsn: str, *, jobs: int, window: int
         cur = await conn.execute("select oid from pg_roles where rolname = %s", [ROLE])
         (userid,) = await cur.fetchone()  # type: ignore[misc]
         stats = Stats(conn, userid)
-        with Proxy(str(target["host"]), int(target["port"])) as proxy:
+        with Proxy(str(target["host"]), int(str(target["port"]))) as proxy:
             async with started(proxy.conninfo(app_dsn), jobs) as (_, app, _pilot):
                 meter = Meter(app.source)
                 await meter.until(lambda: meter.usual_reads >= 1)  # past the first minute's
@@ -290,3 +298,42 @@ async def _idle_window(meter: Meter, stats: Stats, proxy: Proxy, figures: Server
 
     meter.after = edge
     await asyncio.wait_for(done.wait(), timeout=window * 30 + 120)
+
+
+# -- in a process of its own -----------------------------------------------------------------
+
+def measure(app_dsn: str, bench_dsn: str, *, jobs: int, window: int, refreshes: int
+            ) -> ServerFigures:
+    """measure_server() in a process of its own: the app's memory and threads are gone when
+    the bench goes on (its idle CPU and RSS figures are of one app). The log goes to stderr."""
+    from benchmarks.app import CHECKOUT
+
+    args = json.dumps({"app_dsn": app_dsn, "bench_dsn": bench_dsn, "jobs": jobs,
+                       "window": window, "refreshes": refreshes})
+    done = subprocess.run([sys.executable, "-m", "benchmarks.server"], input=args,
+                          stdout=subprocess.PIPE, text=True, timeout=window * 30 + 600,
+                          check=True, cwd=CHECKOUT)
+    got = json.loads(done.stdout)
+    return ServerFigures(
+        steady=[Sample(s["ms"], s["calls"], s["exchanges"], s["wall_s"],
+                       {k: (c, ms) for k, (c, ms) in s["statements"].items()})
+                for s in got.pop("steady")],
+        statements={k: (c, ms) for k, (c, ms) in got.pop("statements").items()}, **got)
+
+
+def _main() -> None:
+    from dataclasses import asdict
+
+    args = json.loads(sys.stdin.read())
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    figures = asyncio.run(measure_server(args["app_dsn"], args["bench_dsn"], jobs=args["jobs"],
+                                         window=args["window"], refreshes=args["refreshes"],
+                                         log=log))
+    print(json.dumps(asdict(figures)))
+
+
+if __name__ == "__main__":
+    _main()
