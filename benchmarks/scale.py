@@ -83,7 +83,8 @@ class Mix:
 
 def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
     """J jobs written straight into cron.job (10,000 cron.schedule calls would each signal the
-    scheduler); jobids 1..J. One in ten of those that never ran is paused."""
+    scheduler); jobids 1..J. One in ten of those that never ran is paused; one in a thousand
+    is an HTTP job."""
     mix = Mix(jobs)
     conn.execute("delete from cron.job")
     conn.execute("select setval('cron.jobid_seq', 1, false)")
@@ -91,7 +92,12 @@ def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
         "insert into cron.job (jobid, schedule, command, nodename, nodeport, database, "
         "username, active, jobname) "
         "select i, " + Mix.SCHEDULE_SQL + ", "
-        "  case when mod(i, 7) = 0 then 'call public.refresh_report(' || i || ')' "
+        # One in a thousand calls a webhook through pg_net: the app reads pg_net's answers
+        # for those once a minute (pg_net is not installed here: the read of their runs is
+        # what it costs).
+        "  case when mod(i, 1000) = 2 then 'select net.http_post(url := "
+        "''https://hooks.example.com/job/' || i || ''')' "
+        "       when mod(i, 7) = 0 then 'call public.refresh_report(' || i || ')' "
         "       else 'select 1' end, "
         "  current_setting('cron.host'), inet_server_port(), current_database(), current_user, "
         "  not (i > %(ran)s and mod(i, 10) = 1), "
@@ -186,6 +192,7 @@ def naive_refresh_ms(t: dict[str, Timing]) -> float:
 
 #: The app's reads apart from its steady refresh, by .sql name (the idle minute's rows).
 USUAL_READ = ("insight_recent_runs", "insight_unfinished", "insight_recent_since")
+HTTP_READ = ("insight_runs_page", "insight_pg_net", "http_pg_net", "http_responses")
 FULL_READ = ("jobs_indexed", "jobs_lookback", "jobs_lookback_complete")
 
 
@@ -292,6 +299,7 @@ def report(jobs: int, stages: list[Stage], app: AppFigures | None) -> str:
         server.TARGETS["minute_ms"])
     row("  of it the usual figures' read (ms)", each(lambda f: f.minute_of(*USUAL_READ)))
     row("  of it the jobs' full read (ms)", each(lambda f: f.minute_of(*FULL_READ)))
+    row("  of it pg_net's answers' read (ms)", each(lambda f: f.minute_of(*HTTP_READ)))
     row("  statements", each(lambda f: f.minute_calls, whole))
     row("  round trips (exchanges)", each(lambda f: f.per_minute(f.exchanges), whole))
     row("  measured over (s / refreshes / usual reads)",
