@@ -6,18 +6,25 @@ to client between transactions, and a session setting (`SET`, `set_config(..., f
 on it for whoever comes next: our statement timeout would cut short the application's own
 queries, and a read-only flag would follow others (and not us). So connections carry no
 settings of ours; `transaction()` opens a transaction and sets the statement timeout and
-read-only in it (SET LOCAL), and every query of ours runs inside one. Startup options
+read-only in it (SET LOCAL), and every query of ours runs inside one (a read's in one round
+trip: `read_in_one_trip()`). Startup options
 (`options=-c ...`) are not used: PgBouncer refuses unknown startup parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import socket
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
 
 from tui.db.queries import query
 
@@ -79,8 +86,63 @@ async def open_connection(opts: ConnectOptions, **override: str) -> psycopg.Asyn
     )
 
 
+def is_direct(conn: psycopg.AsyncConnection, server_client_port: int | None) -> bool:
+    """Whether nothing stands between this connection and its server backend: the port the
+    server sees us connect from (inet_client_port()) is this socket's own. Then a named
+    prepared statement stays with this session. Behind a pooler the server sees the
+    pooler's port, and a statement prepared in one transaction would be left on a server
+    connection the pool hands to another client (PgBouncer before 1.21 in transaction mode
+    does not know of it): never there. A Unix socket, NAT or a tunnel cannot be told apart
+    from a pooler, and keep the plain path too."""
+    if server_client_port is None or conn.pgconn.socket < 0:
+        return False
+    try:
+        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+            local = sock.getsockname()
+    except OSError:
+        return False
+    return isinstance(local, tuple) and local[1] == server_client_port
+
+
 #: `timeout_ms` default of `transaction()`: the options' statement timeout.
 FROM_OPTIONS = -1
+
+
+def limits(opts: ConnectOptions, timeout_ms: int | None = FROM_OPTIONS,
+           read_only: bool | None = None) -> dict[str, Any]:
+    """session_limits.sql's parameters: the statement timeout and read-only mode of `opts`,
+    unless given here (see `transaction()`)."""
+    if timeout_ms == FROM_OPTIONS:
+        timeout_ms = opts.statement_timeout_ms
+    return {"timeout": None if timeout_ms is None else str(max(int(timeout_ms), 0)),
+            "read_only": bool(opts.read_only if read_only is None else read_only)}
+
+
+async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
+                           statements: Sequence[tuple[sql.SQL, Mapping[str, Any]]], *,
+                           rollback: bool = False, prepare: bool = False,
+                           ) -> list[list[dict[str, Any]]]:
+    """Each statement's rows, read in one transaction with our limits and ONE round trip:
+    BEGIN, the limits, the statements and COMMIT (or ROLLBACK) go out together in psycopg's
+    pipeline, which syncs once as it ends (a bastion host 30 ms from its database waits 30 ms,
+    not 150). On a failure the pipeline skipped the rest, COMMIT too: rolled back, a second
+    trip then only. `prepare`: as named prepared statements, planned once per session (only
+    on a connection `is_direct()`: see there)."""
+    cursors = []
+    try:
+        async with conn.pipeline():
+            await conn.execute(query("tx_begin"))
+            await conn.execute(query("session_limits"), limits(opts), prepare=prepare)
+            for statement, params in statements:
+                cursor = conn.cursor(row_factory=dict_row)
+                await cursor.execute(statement, params, prepare=prepare)
+                cursors.append(cursor)
+            await conn.execute(query("tx_rollback" if rollback else "tx_commit"))
+    except Exception:
+        if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+            await conn.rollback()
+        raise
+    return [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
 
 
 @asynccontextmanager
@@ -95,11 +157,6 @@ async def transaction(conn: psycopg.AsyncConnection, opts: ConnectOptions | None
     """
     if opts is None:  # everything given explicitly
         opts = ConnectOptions(statement_timeout_ms=0)
-    if timeout_ms == FROM_OPTIONS:
-        timeout_ms = opts.statement_timeout_ms
-    ro = opts.read_only if read_only is None else read_only
     async with conn.transaction(force_rollback=force_rollback) as tx:
-        await conn.execute(query("session_limits"), {
-            "timeout": None if timeout_ms is None else str(max(int(timeout_ms), 0)),
-            "read_only": bool(ro)})
+        await conn.execute(query("session_limits"), limits(opts, timeout_ms, read_only))
         yield tx
