@@ -291,7 +291,8 @@ def report(jobs: int, stages: list[Stage], app: AppFigures | None) -> str:
     row("STEADY REFRESH: server time (ms)", each(lambda f: f.steady_ms, "{:,.2f}".format),
         server.TARGETS["steady_ms"])
     row("  statements", each(lambda f: f.steady_calls, whole))
-    row("  round trips (exchanges)", each(lambda f: f.steady_exchanges, whole),
+    row("  through a pooler: server time (ms)", each(lambda f: f.plain_ms, "{:,.2f}".format))
+    row("  through a pooler: round trips (exchanges)", each(lambda f: f.exchanges, whole),
         server.TARGETS["steady_trips"])
     row(f"  round trips waited at {2000 * server.DELAY_S:.0f} ms RTT",
         each(lambda f: f.waited_trips, "{:,.1f}".format), server.TARGETS["steady_trips"])
@@ -301,7 +302,6 @@ def report(jobs: int, stages: list[Stage], app: AppFigures | None) -> str:
     row("  of it the jobs' full read (ms)", each(lambda f: f.minute_of(*FULL_READ)))
     row("  of it pg_net's answers' read (ms)", each(lambda f: f.minute_of(*HTTP_READ)))
     row("  statements", each(lambda f: f.minute_calls, whole))
-    row("  round trips (exchanges)", each(lambda f: f.per_minute(f.exchanges), whole))
     row("  measured over (s / refreshes / usual reads)",
         [f"{s.server.window_s:.0f} / {s.server.refreshes} / {s.server.usual_reads}"
          for s in stages])
@@ -313,7 +313,8 @@ def report(jobs: int, stages: list[Stage], app: AppFigures | None) -> str:
     row("naive / our steady refresh",
         [_ratio(naive_refresh_ms(s.naive), s.server.steady_ms) for s in stages], ">= 50x")
     lines = [f"What the idle app costs the server, {jobs:,} jobs (pg_stat_statements of the "
-             "app's role, planning included; the naive queries by EXPLAIN ANALYZE, median):",
+             "app's role, planning included; the naive queries by EXPLAIN ANALYZE; medians). "
+             "Direct, and through a proxy where the app prepares nothing, as behind a pooler:",
              *_table(head, rows)]
     if len(stages) >= 2:
         a, b = stages[-2], stages[-1]

@@ -129,35 +129,40 @@ class Sample:
 
 @dataclass
 class ServerFigures:
-    steady: list[Sample] = field(default_factory=list)
+    steady: list[Sample] = field(default_factory=list)  # direct
+    plain: list[Sample] = field(default_factory=list)  # through the proxy, as a pooler
     delayed_s: list[float] = field(default_factory=list)  # refreshes' wall time, delayed
     window_s: float = float("nan")
     refreshes: int = 0  # in the idle window
     usual_reads: int = 0
-    exchanges: int = 0
     statements: dict[str, tuple[int, float]] = field(default_factory=dict)  # the idle window
 
-    def _median(self, pick: Callable[[Sample], float]) -> float:
-        return statistics.median(pick(s) for s in self.steady) if self.steady else float("nan")
+    @staticmethod
+    def _median(samples: list[Sample], pick: Callable[[Sample], float]) -> float:
+        return statistics.median(pick(s) for s in samples) if samples else float("nan")
 
     @property
     def steady_ms(self) -> float:
-        return self._median(lambda s: s.ms)
+        return self._median(self.steady, lambda s: s.ms)
 
     @property
     def steady_calls(self) -> float:
-        return self._median(lambda s: s.calls)
+        return self._median(self.steady, lambda s: s.calls)
 
     @property
-    def steady_exchanges(self) -> float:
-        return self._median(lambda s: s.exchanges)
+    def plain_ms(self) -> float:
+        return self._median(self.plain, lambda s: s.ms)
+
+    @property
+    def exchanges(self) -> float:
+        return self._median(self.plain, lambda s: s.exchanges)
 
     @property
     def waited_trips(self) -> float:
         """Round trips waited per refresh: (delayed - direct) / the round trip."""
-        if not self.delayed_s or not self.steady:
+        if not self.delayed_s or not self.plain:
             return float("nan")
-        extra = statistics.median(self.delayed_s) - self._median(lambda s: s.wall_s)
+        extra = statistics.median(self.delayed_s) - self._median(self.plain, lambda s: s.wall_s)
         return extra / (2 * DELAY_S)
 
     def per_minute(self, value: float) -> float:
@@ -226,8 +231,9 @@ class Meter:
 async def measure_server(app_dsn: str, bench_dsn: str, *, jobs: int, window: int,
                          refreshes: int = REFRESHES,
                          log: Callable[[str], None]) -> ServerFigures:
-    """The app against the cluster as ROLE through a proxy: steady refreshes, the same
-    delayed, and an idle window of `window` refreshes."""
+    """The app against the cluster as ROLE: connected directly, steady refreshes and an idle
+    window of `window` refreshes; then through a proxy (where the app, as behind a pooler,
+    prepares nothing), steady refreshes counted, and the same delayed."""
     from benchmarks.app import started
 
     figures = ServerFigures()
@@ -236,37 +242,24 @@ async def measure_server(app_dsn: str, bench_dsn: str, *, jobs: int, window: int
         cur = await conn.execute("select oid from pg_roles where rolname = %s", [ROLE])
         (userid,) = await cur.fetchone()  # type: ignore[misc]
         stats = Stats(conn, userid)
+        async with started(app_dsn, jobs) as (_, app, _pilot):
+            meter = Meter(app.source)
+            await meter.until(lambda: meter.usual_reads >= 1)  # past the first minute's
+            figures.steady = await _steady(meter, stats, None, refreshes)
+            await _idle_window(meter, stats, figures, window)
         with Proxy(str(target["host"]), int(str(target["port"]))) as proxy:
             async with started(proxy.conninfo(app_dsn), jobs) as (_, app, _pilot):
                 meter = Meter(app.source)
-                await meter.until(lambda: meter.usual_reads >= 1)  # past the first minute's
-
-                async def before() -> None:
-                    await stats.reset()
-                    proxy.reset()
-
-                async def sample(wall: float) -> None:
-                    exchanges = proxy.reset().round_trips
-                    read = await stats.read()
-                    calls, ms = total(read)
-                    figures.steady.append(Sample(ms, calls, exchanges, wall, read))
-
-                meter.before, meter.after = before, sample
-                n = meter.refreshes
-                await meter.until(lambda: meter.refreshes >= n + refreshes)
-                meter.before = None
-
-                async def delayed(wall: float) -> None:
-                    figures.delayed_s.append(wall)
-
-                proxy.delay_s, meter.after = DELAY_S, delayed
-                n = meter.refreshes
-                await meter.until(lambda: meter.refreshes >= n + refreshes)
-                proxy.delay_s, meter.after = 0.0, None
-                await _idle_window(meter, stats, proxy, figures, window)
+                await meter.until(lambda: meter.usual_reads >= 1)
+                figures.plain = await _steady(meter, stats, proxy, refreshes)
+                proxy.delay_s = DELAY_S
+                figures.delayed_s = [s.wall_s for s in
+                                     await _steady(meter, stats, proxy, refreshes)]
+            await asyncio.sleep(2 * DELAY_S + 0.5)  # the app's goodbyes through the proxy
     median = min(figures.steady, key=lambda s: abs(s.ms - figures.steady_ms))
-    log(f"  steady refresh {figures.steady_ms:.2f} ms, {figures.steady_calls:g} statements, "
-        f"{figures.steady_exchanges:g} exchanges, {figures.waited_trips:.1f} waited; "
+    log(f"  steady refresh {figures.steady_ms:.2f} ms ({figures.plain_ms:.2f} plain), "
+        f"{figures.steady_calls:g} statements, {figures.exchanges:g} exchanges, "
+        f"{figures.waited_trips:.1f} waited; "
         + ", ".join(f"{k} {ms:.2f}" for k, (_, ms) in sorted(
             median.statements.items(), key=lambda kv: -kv[1][1])[:5]))
     log(f"  idle minute {figures.minute_ms:.1f} ms ({figures.refreshes} refreshes, "
@@ -275,7 +268,33 @@ async def measure_server(app_dsn: str, bench_dsn: str, *, jobs: int, window: int
     return figures
 
 
-async def _idle_window(meter: Meter, stats: Stats, proxy: Proxy, figures: ServerFigures,
+async def _steady(meter: Meter, stats: Stats, proxy: Proxy | None, refreshes: int
+                  ) -> list[Sample]:
+    """`refreshes` refreshes, each measured alone: the role's statistics reset before it and
+    read after it (and the proxy's exchanges counted)."""
+    samples: list[Sample] = []
+
+    async def before() -> None:
+        await stats.reset()
+        if proxy is not None:
+            proxy.reset()
+
+    async def after(wall: float) -> None:
+        exchanges = proxy.reset().round_trips if proxy is not None else 0
+        read = await stats.read()
+        calls, ms = total(read)
+        samples.append(Sample(ms, calls, exchanges, wall, read))
+
+    meter.before, meter.after = before, after
+    n = meter.refreshes
+    try:
+        await meter.until(lambda: meter.refreshes >= n + refreshes)
+    finally:
+        meter.before = meter.after = None
+    return samples
+
+
+async def _idle_window(meter: Meter, stats: Stats, figures: ServerFigures,
                        window: int) -> None:
     """Everything the app ran over `window` refreshes, from the end of one refresh to the end
     of the window's last."""
@@ -285,11 +304,9 @@ async def _idle_window(meter: Meter, stats: Stats, proxy: Proxy, figures: Server
     async def edge(_wall: float) -> None:
         if not start:
             await stats.reset()
-            proxy.reset()
             start.extend([time.perf_counter(), meter.refreshes, meter.usual_reads])
         elif meter.refreshes - start[1] >= window:
             figures.statements = await stats.read()
-            figures.exchanges = proxy.reset().round_trips
             figures.window_s = time.perf_counter() - start[0]
             figures.refreshes = int(meter.refreshes - start[1])
             figures.usual_reads = int(meter.usual_reads - start[2])
@@ -314,10 +331,14 @@ def measure(app_dsn: str, bench_dsn: str, *, jobs: int, window: int, refreshes: 
                           stdout=subprocess.PIPE, text=True, timeout=window * 30 + 600,
                           check=True, cwd=CHECKOUT)
     got = json.loads(done.stdout)
-    return ServerFigures(
-        steady=[Sample(s["ms"], s["calls"], s["exchanges"], s["wall_s"],
+
+    def samples(key: str) -> list[Sample]:
+        return [Sample(s["ms"], s["calls"], s["exchanges"], s["wall_s"],
                        {k: (c, ms) for k, (c, ms) in s["statements"].items()})
-                for s in got.pop("steady")],
+                for s in got.pop(key)]
+
+    return ServerFigures(
+        steady=samples("steady"), plain=samples("plain"),
         statements={k: (c, ms) for k, (c, ms) in got.pop("statements").items()}, **got)
 
 

@@ -26,7 +26,8 @@ def test_bench_quick_prints_the_whole_table() -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for label in ["load (s) / index build (s)", "STEADY REFRESH: server time (ms)",
-                  "statements", "round trips (exchanges)", "round trips waited at 30 ms RTT",
+                  "statements", "through a pooler: server time (ms)",
+                  "through a pooler: round trips (exchanges)", "round trips waited at 30 ms RTT",
                   "IDLE MINUTE: server time, everything (ms)",
                   "of it the usual figures' read (ms)", "of it the jobs' full read (ms)",
                   "measured over (s / refreshes / usual reads)",
