@@ -312,9 +312,10 @@ def report(jobs: int, stages: list[Stage], app: AppFigures | None) -> str:
         [_fmt_ms(naive_refresh_ms(s.naive)) for s in stages])
     row("naive / our steady refresh",
         [_ratio(naive_refresh_ms(s.naive), s.server.steady_ms) for s in stages], ">= 50x")
-    lines = [f"What the idle app costs the server, {jobs:,} jobs (pg_stat_statements of the "
-             "app's role, planning included; the naive queries by EXPLAIN ANALYZE; medians). "
-             "Direct, and through a proxy where the app prepares nothing, as behind a pooler:",
+    lines = [f"What the idle app costs the server, {jobs:,} jobs, the (jobid, runid) index built "
+             "(pg_stat_statements of the app's role,",
+             "planning included; the naive queries by EXPLAIN ANALYZE; medians); direct, and "
+             "through a proxy where the app prepares nothing:",
              *_table(head, rows)]
     if len(stages) >= 2:
         a, b = stages[-2], stages[-1]
