@@ -5,8 +5,10 @@ It starts a throwaway cluster, fills pg_cron's tables with J jobs and H runs (a 
 frequent jobs holding most rows, many hourly and daily ones, some never run, some paused) and
 measures, side by side in one run:
 
-* the server time of one steady-state refresh of this app's queries against the naive queries a
-  dashboard uses, at each history size (EXPLAIN ANALYZE planning + execution time, the median
+* what the real app costs the server while idle, at each history size (benchmarks/server.py:
+  pg_stat_statements of the app's own role, planning included, and the round trips through
+  benchmarks/proxy.py): a steady refresh and an idle minute, everything included; beside it
+  the naive queries a dashboard uses (EXPLAIN ANALYZE planning + execution time, the median
   of several runs after a warm-up);
 * the real app, headless (benchmarks/app.py): time to the first complete screen, CPU while
   idle, resident memory after streaming a million new runs, and the time a key press takes to
@@ -22,13 +24,13 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from benchmarks import server
 from benchmarks.app import AppFigures, app_report, measure_app
-from tui.db.client import LOOKBACK_RUNS
+from benchmarks.server import ServerFigures
 from tui.db.maintenance import INDEX_NAME
 from tui.db.queries import query
 
@@ -81,7 +83,8 @@ class Mix:
 
 def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
     """J jobs written straight into cron.job (10,000 cron.schedule calls would each signal the
-    scheduler); jobids 1..J. One in ten of those that never ran is paused."""
+    scheduler); jobids 1..J. One in ten of those that never ran is paused; one in a thousand
+    is an HTTP job."""
     mix = Mix(jobs)
     conn.execute("delete from cron.job")
     conn.execute("select setval('cron.jobid_seq', 1, false)")
@@ -89,7 +92,12 @@ def create_jobs(conn: psycopg.Connection, jobs: int) -> None:
         "insert into cron.job (jobid, schedule, command, nodename, nodeport, database, "
         "username, active, jobname) "
         "select i, " + Mix.SCHEDULE_SQL + ", "
-        "  case when mod(i, 7) = 0 then 'call public.refresh_report(' || i || ')' "
+        # One in a thousand calls a webhook through pg_net: the app reads pg_net's answers
+        # for those once a minute (pg_net is not installed here: the read of their runs is
+        # what it costs).
+        "  case when mod(i, 1000) = 2 then 'select net.http_post(url := "
+        "''https://hooks.example.com/job/' || i || ''')' "
+        "       when mod(i, 7) = 0 then 'call public.refresh_report(' || i || ')' "
         "       else 'select 1' end, "
         "  current_setting('cron.host'), inet_server_port(), current_database(), current_user, "
         "  not (i > %(ran)s and mod(i, 10) = 1), "
@@ -138,7 +146,7 @@ def load_runs(conn: psycopg.Connection, jobs: int, first: int, last: int, total:
          "first": first, "last": last})
 
 
-# -- server time per refresh ------------------------------------------------------------
+# -- the naive queries' server time ---------------------------------------------------------
 
 @dataclass
 class Timing:
@@ -146,17 +154,14 @@ class Timing:
     buffers: int  # shared blocks hit + read, of the median run
 
 
-def explain_ms(conn: psycopg.Connection, statement: sql.Composable | str,
-               params: dict[str, Any] | None = None, *, runs: int = 5) -> Timing:
+def explain_ms(conn: psycopg.Connection, statement: str, *, runs: int = 5) -> Timing:
     """Planning + execution time on the server, EXPLAIN (ANALYZE, BUFFERS, TIMING OFF): the
-    per-node clock is off, so instrumenting ten thousand index probes does not inflate the
-    figure. The median of `runs` runs after one warm-up."""
-    if isinstance(statement, str):
-        statement = sql.SQL(statement)
-    explain = sql.SQL("explain (analyze, buffers, timing off, format json) ") + statement
+    per-node clock is off, so instrumenting a big scan does not inflate the figure. The
+    median of `runs` runs after one warm-up."""
+    explain = "explain (analyze, buffers, timing off, format json) " + statement
     samples: list[tuple[float, int]] = []
     for i in range(runs + 1):
-        (plan,) = conn.execute(explain, params).fetchone()[0]  # type: ignore[index]
+        (plan,) = conn.execute(explain).fetchone()[0]  # type: ignore[index]
         top = plan["Plan"]
         blocks = top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
         if i:
@@ -174,61 +179,21 @@ NAIVE_CTE = ("with ranked as (select d.*, row_number() over (partition by jobid 
              "select * from ranked where n = 1")
 
 
-def steady_state(conn: psycopg.Connection, *, indexed: bool, runs: int) -> dict[str, Timing]:
-    """Our queries as one steady-state refresh issues them: facts, the jobs' changes since
-    the last refresh (a few new runs, two unfinished), the run stream's new and unfinished
-    runs. And the full read of every job's latest run, done at start and every 30th time."""
-    newest = conn.execute("select max(runid) from cron.job_run_details").fetchone()[0]  # type: ignore[index]
-    unfinished = [r for (r,) in conn.execute(
-        "select runid from cron.job_run_details where runid > %s and end_time is null",
-        [newest - 1000])]
-    out = {
-        "facts": explain_ms(conn, query("facts"), runs=runs),
-        "jobs_changes": explain_ms(conn, query("jobs_changes"),
-                                   {"after": newest - 205, "watch": unfinished}, runs=runs),
-        "runs_after": explain_ms(conn, query("runs_after"),
-                                 {"after": newest - 5, "limit": 1000, "jobid": None,
-                                  "status": None}, runs=runs),
-        "runs_by_ids": explain_ms(conn, query("runs_by_ids"), {"ids": unfinished}, runs=runs),
-    }
-    from tui.insight import lag
-
-    # Read once a minute, not at each refresh: shown apart, not in the refresh's sum.
-    out["usual lag/duration"] = explain_ms(conn, query("insight_recent_runs"),
-                                           {"lookback": lag.LOOKBACK, "per_job": lag.PER_JOB},
-                                           runs=runs)
-    if indexed:
-        out["jobs (full)"] = explain_ms(conn, query("jobs_indexed"), runs=runs)
-    else:
-        out["jobs (full)"] = explain_ms(conn, query("jobs_lookback"),
-                                        {"lookback": LOOKBACK_RUNS}, runs=runs)
-    return out
-
-
 def naive(conn: psycopg.Connection, *, runs: int) -> dict[str, Timing]:
     return {"recent 100 by start_time": explain_ms(conn, NAIVE_RECENT, runs=runs),
             "DISTINCT ON latest per job": explain_ms(conn, NAIVE_DISTINCT, runs=runs),
             "row_number() CTE latest per job": explain_ms(conn, NAIVE_CTE, runs=runs)}
 
 
-STEADY = ("facts", "jobs_changes", "runs_after", "runs_by_ids")
-
-
-def refresh_ms(t: dict[str, Timing]) -> float:
-    """One steady-state refresh of ours."""
-    return sum(t[k].median_ms for k in STEADY)
-
-
-def amortized_ms(t: dict[str, Timing]) -> float:
-    """A refresh on average, counting the full read every 30th time."""
-    from tui.db.stream import FULL_EVERY
-
-    return refresh_ms(t) + t["jobs (full)"].median_ms / FULL_EVERY
-
-
 def naive_refresh_ms(t: dict[str, Timing]) -> float:
     """A dashboard's refresh: the newest 100 runs, and the latest run of each job."""
     return t["recent 100 by start_time"].median_ms + t["DISTINCT ON latest per job"].median_ms
+
+
+#: The app's reads apart from its steady refresh, by .sql name (the idle minute's rows).
+USUAL_READ = ("insight_recent_runs", "insight_unfinished", "insight_recent_since")
+HTTP_READ = ("insight_runs_page", "insight_pg_net", "http_pg_net", "http_responses")
+FULL_READ = ("jobs_indexed", "jobs_lookback", "jobs_lookback_complete")
 
 
 # -- the run -------------------------------------------------------------------------
@@ -246,17 +211,19 @@ class Stage:
     rows: int
     load_s: float
     index_s: float
-    ours_lookback: dict[str, Timing]
-    ours_indexed: dict[str, Timing]
+    server: ServerFigures
     naive: dict[str, Timing]
 
 
 def run(jobs: int, sizes: list[int], *, quick: bool, idle_s: float, stream_runs: int,
         log: Callable[[str], None]) -> tuple[list[Stage], AppFigures | None, float]:
+    from tui.config import Settings
     from tui.lab.sandbox import throwaway
 
     runs = 3 if quick else 5
-    sandbox = throwaway(settings=SERVER_SETTINGS)
+    # The idle window: as many refreshes as idle_s holds (a minute: 30 at the 2 s refresh).
+    window = max(2, round(idle_s / Settings().refresh_interval))
+    sandbox = throwaway(settings={**SERVER_SETTINGS, **server.SETTINGS})
     stages: list[Stage] = []
     figures: AppFigures | None = None
     try:
@@ -267,6 +234,7 @@ def run(jobs: int, sizes: list[int], *, quick: bool, idle_s: float, stream_runs:
         log(f"cluster up in {time.perf_counter() - t0:.1f} s ({sandbox.install.label})")
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("create extension if not exists pg_cron")
+            app_dsn = server.prepare(conn, dsn)
             final = max(sizes)
             reserve_runids(conn, final)  # before the jobs exist, so before any of them runs
             create_jobs(conn, jobs)
@@ -280,16 +248,15 @@ def run(jobs: int, sizes: list[int], *, quick: bool, idle_s: float, stream_runs:
                 load_s = time.perf_counter() - t
                 loaded = size
                 log(f"H={size:,}: loaded in {load_s:.1f} s")
-                lookback = steady_state(conn, indexed=False, runs=runs)
                 t = time.perf_counter()
                 conn.execute(query("maint_create_index").format(index=sql.Identifier(INDEX_NAME)))
                 index_s = time.perf_counter() - t
                 log(f"  index built in {index_s:.1f} s")
-                indexed = steady_state(conn, indexed=True, runs=runs)
                 naive_t = naive(conn, runs=1 if size >= 5_000_000 else runs)
-                log(f"  ours {_fmt_ms(refresh_ms(indexed))} ms, naive "
-                    f"{_fmt_ms(naive_refresh_ms(naive_t))} ms")
-                stages.append(Stage(size, load_s, index_s, lookback, indexed, naive_t))
+                log(f"  naive refresh {_fmt_ms(naive_refresh_ms(naive_t))} ms")
+                measured = server.measure(app_dsn, dsn, jobs=jobs, window=window,
+                                          refreshes=3 if quick else server.REFRESHES)
+                stages.append(Stage(size, load_s, index_s, measured, naive_t))
                 if size != final:  # the next load is faster without
                     conn.execute(query("maint_drop_index").format(
                         index=sql.Identifier("cron", INDEX_NAME)))
@@ -301,52 +268,66 @@ def run(jobs: int, sizes: list[int], *, quick: bool, idle_s: float, stream_runs:
     return stages, figures, 0.0
 
 
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    return ["  ".join(c.ljust(w) if i in (0, len(head) - 1) else c.rjust(w)
+                      for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+            for r in [head, *rows]]
+
+
 def report(jobs: int, stages: list[Stage], app: AppFigures | None) -> str:
-    lines: list[str] = []
-    head = ["", *(f"H={s.rows:,}" for s in stages)]
+    head = ["", *(f"H={s.rows:,}" for s in stages), "target"]
     rows: list[list[str]] = []
 
-    def row(label: str, values: list[str]) -> None:
-        rows.append([label, *values])
+    def row(label: str, values: list[str], target: str = "") -> None:
+        rows.append([label, *values, target])
 
+    def each(pick: Callable[[ServerFigures], float], fmt: Callable[[float], str] = _fmt_ms
+             ) -> list[str]:
+        return [fmt(pick(s.server)) for s in stages]
+
+    whole = "{:,.0f}".format
     row("load (s) / index build (s)", [f"{s.load_s:.1f} / {s.index_s:.1f}" for s in stages])
-    for key in STEADY:
-        row(f"ours: {key} (ms)", [_fmt_ms(s.ours_indexed[key].median_ms) for s in stages])
-    row("OURS: steady refresh (ms)", [_fmt_ms(refresh_ms(s.ours_indexed)) for s in stages])
-    row("ours: jobs full, indexed (ms)",
-        [_fmt_ms(s.ours_indexed["jobs (full)"].median_ms) for s in stages])
-    row("ours: refresh amortized (ms)", [_fmt_ms(amortized_ms(s.ours_indexed)) for s in stages])
-    row("ours: usual lag/duration, once a minute (ms)",
-        [_fmt_ms(s.ours_indexed["usual lag/duration"].median_ms) for s in stages])
-    row("ours, no index: steady refresh (ms)",
-        [_fmt_ms(refresh_ms(s.ours_lookback)) for s in stages])
-    row("ours, no index: jobs full look-back (ms)",
-        [_fmt_ms(s.ours_lookback["jobs (full)"].median_ms) for s in stages])
+    row("STEADY REFRESH: server time (ms)", each(lambda f: f.steady_ms, "{:,.2f}".format),
+        server.TARGETS["steady_ms"])
+    row("  statements", each(lambda f: f.steady_calls, whole))
+    row("  through a pooler: server time (ms)", each(lambda f: f.plain_ms, "{:,.2f}".format))
+    row("  through a pooler: round trips (exchanges)", each(lambda f: f.exchanges, whole),
+        server.TARGETS["steady_trips"])
+    row(f"  round trips waited at {2000 * server.DELAY_S:.0f} ms RTT",
+        each(lambda f: f.waited_trips, "{:,.1f}".format), server.TARGETS["steady_trips"])
+    row("IDLE MINUTE: server time, everything (ms)", each(lambda f: f.minute_ms),
+        server.TARGETS["minute_ms"])
+    row("  of it the usual figures' read (ms)", each(lambda f: f.minute_of(*USUAL_READ)))
+    row("  of it the jobs' full read (ms)", each(lambda f: f.minute_of(*FULL_READ)))
+    row("  of it pg_net's answers' read (ms)", each(lambda f: f.minute_of(*HTTP_READ)))
+    row("  statements", each(lambda f: f.minute_calls, whole))
+    row("  measured over (s / refreshes / usual reads)",
+        [f"{s.server.window_s:.0f} / {s.server.refreshes} / {s.server.usual_reads}"
+         for s in stages])
     for key in ("recent 100 by start_time", "DISTINCT ON latest per job",
                 "row_number() CTE latest per job"):
         row(f"naive: {key} (ms)", [_fmt_ms(s.naive[key].median_ms) for s in stages])
     row("NAIVE: refresh (recent + DISTINCT ON) (ms)",
         [_fmt_ms(naive_refresh_ms(s.naive)) for s in stages])
-    row("naive / ours (steady)",
-        [_ratio(naive_refresh_ms(s.naive), refresh_ms(s.ours_indexed)) for s in stages])
-    row("naive / ours (amortized)",
-        [_ratio(naive_refresh_ms(s.naive), amortized_ms(s.ours_indexed)) for s in stages])
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines.append(f"Server time per refresh, {jobs:,} jobs (EXPLAIN ANALYZE, median):")
-    for r in [head, *rows]:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+    row("naive / our steady refresh",
+        [_ratio(naive_refresh_ms(s.naive), s.server.steady_ms) for s in stages], ">= 50x")
+    lines = [f"What the idle app costs the server, {jobs:,} jobs, the (jobid, runid) index built "
+             "(pg_stat_statements of the app's role,",
+             "planning included; the naive queries by EXPLAIN ANALYZE; medians); direct, and "
+             "through a proxy where the app prepares nothing:",
+             *_table(head, rows)]
     if len(stages) >= 2:
-        a, b = stages[0], stages[-1]
-        steady = _ratio(refresh_ms(b.ours_indexed), refresh_ms(a.ours_indexed))
-        amortized = _ratio(amortized_ms(b.ours_indexed), amortized_ms(a.ours_indexed))
-        no_index = _ratio(refresh_ms(b.ours_lookback), refresh_ms(a.ours_lookback))
-        lines.append(f"growth of our steady refresh {a.rows:,} -> {b.rows:,}: {steady} "
-                     f"(amortized {amortized}, no index {no_index})   target < 1.5x")
-        vs = _ratio(naive_refresh_ms(b.naive), refresh_ms(b.ours_indexed))
-        vs_amortized = _ratio(naive_refresh_ms(b.naive), amortized_ms(b.ours_indexed))
-        lines.append(f"naive / ours at {b.rows:,}: {vs} (amortized {vs_amortized})"
-                     "   target >= 50x")
+        a, b = stages[-2], stages[-1]
+        lines.append(f"growth {a.rows:,} -> {b.rows:,}: steady refresh "
+                     f"{_ratio(b.server.steady_ms, a.server.steady_ms)}, idle minute "
+                     f"{_ratio(b.server.minute_ms, a.server.minute_ms)}   target <= 1.5x")
+    last = stages[-1]
+    if last.server.statements:
+        lines.append(f"an idle minute's statements at H={last.rows:,} (calls, server ms):")
+        lines += ["  " + line for line in _table(
+            ["", "calls", "ms"],
+            [[name, whole(calls), f"{ms:,.2f}"] for name, calls, ms in last.server.heaviest()])]
     if app is not None:
         lines += ["", *app_report(app, jobs, stages[-1].rows)]
     return "\n".join(lines)

@@ -17,8 +17,8 @@ from tui.cli.output import OK
 
 def register(sub: Any, conn: argparse.ArgumentParser) -> None:
     bench = sub.add_parser("bench", add_help=False,
-                           help="measure server time per refresh and the app at scale, in a "
-                                "throwaway cluster")
+                           help="measure what the idle app costs the server (from "
+                                "pg_stat_statements) and the app at scale, in a throwaway cluster")
     bench.add_argument("--jobs", type=types.whole(1, MAX_JOBS), default=None,
                        help=f"jobs, 1-{MAX_JOBS} (default 10000)")
     bench.add_argument("--runs", type=_sizes, default=None, metavar="H,H,...",
@@ -26,7 +26,8 @@ def register(sub: Any, conn: argparse.ArgumentParser) -> None:
                             "100000,1000000,10000000)")
     bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     bench.add_argument("--idle", type=types.seconds(0, 3600, above=True), default=60.0,
-                       help="seconds of idle measured (a whole minute: cron jobs start on it)")
+                       help="seconds of idle measured: the server's idle window and the "
+                            "app's CPU (a whole minute: cron jobs start on it)")
     bench.add_argument("--stream", type=types.whole(1, 100_000_000), default=1_000_000,
                        help="new runs streamed for the memory figure")
     bench.add_argument("--mask", action="store_true",

@@ -10,8 +10,8 @@ from tui import rules
 from tui.db.client import Database
 from tui.rules import Usual
 
-__all__ = ["Usual", "http_errors", "max_runid", "recent_finished", "runs_since", "scheduler",
-           "unfinished", "usual_durations"]
+__all__ = ["RecentRuns", "Usual", "http_errors", "max_runid", "recent_finished", "runs_since",
+           "scheduler", "unfinished", "usual_durations"]
 
 #: Runs are read back in pages of this many runids...
 PAGE = 5_000
@@ -77,6 +77,67 @@ async def recent_finished(db: Database, lookback: int = DURATION_LOOKBACK,
 
 async def unfinished(db: Database, lookback: int = DURATION_LOOKBACK) -> list[dict[str, Any]]:
     return await db.fetch("insight_unfinished", {"lookback": lookback})
+
+
+FINISHED = ("succeeded", "failed")
+
+
+class RecentRuns:
+    """What recent_finished() and unfinished() read, kept by a session that asks again and
+    again (the app, once a minute): each read asks only for the runs newer than the newest
+    seen (less SLACK, for a run whose row became visible after a newer one's) and for those
+    seen unfinished, a primary-key range scan of about a minute's runs and a few probes, and
+    merges them into the runs it holds; every FULL_EVERY-th read reads the whole window
+    again, so runs deleted meanwhile go. The sample and the unfinished runs it hands out are
+    what the two one-shot reads would return."""
+
+    SLACK = 200
+    FULL_EVERY = 10
+
+    def __init__(self, lookback: int = DURATION_LOOKBACK,
+                 per_job: int = rules.USUAL_PER_JOB):
+        self.lookback, self.per_job = lookback, per_job
+        self.runs: dict[int, dict[str, Any]] = {}  # runid -> row, the window's runs
+        self.reads = 0
+
+    async def read(self, db: Database) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(recent_finished()'s rows, unfinished()'s rows), in one statement."""
+        full = self.reads % self.FULL_EVERY == 0 or not self.runs
+        after = 0 if full else max(self.runs) - self.SLACK
+        watch = [] if full else [r for r, row in self.runs.items()
+                                 if row["status"] not in FINISHED]
+        rows = await db.fetch("insight_recent_since", {"lookback": self.lookback,
+                                                       "after": after, "watch": watch})
+        self.reads += 1
+        if full:
+            self.runs = {}
+        floor = int(rows[0]["newest"]) - self.lookback if rows else 0
+        for row in rows:
+            if row["runid"] is not None:
+                self.runs[row["runid"]] = row
+        self.runs = {runid: row for runid, row in self.runs.items() if runid > floor}
+        return self._sample(), [
+            {k: row[k] for k in UNFINISHED_COLUMNS} for runid, row in sorted(self.runs.items())
+            if row["status"] not in FINISHED]
+
+    def _sample(self) -> list[dict[str, Any]]:
+        """Each job's newest finished runs, at most per_job (tui/rules.py's sample)."""
+        kept: dict[int, int] = {}
+        out = []
+        for runid in sorted(self.runs, reverse=True):
+            row = self.runs[runid]
+            if row["status"] not in FINISHED or row["start_time"] is None \
+                    or row["end_time"] is None or row["manual"]:
+                continue
+            if kept.get(row["jobid"], 0) < self.per_job:
+                kept[row["jobid"]] = kept.get(row["jobid"], 0) + 1
+                out.append({k: row[k] for k in SAMPLE_COLUMNS})
+        return out
+
+
+SAMPLE_COLUMNS = ("runid", "jobid", "status", "start_time", "end_time")
+UNFINISHED_COLUMNS = ("runid", "jobid", "status", "start_time", "end_time", "job_pid",
+                      "pid_alive", "before_server_start")
 
 
 async def max_runid(db: Database) -> int:
