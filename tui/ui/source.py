@@ -93,6 +93,7 @@ class Source:
         self.read_only = opts.read_only
         self.usual: lag.Usuals | None = None  # each job's usual lag and duration
         self._usual_at = float("-inf")  # when it was last asked for (monotonic)
+        self.recent = reads.RecentRuns(lag.LOOKBACK, lag.PER_JOB)  # read only what changed
         self._http_at = 0.0  # when pg_net's answers were last matched to runs (tui/outcome)
         self._read_at: float | None = None  # the last refresh that worked (monotonic)
         self._jobs_file: tuple[Path, JobsFile | None] | None = None
@@ -201,14 +202,11 @@ class Source:
         if facts is None:
             return None
         try:
-            # The one sample (tui/rules.py), whose statuses also draw the run strips.
-            rows = await reads.recent_finished(self.db, lag.LOOKBACK, lag.PER_JOB)
+            # The one sample (tui/rules.py), whose statuses also draw the run strips, and the
+            # unfinished runs: only the runs new or unfinished since the last read.
+            rows, unfinished = await self.recent.read(self.db)
         except DatabaseError:
             return None
-        try:  # only the strips need them: the usual stands without
-            unfinished = await reads.unfinished(self.db, lag.LOOKBACK)
-        except DatabaseError:
-            unfinished = []
         # Thousands of schedule look-ups: off the event loop, the screen keeps drawing.
         usual = await asyncio.to_thread(lag.build, rows, jobs, facts.scheduler_timezone,
                                         facts.pg_cron_grammar or "1.6", self.usual)
