@@ -111,3 +111,45 @@ async def test_runs_fall_out_of_the_window(cluster: Cluster, jobs: list[int]) ->
     finally:
         await db.close()
         cluster.sql("delete from cron.job_run_details where jobid = any(%s)", [jobs])
+
+
+async def test_runs_since_kept_read_after_read_as_the_one_shot_read(cluster: Cluster,
+                                                                    jobs: list[int]) -> None:
+    """RunsSince (the app's pg_net matching, once a minute) hands out what runs_since reads,
+    as runs come, finish, show up late and go."""
+    from datetime import timedelta
+
+    from tui.db.insight import RunsSince
+
+    a, b, _ = jobs
+    db = Database(ConnectOptions(dbname=cluster.conninfo))
+    window = RunsSince()
+    since = cluster.value("select now()") - timedelta(minutes=5)
+
+    def ours(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted((r for r in rows if r["jobid"] in jobs), key=lambda r: r["runid"])
+
+    async def same() -> int:
+        kept = ours(await window.read(db, since))
+        assert kept == ours((await reads.runs_since(db, since))[0])
+        return len(kept)
+
+    try:
+        add(cluster, a, "succeeded")
+        going = add(cluster, b, "running")
+        assert await same() == 2
+        early = cluster.value("select nextval('cron.runid_seq')")
+        add(cluster, a, "failed")
+        cluster.sql("update cron.job_run_details set status = 'succeeded', end_time = now() "
+                    "where runid = %s", [going])
+        assert window.reads == 1  # the next read is an incremental one
+        assert await same() == 3
+        add(cluster, b, "failed", runid=early)  # its row shows up after a newer one's
+        assert await same() == 4
+        cluster.sql("delete from cron.job_run_details where runid = %s", [early])
+        while window.reads % window.FULL_EVERY:
+            await window.read(db, since)
+        assert await same() == 3  # a deleted run goes at the next whole read
+    finally:
+        await db.close()
+        cluster.sql("delete from cron.job_run_details where jobid = any(%s)", [jobs])

@@ -10,8 +10,8 @@ from tui import rules
 from tui.db.client import Database
 from tui.rules import Usual
 
-__all__ = ["RecentRuns", "Usual", "http_errors", "max_runid", "recent_finished", "runs_since",
-           "scheduler", "unfinished", "usual_durations"]
+__all__ = ["RecentRuns", "RunsSince", "Usual", "http_errors", "max_runid", "recent_finished",
+           "runs_since", "scheduler", "unfinished", "usual_durations"]
 
 #: Runs are read back in pages of this many runids...
 PAGE = 5_000
@@ -62,6 +62,39 @@ async def runs_since(db: Database, since: datetime, *, jobid: int | None = None,
         if len(rows) >= max_runs:
             oldest = min(starts) if starts else None
             return rows, oldest
+
+
+class RunsSince:
+    """runs_since() for a session that asks again and again (the app matching pg_net's
+    answers, once a minute, over the last day's runs): the runs read before are kept; each
+    read asks only for the runs newer than the newest kept (less SLACK, for a row that became
+    visible after a newer one's) and for those kept unfinished, and reads in full every
+    FULL_EVERY-th time (runs deleted meanwhile go) or when the window reaches further back."""
+
+    SLACK = 200
+    FULL_EVERY = 10
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}  # runid -> row, the window's runs
+        self.since: datetime | None = None
+        self.reads = 0
+
+    async def read(self, db: Database, since: datetime) -> list[dict[str, Any]]:
+        """runs_since(db, since)'s rows, newest first."""
+        if self.reads % self.FULL_EVERY == 0 or self.since is None or since < self.since:
+            rows, _cut = await runs_since(db, since)
+            self.rows, self.since = {r["runid"]: r for r in rows}, since
+        else:
+            watch = [r for r, row in self.rows.items() if row["status"] not in FINISHED]
+            for row in await db.fetch("insight_runs_newer", {
+                    "after": max(self.rows, default=0) - self.SLACK, "watch": watch,
+                    "limit": MAX_RUNS}):
+                self.rows[row["runid"]] = row
+            self.since = since
+            self.rows = {r: row for r, row in self.rows.items() if row["start_time"] is None
+                         or row["start_time"] >= since - QUEUE_SLACK}
+        self.reads += 1
+        return [self.rows[r] for r in sorted(self.rows, reverse=True)]
 
 
 async def usual_durations(db: Database) -> dict[int, Usual]:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tui.db.client import Database
-from tui.db.insight import runs_since
+from tui.db.insight import RunsSince, runs_since
 from tui.models import Job, Run
 
 #: Time pg_net's worker may take, beyond the request's own timeout, to store an answer.
@@ -123,10 +123,12 @@ def match(runs: Sequence[Run], jobs: dict[int, Job], answers: Sequence[Any],
 
 
 async def http_outcomes(db: Database, runs: Sequence[Run], jobs: Sequence[Job], *,
-                        current_database: str | None, now: datetime) -> dict[int, HttpOutcome]:
+                        current_database: str | None, now: datetime,
+                        window: RunsSince | None = None) -> dict[int, HttpOutcome]:
     """pg_net's answers matched to the finished runs of HTTP jobs among `runs` (keyed by
     runid; runs of other jobs have none). Reads pg_net once per database the HTTP jobs use,
-    and every run since the oldest one (other HTTP jobs compete for the same answers)."""
+    and every run since the oldest one (other HTTP jobs compete for the same answers):
+    through `window`, kept from one call to the next, only the runs new since the last."""
     from tui.http_jobs import is_http_job, job_pg_net_state
 
     http_jobs = {j.jobid: j for j in jobs if is_http_job(j.command)}
@@ -134,7 +136,7 @@ async def http_outcomes(db: Database, runs: Sequence[Run], jobs: Sequence[Job], 
     if not mine:
         return {}
     since = min(r.start_time for r in mine if r.start_time is not None)
-    others, _cut = await runs_since(db, since)
+    others = await window.read(db, since) if window else (await runs_since(db, since))[0]
     out: dict[int, HttpOutcome] = {}
     by_database: dict[str, list[Job]] = {}
     for job in http_jobs.values():

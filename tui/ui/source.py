@@ -94,6 +94,7 @@ class Source:
         self.usual: lag.Usuals | None = None  # each job's usual lag and duration
         self._usual_at = float("-inf")  # when it was last asked for (monotonic)
         self.recent = reads.RecentRuns(lag.LOOKBACK, lag.PER_JOB)  # read only what changed
+        self.http_runs = reads.RunsSince()  # the runs pg_net's answers are matched among
         self._http_at = 0.0  # when pg_net's answers were last matched to runs (tui/outcome)
         self._read_at: float | None = None  # the last refresh that worked (monotonic)
         self._jobs_file: tuple[Path, JobsFile | None] | None = None
@@ -239,7 +240,8 @@ class Source:
         wanted = {r.runid: r for r in [*runs, *lasts.values()]}
         try:
             outcomes = await http_outcomes(self.db, list(wanted.values()), jobs,
-                                           current_database=facts.database, now=facts.now)
+                                           current_database=facts.database, now=facts.now,
+                                           window=self.http_runs)
         except DatabaseError:
             return None
         errors = {jobid: got.short() for jobid, run in lasts.items()
