@@ -286,13 +286,14 @@ class Database:
             # "param is null or ..." filters of the other reads.
             conn.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
             self._direct = conn
-        info = conn.info if conn is not None else None
+        # The address the operator connected to (a pooler's, say), as libpq reports it; read
+        # before the probe, which may lose the connection (closed, it reports nothing).
+        host, port, hostaddr = ((conn.info.host, conn.info.port, conn.info.hostaddr)
+                                if conn is not None else (None, None, None))
         release = await self._probe_release(row["pg_cron_version"])
-        # The address the operator connected to (a pooler's, say), as libpq reports it.
-        return ServerFacts(**row, pg_cron_release=release,
-                           connected_host=info.host if info else None,
-                           connected_port=int(info.port) if info and info.port else None,
-                           connected_hostaddr=(info.hostaddr or None) if info else None)
+        return ServerFacts(**row, pg_cron_release=release, connected_host=host,
+                           connected_port=int(port) if port else None,
+                           connected_hostaddr=hostaddr or None)
 
     async def _probe_release(self, extversion: str | None) -> PgCronRelease | None:
         if extversion is None:

@@ -109,13 +109,14 @@ FROM_OPTIONS = -1
 
 
 def limits(opts: ConnectOptions, timeout_ms: int | None = FROM_OPTIONS,
-           read_only: bool | None = None) -> dict[str, Any]:
+           read_only: bool | None = None, generic: bool = False) -> dict[str, Any]:
     """session_limits.sql's parameters: the statement timeout and read-only mode of `opts`,
-    unless given here (see `transaction()`)."""
+    unless given here (see `transaction()`); `generic`: prepared reads use generic plans."""
     if timeout_ms == FROM_OPTIONS:
         timeout_ms = opts.statement_timeout_ms
     return {"timeout": None if timeout_ms is None else str(max(int(timeout_ms), 0)),
-            "read_only": bool(opts.read_only if read_only is None else read_only)}
+            "read_only": bool(opts.read_only if read_only is None else read_only),
+            "generic": generic}
 
 
 async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
@@ -132,7 +133,8 @@ async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
     try:
         async with conn.pipeline():
             await conn.execute(query("tx_begin"))
-            await conn.execute(query("session_limits"), limits(opts), prepare=prepare)
+            await conn.execute(query("session_limits"), limits(opts, generic=prepare),
+                               prepare=prepare)
             for statement, params in statements:
                 cursor = conn.cursor(row_factory=dict_row)
                 await cursor.execute(statement, params, prepare=prepare)

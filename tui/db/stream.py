@@ -74,6 +74,8 @@ class RunStream:
 #: A steady-state refresh re-reads this many runids below the newest seen, for runs that
 #: committed late (runids are taken before a run's row commits).
 MARGIN_RUNIDS = 200
+#: jobs_changes.sql reads at most this many new runs: further behind, the jobs are read in full.
+MAX_NEW_RUNS = 20_000
 #: Every this many refreshes the jobs are read in full whatever the markers say: a safety
 #: net (a standby's statistics do not count the primary's deletes, say).
 FULL_EVERY = 900
@@ -129,7 +131,8 @@ class JobsTracker:
                    indexed: bool) -> list[Job]:
         """The jobs from the rows of steady_reads(): merged into what is known, or read in full
         (a second round trip) when none were asked for or cron.job changed."""
-        if not rows or self._moved(rows[0]):
+        if not rows or self._moved(rows[0]) or \
+                (rows[0]["newest"] or 0) - self.newest + MARGIN_RUNIDS >= MAX_NEW_RUNS:
             return await self._full(indexed)
         self.newest = max(self.newest, rows[0]["newest"] or 0)
         changed = False

@@ -36,7 +36,14 @@ left join lateral (
         d.job_pid,
         {run_pid_alive} as pid_alive,
         {run_before_server_start} as before_server_start
-    from cron.job_run_details d
-    where d.runid > %(after)s::bigint or d.runid = any(%(watch)s::bigint[])
+    from (
+        -- Bounded, in the primary key's order: a plan that walks the index whatever
+        -- %(after)s is (a generic plan, prepared). More new runs than this since the last
+        -- read: the caller reads in full.
+        (select * from cron.job_run_details
+         where runid > %(after)s::bigint order by runid limit 20000)
+        union all
+        (select * from cron.job_run_details where runid = any(%(watch)s::bigint[]))
+    ) d
     order by d.jobid, d.runid desc
 ) r on true

@@ -7,6 +7,9 @@ select
     {run_before_server_start} as before_server_start,
     j.jobid is not null as job_exists  -- runs outlive their job: pg_cron never purges them
 from cron.job_run_details d
-left join cron.job j on j.jobid = d.jobid
+-- A probe of cron.job's key per run read, whatever the plan guesses of their number (the
+-- steady refresh runs this as a prepared statement with a generic plan).
+left join lateral (select jj.jobid, jj.jobname from cron.job jj where jj.jobid = d.jobid) j
+    on true
 where d.runid = any(%(ids)s::bigint[])
 order by d.runid
