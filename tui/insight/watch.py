@@ -24,6 +24,7 @@ from tui import log
 from tui.db import Database
 from tui.insight.deliver import Receiver, deliver
 from tui.insight.episodes import Book, Change, Seen
+from tui.insight.memory import Memory
 from tui.insight.observe import Cursor, Observation, Observer, Snapshot
 
 #: Exit codes of `watch --once` (bits): something is wrong; something could not be delivered.
@@ -98,6 +99,8 @@ class Target:
     db: Database
     skip: int = 0  # passes left before trying again (backoff while unreachable)
     backoff: int = 0
+    #: What this database's passes read once and keep (tui/insight/memory.py).
+    memory: Memory = field(default_factory=Memory)
 
 
 @dataclass
@@ -209,13 +212,14 @@ class Watch:
         for ep in self.state.book.open.values():
             if ep.profile == t.profile and ep.jobid is not None:
                 open_jobids.setdefault(ep.kind, set()).add(ep.jobid)
-        observer = Observer(t.profile, t.db, cursor, self.opts.grace_s)
+        observer = Observer(t.profile, t.db, cursor, self.opts.grace_s, t.memory)
         try:
             return t, await asyncio.wait_for(observer.observe(open_jobids),
                                              self.opts.read_timeout_s)
         except (TimeoutError, asyncio.TimeoutError):
             # Its connection is mid-query: dropped, so the next pass starts clean.
             await t.db.close()
+            t.memory.forget()
             late = Observation()
             late.checked.append((t.profile, "unreachable"))
             late.seen.append(_unreachable(

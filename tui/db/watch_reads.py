@@ -1,0 +1,138 @@
+"""The reads of a `watch` pass (tui/insight/observe.py): a steady pass is one round trip.
+
+What rarely changes (the server's facts, the jobs, the usual sample, the unfinished runs, the
+scheduler's settings) is read by `full`, at the first pass and again when the markers say it
+changed or every few minutes; each pass reads only the markers, the runs after the last runid
+seen (and those it saw unfinished) and pg_net's answers after the last id: `steady`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tui import rules
+from tui.db.client import LOOKBACK_RUNS, Database, require_pg_cron
+from tui.db.insight import SchedulerFacts
+from tui.models import Job, Run, ServerFacts
+
+#: Runs read a pass, in pages of this many (the rest in the next page or the next pass).
+RUNS_PAGE = 1000
+#: pg_net answers read a pass.
+HTTP_LIMIT = 200
+
+
+async def fetch_many(db: Database, reads: Sequence[tuple[str, Mapping[str, Any] | None]]
+                     ) -> list[list[dict[str, Any]]]:
+    """`Database.fetch_many` (one transaction, one round trip)."""
+    many = getattr(db, "fetch_many", None)
+    if many is not None:
+        return list(await many(reads))
+    return [await db.fetch(name, dict(params) if params else None) for name, params in reads]
+
+
+@dataclass
+class Markers:
+    """What a steady pass reads first: compared with the last full read's (`stale`)."""
+
+    now: datetime
+    scheduler_alive: bool | None
+    launcher_start: datetime | None
+    in_recovery: bool
+    postmaster_start: datetime | None
+    conf_load_time: datetime | None
+    pg_cron_version: str | None
+    role: str | None
+    cron_usage: bool
+    jobs_fingerprint: str | None
+    oldest_start: datetime | None
+
+    @property
+    def launcher_known(self) -> bool:
+        return self.scheduler_alive is not None
+
+    def facts_key(self) -> tuple[Any, ...]:
+        """What the facts read once depend on: a restart, a reload, an extension update, the
+        role's attributes or its usage of schema cron."""
+        return (self.postmaster_start, self.conf_load_time, self.pg_cron_version, self.role,
+                self.cron_usage)
+
+
+@dataclass
+class Full:
+    """What a full read gives."""
+
+    facts: ServerFacts
+    markers: Markers
+    jobs: list[Job]
+    max_running_jobs: int | None
+    http_readable: bool
+    usual_rows: list[dict[str, Any]]
+    unfinished: list[int]
+
+
+@dataclass
+class Steady:
+    markers: Markers
+    runs: list[Run]
+    #: runid: (job_pid, pid_alive, before_server_start) of the unfinished runs read.
+    alive: dict[int, tuple[int | None, bool | None, bool]] = field(default_factory=dict)
+    http_errors: list[dict[str, Any]] | None = None
+    http_ok: int | None = None
+    more: bool = False  # a whole page of new runs: more may follow
+
+
+def _jobs_read(indexed: bool) -> tuple[str, dict[str, Any] | None]:
+    return ("jobs_indexed", None) if indexed else ("jobs_lookback", {"lookback": LOOKBACK_RUNS})
+
+
+async def jobs(db: Database, indexed: bool) -> list[Job]:
+    name, params = _jobs_read(indexed)
+    return [Job(**row) for row in await db.fetch(name, params)]
+
+
+async def full(db: Database) -> Full:
+    """The facts, then everything read once (two round trips)."""
+    facts = await db.facts()
+    require_pg_cron(facts)  # before reading its tables: the error says what to do
+    marks, jobs_rows, sched, net, usual, unfinished = await fetch_many(db, [
+        ("watch_markers", None),
+        _jobs_read(facts.has_run_index),
+        ("insight_scheduler", None),
+        ("insight_pg_net", None),
+        ("insight_recent_runs", {"lookback": rules.USUAL_LOOKBACK,
+                                 "per_job": rules.USUAL_PER_JOB}),
+        ("insight_unfinished", {"lookback": rules.USUAL_LOOKBACK})])
+    return Full(facts, Markers(**marks[0]), [Job(**row) for row in jobs_rows],
+                SchedulerFacts(**sched[0]).max_running_jobs,
+                bool(net[0]["present"] and net[0]["readable"]), usual,
+                [r["runid"] for r in unfinished])
+
+
+async def steady(db: Database, after: int, open_ids: Sequence[int],
+                 http_after: int | None) -> Steady:
+    """The markers, the runs after `after` and those of `open_ids`, and (when `http_after`
+    is not None) pg_net's answers after it: one round trip."""
+    reads: list[tuple[str, Mapping[str, Any] | None]] = [
+        ("watch_markers", None),
+        ("watch_runs", {"after": after, "ids": list(open_ids), "limit": RUNS_PAGE})]
+    if http_after is not None:
+        reads += [("insight_http_errors", {"after": http_after, "limit": HTTP_LIMIT}),
+                  ("insight_http_ok", {"after": http_after})]
+    got = await fetch_many(db, reads)
+    (marks,), rows = got[0], got[1]
+    out = Steady(Markers(**marks), [])
+    for row in rows:
+        job_pid, pid_alive, before = (row.pop("job_pid"), row.pop("pid_alive"),
+                                      row.pop("before_server_start"))
+        run = Run(**row)
+        out.runs.append(run)
+        if not run.finished:
+            out.alive[run.runid] = (job_pid, pid_alive, bool(before))
+    out.more = sum(1 for r in out.runs if r.runid > after) >= RUNS_PAGE
+    if http_after is not None:
+        out.http_errors = got[2]
+        out.http_ok = got[3][0]["id"]
+    return out
