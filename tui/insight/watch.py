@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -101,6 +102,7 @@ class Target:
     backoff: int = 0
     #: What this database's passes read once and keep (tui/insight/memory.py).
     memory: Memory = field(default_factory=Memory)
+    took_s: float | None = None  # its last pass's reads, in seconds (the bench shows them)
 
 
 @dataclass
@@ -213,6 +215,7 @@ class Watch:
             if ep.profile == t.profile and ep.jobid is not None:
                 open_jobids.setdefault(ep.kind, set()).add(ep.jobid)
         observer = Observer(t.profile, t.db, cursor, self.opts.grace_s, t.memory)
+        started = time.perf_counter()
         try:
             return t, await asyncio.wait_for(observer.observe(open_jobids),
                                              self.opts.read_timeout_s)
@@ -225,6 +228,8 @@ class Watch:
             late.seen.append(_unreachable(
                 t.profile, f"no answer within {self.opts.read_timeout_s:g} s"))
             return t, late
+        finally:
+            t.took_s = time.perf_counter() - started
 
     def _backoff(self, t: Target, snap: Snapshot) -> None:
         if snap.up:
