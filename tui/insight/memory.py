@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tui import rules
+from tui.cron import next_runs
 from tui.db.insight import QUEUE_SLACK
 from tui.db.watch_reads import Full, Markers
-from tui.insight.explain import RunRow
+from tui.insight.explain import RunRow, scheduled_times
 from tui.models import Job, Run, ServerFacts
 
 #: Everything read once is read again at least this often (a change no marker shows: a
@@ -49,6 +51,10 @@ class Memory:
     _usual_order: deque[tuple[int, int]] = field(default_factory=deque)  # (runid, jobid)
     #: runid: the run, for missed times; None until read in full (runs_since).
     window: dict[int, RunRow] | None = None
+    #: jobid: (schedule, zone, grammar), a time, and the first fire time after it (None:
+    #: never): most jobs have no time in a pass's window, and need no more work to know it.
+    _next: dict[int, tuple[tuple[str, str, str], datetime, datetime | None]] = field(
+        default_factory=dict)
 
     def due(self, now: float | None = None) -> bool:
         """A full read is due: never done, or too long ago."""
@@ -111,6 +117,24 @@ class Memory:
         """The usual of these jobs (tui/rules.py's one sample)."""
         return rules.usuals_from_rows(r for j in jobids for r in self.usual.get(j, []))
 
+    def slots(self, job: Job, since: datetime, until: datetime, tz: str, version: str
+              ) -> list[datetime]:
+        """explain.scheduled_times(job's schedule, since, until): the times in (since, until]
+        its schedule gives; no work beyond a look-up while its next time lies after `until`."""
+        key = (job.schedule, tz, version)
+        hit = self._next.get(job.jobid)
+        if hit is None or hit[0] != key or hit[1] > since or (
+                hit[2] is not None and hit[2] <= since):
+            first = scheduled_times(job.schedule, since, NEVER, tz, version, engine=_capped(1))
+            hit = self._next[job.jobid] = (key, since, first[0] if first else None)
+        if hit[2] is None or hit[2] > until:
+            return []
+        # A cron schedule gives at most one time a minute (and the hour a clock change
+        # repeats): asking the engine for no more keeps each call short.
+        minutes = int((until - since).total_seconds() // 60) + 62
+        return scheduled_times(job.schedule, since, until, tz, version,
+                               engine=_capped(minutes))
+
     def keep_window(self, rows: list[RunRow]) -> None:
         self.window = {r.runid: r for r in rows}
 
@@ -122,3 +146,15 @@ class Memory:
         self.window = {k: r for k, r in self.window.items()
                        if (r.start_time is not None and r.start_time >= horizon)
                        or (r.start_time is None and k in open_runs)}
+
+
+#: Far enough: "the first time after" looks no further (a schedule that never fires).
+NEVER = datetime(9999, 1, 1, tzinfo=timezone.utc)
+
+
+def _capped(most: int) -> Callable[..., list[datetime]]:
+    def engine(expr: str, after: datetime, tz: str, count: int, *, version: str
+               ) -> list[datetime]:
+        return next_runs(expr, after, tz, min(count, most), version=version)
+
+    return engine

@@ -17,7 +17,7 @@ from tui import rules
 from tui.db import Database, DatabaseError, watch_reads
 from tui.db import insight as reads
 from tui.insight.episodes import Cleared, Seen
-from tui.insight.explain import Evidence, Outcome, RunRow, explain, scheduled_times
+from tui.insight.explain import Evidence, Outcome, RunRow, explain
 from tui.insight.memory import Memory
 from tui.masking import mask
 from tui.models import Job, Run, ServerFacts
@@ -240,7 +240,7 @@ class Observer:
         self.out.checked += [(self.profile, "stuck"), (self.profile, "orphaned")]
         snap = self.out.snapshot
         still = set(self.cursor.open_runs)
-        rows = [{"runid": r.runid, "jobid": r.jobid, "status": r.status,
+        rows: list[dict[str, Any]] = [{"runid": r.runid, "jobid": r.jobid, "status": r.status,
                  "start_time": r.start_time, "job_pid": st.alive[r.runid][0],
                  "pid_alive": st.alive[r.runid][1], "before_server_start": st.alive[r.runid][2]}
                 for r in st.runs if r.runid in st.alive and r.runid in still]
@@ -284,7 +284,7 @@ class Observer:
         tz = zone_of(facts)  # DatabaseError when unreadable: this database is not watchable
         version = facts.pg_cron_grammar or "1.6"
         wanted = [(job, slots) for job in jobs if job.active
-                  if (slots := scheduled_times(job.schedule, since, until, tz, version))]
+                  if (slots := self.memory.slots(job, since, until, tz, version))]
         if not wanted:
             cur.judged_until = until.isoformat()
             return
