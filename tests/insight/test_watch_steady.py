@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import httpx
-import pytest
 
 from benchmarks.proxy import Proxy
 from tests.conftest import Cluster
@@ -124,8 +123,6 @@ async def test_a_scrape_reaches_no_server(fresh_cluster: Cluster) -> None:
 
 
 async def test_a_steady_pass_is_one_round_trip(fresh_cluster: Cluster) -> None:
-    if not hasattr(Database, "fetch_many"):
-        pytest.skip("Database.fetch_many (issue 30's one round trip) is not on this branch")
     c = fresh_cluster
     c.sql("select cron.unschedule(jobid) from cron.job")
     jobid = c.value("select cron.schedule('ledger-close', %s, 'SELECT 1')", [NEVER])

@@ -24,15 +24,6 @@ RUNS_PAGE = 1000
 HTTP_LIMIT = 200
 
 
-async def fetch_many(db: Database, reads: Sequence[tuple[str, Mapping[str, Any] | None]]
-                     ) -> list[list[dict[str, Any]]]:
-    """`Database.fetch_many` (one transaction, one round trip)."""
-    many = getattr(db, "fetch_many", None)
-    if many is not None:
-        return list(await many(reads))
-    return [await db.fetch(name, dict(params) if params else None) for name, params in reads]
-
-
 @dataclass
 class Markers:
     """What a steady pass reads first: compared with the last full read's (`stale`)."""
@@ -97,7 +88,7 @@ async def full(db: Database) -> Full:
     """The facts, then everything read once (two round trips)."""
     facts = await db.facts()
     require_pg_cron(facts)  # before reading its tables: the error says what to do
-    marks, jobs_rows, sched, net, usual, unfinished = await fetch_many(db, [
+    marks, jobs_rows, sched, net, usual, unfinished = await db.fetch_many([
         ("watch_markers", None),
         _jobs_read(facts.has_run_index),
         ("insight_scheduler", None),
@@ -121,7 +112,7 @@ async def steady(db: Database, after: int, open_ids: Sequence[int],
     if http_after is not None:
         reads += [("insight_http_errors", {"after": http_after, "limit": HTTP_LIMIT}),
                   ("insight_http_ok", {"after": http_after})]
-    got = await fetch_many(db, reads)
+    got = await db.fetch_many(reads)
     (marks,), rows = got[0], got[1]
     out = Steady(Markers(**marks), [])
     for row in rows:
