@@ -45,8 +45,8 @@ FLEET_RUNS = 20_000
 PASSES = 5
 #: The remote fleet: each direction delayed this much (a 30 ms round trip).
 REMOTE_DELAY_S = 0.015
-#: The slow profile: each direction delayed this much.
-SLOW_DELAY_S = 0.5
+#: The slow profile: each direction delayed this much (a 0.5 s round trip).
+SLOW_DELAY_S = 0.25
 APP = "cronjobs-tui-bench-fleet"
 WATCHER = "bench_watcher"
 TARGET_RATIO = 3.0

@@ -26,7 +26,7 @@ from tui.db import Database
 from tui.insight.deliver import Receiver, deliver
 from tui.insight.episodes import Book, Change, Seen
 from tui.insight.memory import Memory
-from tui.insight.observe import Cursor, Observation, Observer, Snapshot
+from tui.insight.observe import Cursor, Observation, Observer, Snapshot, clean
 
 #: Exit codes of `watch --once` (bits): something is wrong; something could not be delivered.
 EXIT_WRONG = 1
@@ -220,16 +220,19 @@ class Watch:
             return t, await asyncio.wait_for(observer.observe(open_jobids),
                                              self.opts.read_timeout_s)
         except (TimeoutError, asyncio.TimeoutError):
-            # Its connection is mid-query: dropped, so the next pass starts clean.
-            await t.db.close()
-            t.memory.forget()
-            late = Observation()
-            late.checked.append((t.profile, "unreachable"))
-            late.seen.append(_unreachable(
-                t.profile, f"no answer within {self.opts.read_timeout_s:g} s"))
-            return t, late
+            why = f"no answer within {self.opts.read_timeout_s:g} s"
+        except Exception as exc:  # noqa: BLE001  # one database's surprise stops no other's pass
+            log.swallowed(f"watching {t.profile}", exc)
+            why = f"{type(exc).__name__}: {clean(str(exc))}"
         finally:
             t.took_s = time.perf_counter() - started
+        # Its connection may be mid-query: dropped, so the next pass starts clean.
+        await t.db.close()
+        t.memory.forget()
+        late = Observation()
+        late.checked.append((t.profile, "unreachable"))
+        late.seen.append(_unreachable(t.profile, why))
+        return t, late
 
     def _backoff(self, t: Target, snap: Snapshot) -> None:
         if snap.up:
