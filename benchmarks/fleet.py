@@ -358,7 +358,7 @@ def report(near: list[FleetFigures], far: list[FleetFigures], slow: SlowFigures 
                      f"{server.interval_s:g} s apart):")
         lines.append(f"  steady pass {server.steady_ms:.2f} ms ({server.steady_calls:.0f} "
                      f"statements)   target <= {TARGET_STEADY_MS:g} ms")
-        lines.append(f"  first pass (everything read; again every 10 min) "
+        lines.append(f"  first pass (everything read; again every 15 min) "
                      f"{server.full_ms:.1f} ms; amortized at --interval 30: "
                      f"{server.amortized_ms():.2f} ms a pass")
         for q, ms in server.top:

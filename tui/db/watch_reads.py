@@ -35,6 +35,7 @@ class Markers:
     postmaster_start: datetime | None
     conf_load_time: datetime | None
     pg_cron_version: str | None
+    pg_net_version: str | None
     role: str | None
     cron_usage: bool
     jobs_fingerprint: str | None
@@ -45,10 +46,10 @@ class Markers:
         return self.scheduler_alive is not None
 
     def facts_key(self) -> tuple[Any, ...]:
-        """What the facts read once depend on: a restart, a reload, an extension update, the
-        role's attributes or its usage of schema cron."""
-        return (self.postmaster_start, self.conf_load_time, self.pg_cron_version, self.role,
-                self.cron_usage)
+        """What the facts read once depend on: a restart, a reload, pg_cron updated, pg_net
+        created or updated, the role's attributes or its usage of schema cron."""
+        return (self.postmaster_start, self.conf_load_time, self.pg_cron_version,
+                self.pg_net_version, self.role, self.cron_usage)
 
 
 @dataclass

@@ -22,8 +22,8 @@ from tui.insight.explain import RunRow, scheduled_times
 from tui.models import Job, Run, ServerFacts
 
 #: Everything read once is read again at least this often (a change no marker shows: a
-#: grant, an index built, a setting changed without a reload).
-FULL_EVERY_S = 600.0
+#: grant on pg_net's table, the (jobid, runid) index built; and drift in what is kept).
+FULL_EVERY_S = 900.0
 #: Runs are kept from this long before the window the next pass judges (the look-back that
 #: a fresh read of the runs gives, QUEUE_SLACK, and a margin).
 KEEP_BEFORE = QUEUE_SLACK + timedelta(minutes=10)

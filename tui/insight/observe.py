@@ -8,7 +8,6 @@ Everything for metrics is kept in a `Snapshot`: a scrape serves the last pass, n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -84,6 +83,7 @@ class Observer:
                  memory: Memory | None = None):
         self.profile = profile
         self.memory = memory if memory is not None else Memory()
+        self._orphaned: set[int] = set()  # runids judged orphaned this pass
         self.db = db
         self.cursor = cursor
         self.grace = timedelta(seconds=grace_s)
@@ -254,6 +254,7 @@ class Observer:
                                          row["before_server_start"])
             if orphaned:
                 snap.orphaned[job.jobid] = snap.orphaned.get(job.jobid, 0) + 1
+                self._orphaned.add(row["runid"])
                 self._seen("orphaned", str(job.jobid),
                            f"run {row['runid']} is {row['status']} but its backend is gone: "
                            "nobody will finish it (cronjobs-tui doctor: runs.orphaned has the fix)",
@@ -304,8 +305,11 @@ class Observer:
         by_job: dict[int, list[RunRow]] = {}
         for r in runs:
             by_job.setdefault(r.jobid, []).append(r)
-        busy = {r.jobid for r in runs if not r.finished and r.start_time is not None}
-        full = _full(runs, ev)
+        # Only a run that will end holds a time back: an orphaned one would hold it for ever.
+        going = [r for r in runs if not r.finished and r.start_time is not None
+                 and r.runid not in self._orphaned]
+        busy = {r.jobid for r in going}
+        full = bool(ev.max_running_jobs) and len(going) >= (ev.max_running_jobs or 0)
         covered = (datetime.fromisoformat(cur.covered_until) if cur.covered_until else None)
         hold: datetime | None = None
         down: list[datetime] = []
@@ -373,10 +377,3 @@ class Observer:
         ok = st.http_ok
         if ok is not None and (not errors or ok > errors[-1]["id"]):
             self._cleared("http_error", "pg_net", f"pg_net request {ok} answered", now)
-
-
-def _full(runs: Sequence[RunRow], ev: Evidence) -> bool:
-    if not ev.max_running_jobs:
-        return False
-    going = sum(1 for r in runs if not r.finished and r.start_time is not None)
-    return going >= ev.max_running_jobs

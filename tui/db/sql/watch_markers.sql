@@ -1,6 +1,6 @@
 -- A steady watch pass's markers, in one statement: what says whether the facts read once are
--- still true (the server's start, its configuration's last load, pg_cron's version, the role's
--- attributes and its right to read schema cron), the jobs' fingerprint (rows, and the newest
+-- still true (the server's start, its configuration's last load, pg_cron's and pg_net's
+-- versions, the role's attributes and its right to read schema cron), the jobs' fingerprint (rows, and the newest
 -- transaction that wrote one: any insert, update or delete changes it), and what changes by
 -- the minute: the launcher (a scan of pg_stat_activity's few rows), recovery, the oldest run
 -- kept (the low end of the primary key) and the clock.
@@ -17,6 +17,7 @@ select
     pg_postmaster_start_time() as postmaster_start,
     pg_conf_load_time() as conf_load_time,
     (select extversion from pg_extension where extname = 'pg_cron') as pg_cron_version,
+    (select extversion from pg_extension where extname = 'pg_net') as pg_net_version,
     (select r.oid::bigint::text || ':' || r.rolsuper::text || ':' || r.rolbypassrls::text
      from pg_roles r where r.rolname = current_user) as role,
     exists (select 1 from pg_namespace
