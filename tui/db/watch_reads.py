@@ -58,10 +58,10 @@ class Full:
 
     facts: ServerFacts
     markers: Markers
-    jobs: list[Job]
+    jobs: list[Job] | None  # None: not read (kept from before)
     max_running_jobs: int | None
     http_readable: bool
-    usual_rows: list[dict[str, Any]]
+    usual_rows: list[dict[str, Any]] | None  # None: not read (kept from before)
     unfinished: list[int]
 
 
@@ -85,22 +85,28 @@ async def jobs(db: Database, indexed: bool) -> list[Job]:
     return [Job(**row) for row in await db.fetch(name, params)]
 
 
-async def full(db: Database) -> Full:
-    """The facts, then everything read once (two round trips)."""
+async def full(db: Database, *, everything: bool = True) -> Full:
+    """The facts, then what is read once (two round trips): with `everything`, the jobs and
+    the usual sample too (kept exact from the runs read since, they need reading only at
+    start and when a marker says so)."""
     facts = await db.facts()
     require_pg_cron(facts)  # before reading its tables: the error says what to do
-    marks, jobs_rows, sched, net, usual, unfinished = await db.fetch_many([
+    reads: list[tuple[str, Mapping[str, Any] | None]] = [
         ("watch_markers", None),
-        _jobs_read(facts.has_run_index),
         ("insight_scheduler", None),
         ("insight_pg_net", None),
-        ("insight_recent_runs", {"lookback": rules.USUAL_LOOKBACK,
-                                 "per_job": rules.USUAL_PER_JOB}),
-        ("insight_unfinished", {"lookback": rules.USUAL_LOOKBACK})])
-    return Full(facts, Markers(**marks[0]), [Job(**row) for row in jobs_rows],
+        ("insight_unfinished", {"lookback": rules.USUAL_LOOKBACK})]
+    if everything:
+        reads += [_jobs_read(facts.has_run_index),
+                  ("insight_recent_runs", {"lookback": rules.USUAL_LOOKBACK,
+                                           "per_job": rules.USUAL_PER_JOB})]
+    got = await db.fetch_many(reads)
+    marks, sched, net, unfinished = got[:4]
+    return Full(facts, Markers(**marks[0]),
+                [Job(**row) for row in got[4]] if everything else None,
                 SchedulerFacts(**sched[0]).max_running_jobs,
-                bool(net[0]["present"] and net[0]["readable"]), usual,
-                [r["runid"] for r in unfinished])
+                bool(net[0]["present"] and net[0]["readable"]),
+                got[5] if everything else None, [r["runid"] for r in unfinished])
 
 
 async def steady(db: Database, after: int, open_ids: Sequence[int],

@@ -21,8 +21,9 @@ from tui.db.watch_reads import Full, Markers
 from tui.insight.explain import RunRow, scheduled_times
 from tui.models import Job, Run, ServerFacts
 
-#: Everything read once is read again at least this often (a change no marker shows: a
-#: grant on pg_net's table, the (jobid, runid) index built; and drift in what is kept).
+#: The facts are read again at least this often (a change no marker shows: a grant on
+#: pg_net's table, the (jobid, runid) index built), with the unfinished runs. The jobs and the
+#: usual sample, kept exact from the runs read, only when a marker says so.
 FULL_EVERY_S = 900.0
 #: Runs are kept from this long before the window the next pass judges (the look-back that
 #: a fresh read of the runs gives, QUEUE_SLACK, and a margin).
@@ -40,6 +41,9 @@ def run_row(run: Run) -> RunRow:
 @dataclass
 class Memory:
     full_at: float | None = None  # time.monotonic() of the last full read; None: never
+    #: Unfinished runs the last full read found, for the next pass to read with its own.
+    pending: set[int] = field(default_factory=set)
+    _everything: bool = True
     facts: ServerFacts | None = None
     facts_key: tuple[Any, ...] | None = None
     fingerprint: str | None = None
@@ -61,18 +65,28 @@ class Memory:
         return self.full_at is None or (now or time.monotonic()) - self.full_at >= FULL_EVERY_S
 
     def forget(self) -> None:
-        """After an error: everything is read again at the next pass."""
+        """After an error (or runs skipped): everything is read again at the next pass."""
         self.full_at = self.window = None
+        self._everything = True
+
+    @property
+    def everything(self) -> bool:
+        """The next full read must read the jobs and the usual sample too."""
+        return self._everything or self.facts is None
 
     def take_full(self, full: Full) -> None:
         self.full_at = time.monotonic()
         self.facts, self.facts_key = full.facts, full.markers.facts_key()
-        self.fingerprint = full.markers.jobs_fingerprint
-        self.jobs = {j.jobid: j for j in full.jobs}
         self.max_running_jobs, self.http_readable = full.max_running_jobs, full.http_readable
-        self.usual, self._usual_order = {}, deque()
-        for row in sorted(full.usual_rows, key=lambda r: r["runid"]):
-            self._add_usual(row)
+        self.pending = set(full.unfinished)
+        if full.jobs is not None:
+            self._everything = False
+            self.fingerprint = full.markers.jobs_fingerprint
+            self.jobs = {j.jobid: j for j in full.jobs}
+        if full.usual_rows is not None:
+            self.usual, self._usual_order = {}, deque()
+            for row in sorted(full.usual_rows, key=lambda r: r["runid"]):
+                self._add_usual(row)
 
     def facts_now(self, m: Markers) -> ServerFacts:
         """The facts read once, with what changes by the minute from this pass's markers."""

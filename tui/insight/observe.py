@@ -120,7 +120,7 @@ class Observer:
         db, cur, snap, mem = self.db, self.cursor, self.out.snapshot, self.memory
         try:
             if mem.due():
-                mem.take_full(await watch_reads.full(db))
+                mem.take_full(await watch_reads.full(db, everything=mem.everything))
             first_pass = cur.last_runid is None  # no state: this watch's first look
             if first_pass:
                 assert mem.facts is not None
@@ -170,8 +170,11 @@ class Observer:
         db, cur, mem = self.db, self.cursor, self.memory
         http_after = ((cur.http_after if cur.http_after is not None else -1)
                       if mem.http_readable else None)
-        st = await watch_reads.steady(db, after, cur.open_runs, http_after)
+        st = await watch_reads.steady(db, after, sorted({*cur.open_runs, *mem.pending}),
+                                      http_after)
+        mem.pending = set()
         if st.markers.facts_key() != mem.facts_key:
+            # Read again (the unfinished runs it finds are read with the next pass's).
             mem.take_full(await watch_reads.full(db))
         elif st.markers.jobs_fingerprint != mem.fingerprint:
             assert mem.facts is not None
@@ -186,7 +189,7 @@ class Observer:
             st.more = len(more) >= watch_reads.RUNS_PAGE
             pages += 1
         if st.more:
-            mem.window = None  # runs skipped until the next pass: the window is read again
+            mem.forget()  # runs skipped until the next pass: what was kept is read again
         mem.take_runs(st.runs, max([after, *(r.runid for r in st.runs)]))
         return st
 
