@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -37,7 +38,9 @@ PREVIOUS_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=8),
 JOB_LABELS = ["profile", "database", "jobname"]
 
 
+@lru_cache(maxsize=1 << 16)
 def label(text: str | None) -> str:
+    """A label's value; kept, since each pass and each scrape label every job again."""
     return one_line(mask(text) or "", 120)
 
 
@@ -124,7 +127,9 @@ class Metrics:
         if not snap.up or snap.facts is None:
             return
         seen = {int(k): datetime.fromisoformat(v) for k, v in jobs_seen.items()}
-        d.fires = {j.jobid: self._fires(d, j, snap.facts, seen.get(j.jobid)) for j in snap.jobs}
+        zone = (snap.facts.scheduler_timezone, snap.facts.pg_cron_grammar)
+        d.fires = {j.jobid: self._fires(d, j, snap.facts, zone, seen.get(j.jobid))
+                   for j in snap.jobs}
         d.database, d.facts, d.jobs = label(snap.facts.database), snap.facts, list(snap.jobs)
         d.jobs_seen, d.stuck, d.orphaned = dict(jobs_seen), dict(snap.stuck), dict(snap.orphaned)
         d.http_errors += snap.http_errors
@@ -142,15 +147,14 @@ class Metrics:
                 fig.last_success = max(fig.last_success or end, end)
 
     @staticmethod
-    def _fires(d: _Database, job: Job, facts: ServerFacts, first_seen: datetime | None
-               ) -> tuple[datetime | None, ...]:
+    def _fires(d: _Database, job: Job, facts: ServerFacts, zone: tuple[str | None, ...],
+               first_seen: datetime | None) -> tuple[datetime | None, ...]:
         """The job's previous, next and due fire times, worked out again only when what they
         depend on changed or the next time came: at 10,000 jobs each pass would otherwise
         spend seconds of CPU on schedules."""
         from tui.upcoming import next_run
 
-        key = (job.schedule, job.active, job.last_start, first_seen, facts.scheduler_timezone,
-               facts.pg_cron_grammar)
+        key = (job.schedule, job.active, job.last_start, first_seen, *zone)
         hit = d.fire_cache.get(job.jobid)
         if hit is not None and hit[0] == key:
             prev, nxt, _ = hit[1]
