@@ -26,7 +26,8 @@ def test_bench_fleet_quick_prints_every_figure() -> None:
     for label in ["watch --fleet, local servers", "watch --fleet, each profile 30 ms away",
                   "steady pass 4/1:", "target <= 3x", "one of 4 profiles 0.5 s away: pass",
                   "the others' slowest read", "a steady watch pass's server time at 200 jobs",
-                  "target <= 10 ms", "its wall time here", "first pass (everything read"]:
+                  "target <= 10 ms", "its wall time here", "first pass (everything read",
+                  "facts read again (every 15 min)", "amortized at --interval 30"]:
         assert label in out, f"{label!r} missing from:\n{out}"
     rows = re.findall(r"^\s+(\d+)\s+\d+ms\s+[\d.]+ms\s+[\d.]+ms\s+\d+\s+(\d+)$", out, re.M)
     assert sorted(rows) == sorted([("1", "1"), ("4", "4")] * 2), out
