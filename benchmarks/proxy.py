@@ -12,6 +12,7 @@ subcommand and the app's own loop can all go through it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -80,8 +81,13 @@ class Proxy:
         self._ready.set()
         try:
             self._loop.run_forever()
-        finally:
+        finally:  # every connection cut, each copy ended, before the loop closes
             server.close()
+            tasks = asyncio.all_tasks(self._loop)
+            for task in tasks:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            self._loop.close()
 
     # -- one client connection ----------------------------------------------------------------
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -127,4 +133,5 @@ class Proxy:
                 queue.put_nowait((time.monotonic() + self.delay_s, data))
         finally:
             queue.put_nowait((0.0, b""))
-            await sender
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await sender

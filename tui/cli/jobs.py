@@ -10,7 +10,6 @@ from tui.cli.options import options_from, pg_cron_facts
 from tui.cli.output import OK, print_json, print_table
 from tui.db import Database, DatabaseError
 from tui.db.insight import usual_durations
-from tui.db.liveness import judge_jobs
 from tui.export import job_records
 from tui.format import not_in_lookback
 from tui.text import one_line
@@ -28,7 +27,7 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
     db = Database(options_from(args))
     try:
         facts = await pg_cron_facts(db)
-        jobs = await judge_jobs(db, await db.jobs(indexed=facts.has_run_index))
+        jobs = await db.jobs(indexed=facts.has_run_index)
         try:
             usuals = await usual_durations(db)
         except DatabaseError as exc:
