@@ -9,12 +9,12 @@ seen (and those it saw unfinished) and pg_net's answers after the last id: `stea
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tui import rules
-from tui.db.client import LOOKBACK_RUNS, Database, require_pg_cron
+from tui.db.client import Database, jobs_of, jobs_read, require_pg_cron, runs_of
 from tui.db.insight import SchedulerFacts
 from tui.models import Job, Run, ServerFacts
 
@@ -68,21 +68,14 @@ class Full:
 @dataclass
 class Steady:
     markers: Markers
-    runs: list[Run]
-    #: runid: (job_pid, pid_alive, before_server_start) of the unfinished runs read.
-    alive: dict[int, tuple[int | None, bool | None, bool]] = field(default_factory=dict)
+    runs: list[Run]  # each unfinished one judged orphaned or not (Run.orphaned)
     http_errors: list[dict[str, Any]] | None = None
     http_ok: int | None = None
     more: bool = False  # a whole page of new runs: more may follow
 
 
-def _jobs_read(indexed: bool) -> tuple[str, dict[str, Any] | None]:
-    return ("jobs_indexed", None) if indexed else ("jobs_lookback", {"lookback": LOOKBACK_RUNS})
-
-
 async def jobs(db: Database, indexed: bool) -> list[Job]:
-    name, params = _jobs_read(indexed)
-    return [Job(**row) for row in await db.fetch(name, params)]
+    return await db.jobs(indexed=indexed)
 
 
 async def full(db: Database, *, everything: bool = True) -> Full:
@@ -97,13 +90,13 @@ async def full(db: Database, *, everything: bool = True) -> Full:
         ("insight_pg_net", None),
         ("insight_unfinished", {"lookback": rules.USUAL_LOOKBACK})]
     if everything:
-        reads += [_jobs_read(facts.has_run_index),
+        reads += [jobs_read(facts.has_run_index),
                   ("insight_recent_runs", {"lookback": rules.USUAL_LOOKBACK,
                                            "per_job": rules.USUAL_PER_JOB})]
     got = await db.fetch_many(reads)
     marks, sched, net, unfinished = got[:4]
     return Full(facts, Markers(**marks[0]),
-                [Job(**row) for row in got[4]] if everything else None,
+                jobs_of(got[4]) if everything else None,
                 SchedulerFacts(**sched[0]).max_running_jobs,
                 bool(net[0]["present"] and net[0]["readable"]),
                 got[5] if everything else None, [r["runid"] for r in unfinished])
@@ -119,16 +112,11 @@ async def steady(db: Database, after: int, open_ids: Sequence[int],
     if http_after is not None:
         reads += [("insight_http_errors", {"after": http_after, "limit": HTTP_LIMIT}),
                   ("insight_http_ok", {"after": http_after})]
-    got = await db.fetch_many(reads)
+    # Prepared where the connection allows it (not through a transaction pooler): the
+    # planning is otherwise a good part of a steady pass's server time.
+    got = await db.fetch_many(reads, prepare=True)
     (marks,), rows = got[0], got[1]
-    out = Steady(Markers(**marks), [])
-    for row in rows:
-        job_pid, pid_alive, before = (row.pop("job_pid"), row.pop("pid_alive"),
-                                      row.pop("before_server_start"))
-        run = Run(**row)
-        out.runs.append(run)
-        if not run.finished:
-            out.alive[run.runid] = (job_pid, pid_alive, bool(before))
+    out = Steady(Markers(**marks), runs_of(rows))
     out.more = sum(1 for r in out.runs if r.runid > after) >= RUNS_PAGE
     if http_after is not None:
         out.http_errors = got[2]

@@ -243,18 +243,17 @@ class Observer:
         self.out.checked += [(self.profile, "stuck"), (self.profile, "orphaned")]
         snap = self.out.snapshot
         still = set(self.cursor.open_runs)
-        rows: list[dict[str, Any]] = [{"runid": r.runid, "jobid": r.jobid, "status": r.status,
-                 "start_time": r.start_time, "job_pid": st.alive[r.runid][0],
-                 "pid_alive": st.alive[r.runid][1], "before_server_start": st.alive[r.runid][2]}
-                for r in st.runs if r.runid in st.alive and r.runid in still]
+        rows: list[dict[str, Any]] = [
+            {"runid": r.runid, "jobid": r.jobid, "status": r.status, "start_time": r.start_time,
+             "orphaned": r.orphaned} for r in st.runs if not r.finished and r.runid in still]
         usual = self.memory.usuals({row["jobid"] for row in rows})
         for row in rows:
             job = by_id.get(row["jobid"])
             if job is None:
                 continue
-            # pid_alive is null where other backends cannot be seen: unknown, not gone.
-            orphaned = rules.is_orphaned(row["status"], row["job_pid"], row["pid_alive"],
-                                         row["before_server_start"])
+            # Judged as it was read (tui/db/client.runs_of): None where other backends
+            # cannot be seen, unknown, not gone.
+            orphaned = row["orphaned"]
             if orphaned:
                 snap.orphaned[job.jobid] = snap.orphaned.get(job.jobid, 0) + 1
                 self._orphaned.add(row["runid"])

@@ -6,11 +6,7 @@
 -- kept (the low end of the primary key) and the clock.
 select
     now() as now,
-    case
-        when exists (select 1 from pg_stat_activity where backend_type = 'pg_cron launcher')
-            then true
-        when pg_has_role(current_user, 'pg_read_all_stats', 'usage') then false
-    end as scheduler_alive,
+    {scheduler_alive} as scheduler_alive,
     (select max(a.backend_start) from pg_stat_activity a
      where a.backend_type = 'pg_cron launcher') as launcher_start,
     pg_is_in_recovery() as in_recovery,
