@@ -108,6 +108,7 @@ class Database:
         self._failed: DatabaseError | None = None  # open()'s, for the next query to report
         self._call: asyncio.Future[Any] | None = None  # the call on the session, if one is
         self.sessions = 0  # connections opened so far: what was read of the last may be stale
+        self.writes = 0  # write transactions begun (tui/db/writes.py): the jobs may differ
         self._direct: psycopg.AsyncConnection | None = None  # proven free of a pooler
 
     @property

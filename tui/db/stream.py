@@ -76,7 +76,10 @@ class RunStream:
 MARGIN_RUNIDS = 200
 #: Every this many refreshes the jobs are read in full whatever the markers say: a safety
 #: net (a standby's statistics do not count the primary's deletes, say).
-FULL_EVERY = 150
+FULL_EVERY = 900
+#: Every this many refreshes cron.job's fingerprint is read (it reads every job): what the
+#: statistics miss (a standby) or count late shows within this many refreshes.
+FINGERPRINT_EVERY = 5
 
 
 @dataclass
@@ -95,27 +98,27 @@ class JobsTracker:
     db: Database
     known: dict[int, Job] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
+    # The markers of the last full read: cron.job's fingerprint, the statistics' counts of its
+    # writes and of the runs deleted, our own write transactions (Database.writes).
     fingerprint: str | None = None
-    deleted: int | None = None  # runs ever deleted, by the statistics: a purge reads in full
+    written: tuple[int | None, int | None, int] | None = None
     newest: int = 0
     indexed: bool | None = None
     reads: int = 0
 
-    def invalidate(self) -> None:
-        """Read everything next time (after our own change to a job, say)."""
-        self.fingerprint = None
 
     def steady_reads(self, *, indexed: bool) -> list[Read]:
         """What a steady-state read asks, to go in one round trip with the refresh's other
         reads; none when a full read is due (then `take([])` makes it)."""
         self.reads += 1
-        if (self.fingerprint is None or indexed != self.indexed
-                or self.reads % FULL_EVERY == 0):
+        if (self.written is None or self.written[2] != self.db.writes
+                or indexed != self.indexed or self.reads % FULL_EVERY == 0):
             return []
         watch = [j.last_runid for j in self.known.values()
                  if j.last_runid is not None and j.last_end is None]
         return [("jobs_changes", {"after": max(self.newest - MARGIN_RUNIDS, 0),
-                                  "watch": watch})]
+                                  "watch": watch,
+                                  "fingerprint": self.reads % FINGERPRINT_EVERY == 0})]
 
     async def read(self, *, indexed: bool) -> list[Job]:
         wanted = self.steady_reads(indexed=indexed)
@@ -126,8 +129,7 @@ class JobsTracker:
                    indexed: bool) -> list[Job]:
         """The jobs from the rows of steady_reads(): merged into what is known, or read in full
         (a second round trip) when none were asked for or cron.job changed."""
-        if not rows or (rows[0]["fingerprint"], rows[0]["deleted"]) != (self.fingerprint,
-                                                                        self.deleted):
+        if not rows or self._moved(rows[0]):
             return await self._full(indexed)
         self.newest = max(self.newest, rows[0]["newest"] or 0)
         changed = False
@@ -151,13 +153,22 @@ class JobsTracker:
             self.jobs = list(self.known.values())
         return self.jobs
 
+    def _moved(self, head: dict[str, Any]) -> bool:
+        """Whether a marker says cron.job changed, or runs were deleted, since the full read."""
+        assert self.written is not None
+        return ((head["jobs_written"], head["runs_deleted"]) != self.written[:2]
+                or head["fingerprint"] not in (None, self.fingerprint))
+
     async def _full(self, indexed: bool) -> list[Job]:
-        # The fingerprint and the newest runid first: anything that lands meanwhile is seen
-        # by the next steady-state read.
+        # The markers and the newest runid first: anything that lands meanwhile is seen by
+        # the next steady-state read.
+        writes = self.db.writes
         (head,), rows = await self.db.fetch_many([
-            ("jobs_changes", {"after": 2**62, "watch": []}), jobs_read(indexed)])
+            ("jobs_changes", {"after": 2**62, "watch": [], "fingerprint": True}),
+            jobs_read(indexed)])
         jobs = jobs_of(rows)
-        self.fingerprint, self.deleted = head["fingerprint"], head["deleted"]
+        self.fingerprint = head["fingerprint"]
+        self.written = (head["jobs_written"], head["runs_deleted"], writes)
         self.newest, self.indexed = head["newest"] or 0, indexed
         # Jobs that did not change keep their objects: what is drawn from them is not redone.
         known = self.known
