@@ -68,3 +68,37 @@ async def test_one_dead_database_delays_nobody(fresh_cluster: Cluster, tmp_path:
         await asyncio.gather(task, return_exceptions=True)
         await asyncio.gather(*(t.db.close() for t in targets), return_exceptions=True)
         silent.close()
+
+
+async def test_a_database_past_its_read_timeout_is_unreachable_for_the_pass(
+        fresh_cluster: Cluster, tmp_path: Path) -> None:
+    """Each profile has its own deadline: the pass ends with the live ones' episodes and the
+    silent one unreachable ("no answer within 2 s"), and the next pass leaves it be (backoff)
+    while the live ones are read again."""
+    c = fresh_cluster
+    c.sql("select cron.unschedule(jobid) from cron.job")
+    jobid = c.value("select cron.schedule('ledger-close', '0 3 1 1 *', 'SELECT 1')")
+    now = c.value("select now()")
+    with c.connect() as conn:
+        insert_run(conn, jobid, now - timedelta(minutes=1), now, "failed", "ERROR:  boom")
+    silent = Silent()
+    dead = f"host=127.0.0.1 port={silent.port} dbname=postgres"
+    settings, names = fleet_settings(str(config(tmp_path, c.conninfo, dead, 3)), [])
+    targets = [Target(name, Database(replace(options_for(settings, name)[0],
+                                             connect_timeout_s=600))) for name in names]
+    watch = Watch(targets, State(), [], Options(read_timeout_s=2), out=io.StringIO(),
+                  err=io.StringIO())
+    try:
+        first = await asyncio.wait_for(watch.run_pass(), 120)
+        assert sorted((ch.episode.profile, ch.episode.kind) for ch in first.changes) == [
+            ("db00", "failing"), ("db01", "failing"), ("db02", "unreachable")]
+        down = next(ch for ch in first.changes if ch.episode.profile == "db02")
+        assert "no answer within 2 s" in down.message
+        with c.connect() as conn:
+            insert_run(conn, jobid, now, now, "succeeded", "SELECT 1")
+        second = await asyncio.wait_for(watch.run_pass(), 120)
+        assert sorted((ch.episode.profile, ch.state) for ch in second.changes) == [
+            ("db00", "resolved"), ("db01", "resolved")]
+    finally:
+        await asyncio.gather(*(t.db.close() for t in targets), return_exceptions=True)
+        silent.close()

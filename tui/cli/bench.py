@@ -30,6 +30,11 @@ def register(sub: Any, conn: argparse.ArgumentParser) -> None:
                             "app's CPU (a whole minute: cron jobs start on it)")
     bench.add_argument("--stream", type=types.whole(1, 100_000_000), default=1_000_000,
                        help="new runs streamed for the memory figure")
+    bench.add_argument("--fleet", action="store_true",
+                       help="only what watch costs: a pass over 1, 10 and 40 profiles (time, "
+                            "memory, connections; one profile slow), and a steady pass's "
+                            "server time at --jobs jobs and the first --runs size (default "
+                            "100000)")
     bench.add_argument("--mask", action="store_true",
                        help="only the cost of masking secrets, on ordinary and hostile "
                             "commands up to 1 MB, against the old implementation")
@@ -66,6 +71,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from benchmarks import mask as bench_mask
 
         return bench_mask.main(args)
+    if args.fleet:
+        return _fleet(args, log)
     from benchmarks.scale import report, run
 
     if args.quick:
@@ -78,5 +85,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     stages, app, _ = run(jobs, sizes, quick=args.quick, idle_s=idle_s, stream_runs=stream,
                          log=log)
     print(report(jobs, stages, app))
+    print(f"(bench took {time.perf_counter() - t0:.0f} s)")
+    return OK
+
+
+def _fleet(args: argparse.Namespace, log: Any) -> int:
+    from benchmarks import fleet
+
+    t0 = time.perf_counter()
+    if args.quick:
+        near, far, slow = fleet.run_fleet(sizes=(1, 4), clusters=2, jobs=20, runs=2000,
+                                          passes=2, log=log)
+        server = fleet.run_server(jobs=args.jobs or 200, runs=(args.runs or [2000])[0],
+                                  passes=2, interval_s=2, log=log)
+    else:
+        near, far, slow = fleet.run_fleet(log=log)
+        server = fleet.run_server(jobs=args.jobs or 10_000, runs=(args.runs or [100_000])[0],
+                                  passes=fleet.PASSES, interval_s=10, log=log)
+    print(fleet.report(near, far, slow, server))
     print(f"(bench took {time.perf_counter() - t0:.0f} s)")
     return OK

@@ -15,7 +15,7 @@ from tui.cli import types
 from tui.config import ConfigError
 from tui.text import inert
 
-#: --interval, --grace and --deadline: seconds, more than 0, at most a day.
+#: --interval, --grace, --deadline and --read-timeout: seconds, more than 0, at most a day.
 SECONDS = types.seconds(0, 86400, above=True)
 
 #: Exit codes of --once (bits, documented in the README): 1 something is wrong (an episode
@@ -88,6 +88,10 @@ def register(subparsers: Any, connection_parent: argparse.ArgumentParser) -> Non
     w.add_argument("--deadline", type=SECONDS, default=20.0, metavar="S",
                    help="a pass's deliveries, all receivers together, take at most this "
                         "(default 20 s); what is left is kept for the next pass")
+    w.add_argument("--read-timeout", type=SECONDS, default=60.0, metavar="S",
+                   help="one database's reads in a pass take at most this (default 60 s); "
+                        "past it, that database is unreachable for the pass: the others "
+                        "never wait for it")
     w.add_argument("--metrics", type=types.host_port, metavar="HOST:PORT",
                    help="serve Prometheus metrics at http://HOST:PORT/metrics")
     w.add_argument("--print-rules", action="store_true",
@@ -177,8 +181,8 @@ async def cmd_watch(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--metrics {host}:{port}: cannot listen there "
                               f"({exc.strerror or exc})") from None
-    opts = Options(grace_s=args.grace, repeat=args.repeat,
-                   deadline_s=args.deadline, interval_s=args.interval)
+    opts = Options(grace_s=args.grace, repeat=args.repeat, deadline_s=args.deadline,
+                   interval_s=args.interval, read_timeout_s=args.read_timeout)
     watch = Watch(targets, state, receivers, opts, metrics, state_path=state_path)
     try:
         if not args.once:

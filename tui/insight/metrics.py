@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -22,6 +23,7 @@ from prometheus_client.core import (
     SummaryMetricFamily,
 )
 
+from tui.cron import NextRunCache
 from tui.insight.explain import scheduled_times
 from tui.insight.observe import Snapshot
 from tui.masking import mask
@@ -36,7 +38,9 @@ PREVIOUS_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=8),
 JOB_LABELS = ["profile", "database", "jobname"]
 
 
+@lru_cache(maxsize=1 << 16)
 def label(text: str | None) -> str:
+    """A label's value; kept, since each pass and each scrape label every job again."""
     return one_line(mask(text) or "", 120)
 
 
@@ -100,6 +104,10 @@ class _Database:
     http_errors: int = 0
     #: jobid: previous, next and due fire times, worked out at the pass (a scrape only reads).
     fires: dict[int, tuple[datetime | None, ...]] = field(default_factory=dict)
+    #: jobid: what `fires` was worked out from, and the times (Metrics._fires).
+    fire_cache: dict[int, tuple[tuple[Any, ...], tuple[datetime | None, ...]]] = field(
+        default_factory=dict)
+    next_cache: NextRunCache = field(default_factory=NextRunCache)
 
 
 class Metrics:
@@ -118,13 +126,9 @@ class Metrics:
         d.up = snap.up
         if not snap.up or snap.facts is None:
             return
-        from tui.cron import NextRunCache
-        from tui.upcoming import next_run
-
-        cache = NextRunCache()
         seen = {int(k): datetime.fromisoformat(v) for k, v in jobs_seen.items()}
-        d.fires = {j.jobid: (previous_fire(j, snap.facts), next_run(j, snap.facts, cache),
-                             due_at(j, snap.facts, seen.get(j.jobid)))
+        zone = (snap.facts.scheduler_timezone, snap.facts.pg_cron_grammar)
+        d.fires = {j.jobid: self._fires(d, j, snap.facts, zone, seen.get(j.jobid))
                    for j in snap.jobs}
         d.database, d.facts, d.jobs = label(snap.facts.database), snap.facts, list(snap.jobs)
         d.jobs_seen, d.stuck, d.orphaned = dict(jobs_seen), dict(snap.stuck), dict(snap.orphaned)
@@ -141,6 +145,28 @@ class Metrics:
             if job.last_status == "succeeded" and job.last_end is not None:
                 end = job.last_end.timestamp()
                 fig.last_success = max(fig.last_success or end, end)
+
+    @staticmethod
+    def _fires(d: _Database, job: Job, facts: ServerFacts, zone: tuple[str | None, ...],
+               first_seen: datetime | None) -> tuple[datetime | None, ...]:
+        """The job's previous, next and due fire times, worked out again only when what they
+        depend on changed or the next time came: at 10,000 jobs each pass would otherwise
+        spend seconds of CPU on schedules."""
+        from tui.upcoming import next_run
+
+        key = (job.schedule, job.active, job.last_start, first_seen, *zone)
+        hit = d.fire_cache.get(job.jobid)
+        if hit is not None and hit[0] == key:
+            prev, nxt, _ = hit[1]
+            # The times stand until the next one comes (or for ever: a schedule that never
+            # fires, an interval's with no start).
+            if (prev is None or prev <= facts.now) and (
+                    (nxt is not None and facts.now < nxt) or (nxt is None and prev is None)):
+                return hit[1]
+        fires = (previous_fire(job, facts), next_run(job, facts, d.next_cache),
+                 due_at(job, facts, first_seen))
+        d.fire_cache[job.jobid] = (key, fires)
+        return fires
 
     def _fig(self, d: _Database, database: str | None, job: str) -> _JobFigures:
         return d.figures.setdefault((label(database), label(job)), _JobFigures())

@@ -8,16 +8,16 @@ Everything for metrics is kept in a `Snapshot`: a scrape serves the last pass, n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tui import rules
-from tui.db import Database, DatabaseError
+from tui.db import Database, DatabaseError, watch_reads
 from tui.db import insight as reads
 from tui.insight.episodes import Cleared, Seen
-from tui.insight.explain import Evidence, Outcome, RunRow, explain, scheduled_times
+from tui.insight.explain import Evidence, Outcome, RunRow, explain
+from tui.insight.memory import Memory
 from tui.masking import mask
 from tui.models import Job, Run, ServerFacts
 from tui.text import one_line
@@ -79,8 +79,11 @@ HINT = "cronjobs-tui explain JOB says why at each time"
 class Observer:
     """The reads of one pass of one database, turned into signals."""
 
-    def __init__(self, profile: str, db: Database, cursor: Cursor, grace_s: float):
+    def __init__(self, profile: str, db: Database, cursor: Cursor, grace_s: float,
+                 memory: Memory | None = None):
         self.profile = profile
+        self.memory = memory if memory is not None else Memory()
+        self._orphaned: set[int] = set()  # runids judged orphaned this pass
         self.db = db
         self.cursor = cursor
         self.grace = timedelta(seconds=grace_s)
@@ -114,18 +117,31 @@ class Observer:
         return self.out
 
     async def _observe(self, open_jobids: dict[str, set[int]]) -> None:
-        from tui.db.client import require_pg_cron
-
-        db, cur, snap = self.db, self.cursor, self.out.snapshot
-        facts = await db.facts()
-        require_pg_cron(facts)
+        db, cur, snap, mem = self.db, self.cursor, self.out.snapshot, self.memory
+        try:
+            if mem.due():
+                mem.take_full(await watch_reads.full(db, everything=mem.everything))
+            first_pass = cur.last_runid is None  # no state: this watch's first look
+            if first_pass:
+                assert mem.facts is not None
+                now = mem.facts.now
+                rows, _ = await reads.runs_since(db, now - FIRST_LOOKBACK)
+                recent = [r["runid"] for r in rows
+                          if r["start_time"] is None or r["start_time"] >= now - FIRST_LOOKBACK]
+                cur.last_runid = (min(recent) - 1) if recent else await reads.max_runid(db)
+            assert cur.last_runid is not None
+            before = cur.last_runid
+            st = await self._steady(before, first_pass)
+        except DatabaseError:
+            mem.forget()  # read everything again next time
+            raise
+        facts = mem.facts_now(st.markers)
         now = facts.now
         if cur.down_since is not None:
             cur.covered_until, cur.down_since = now.isoformat(), None
-        first_pass = cur.last_runid is None  # no state: this watch's first look
-        jobs = await db.jobs(indexed=facts.has_run_index)
+        jobs = sorted(mem.jobs.values(), key=lambda j: j.jobid)
         snap.facts, snap.jobs, snap.up = facts, jobs, True
-        by_id = {j.jobid: j for j in jobs}
+        by_id = dict(mem.jobs)
         for job in jobs:
             cur.jobs_seen.setdefault(str(job.jobid), now.isoformat())
         cur.jobs_seen = {k: v for k, v in cur.jobs_seen.items() if int(k) in by_id}
@@ -141,36 +157,60 @@ class Observer:
                        "the pg_cron launcher is not running: no job starts (restart "
                        "PostgreSQL; the server log says why it stopped)", now, 0,
                        database=facts.database)
-        await self._runs(now, by_id, first_pass)
-        await self._stuck(now, facts, by_id)
-        await self._missed(facts, jobs, first_pass)
-        await self._http(now, facts, first_pass)
+        self._runs(now, by_id, first_pass, before, st.runs)
+        self._stuck(now, by_id, st)
+        await self._missed(facts, st.markers, jobs, first_pass)
+        self._http(now, facts, first_pass, st)
+        mem.prune_window(datetime.fromisoformat(cur.judged_until) if cur.judged_until
+                         else now, set(cur.open_runs))
 
-    async def _runs(self, now: datetime, by_id: dict[int, Job], first_pass: bool) -> None:
-        db, cur = self.db, self.cursor
-        if cur.last_runid is None:
-            rows, _ = await reads.runs_since(db, now - FIRST_LOOKBACK)
-            recent = [r["runid"] for r in rows
-                      if r["start_time"] is None or r["start_time"] >= now - FIRST_LOOKBACK]
-            cur.last_runid = (min(recent) - 1) if recent else await reads.max_runid(db)
-        seen: list[Run] = []
-        for _ in range(20):  # at most 20,000 new runs a pass; the rest next pass
-            page = await db.runs_after(cur.last_runid, limit=1000)
-            seen += page
-            if page:
-                cur.last_runid = page[-1].runid
-            if len(page) < 1000:
-                break
-        again = await db.runs_by_ids(cur.open_runs) if cur.open_runs else []
+    async def _steady(self, after: int, first_pass: bool) -> watch_reads.Steady:
+        """This pass's reads: one round trip in steady state; what the markers say changed
+        is read again, and a backlog of new runs page after page (at most 20,000 a pass)."""
+        db, cur, mem = self.db, self.cursor, self.memory
+        http_after = ((cur.http_after if cur.http_after is not None else -1)
+                      if mem.http_readable else None)
+        st = await watch_reads.steady(db, after, sorted({*cur.open_runs, *mem.pending}),
+                                      http_after)
+        mem.pending = set()
+        if st.markers.facts_key() != mem.facts_key:
+            # Read again (the unfinished runs it finds are read with the next pass's).
+            mem.take_full(await watch_reads.full(db))
+        elif st.markers.jobs_fingerprint != mem.fingerprint:
+            assert mem.facts is not None
+            fresh = await watch_reads.jobs(db, mem.facts.has_run_index)
+            mem.jobs = {j.jobid: j for j in fresh}
+            mem.fingerprint = st.markers.jobs_fingerprint
+        pages = 1
+        while st.more and pages < 20:
+            newest = max(r.runid for r in st.runs)
+            more = await db.runs_after(newest, limit=watch_reads.RUNS_PAGE)
+            st.runs += more
+            st.more = len(more) >= watch_reads.RUNS_PAGE
+            pages += 1
+        if st.more:
+            mem.forget()  # runs skipped until the next pass: what was kept is read again
+        mem.take_runs(st.runs, max([after, *(r.runid for r in st.runs)]))
+        return st
+
+    def _runs(self, now: datetime, by_id: dict[int, Job], first_pass: bool, before: int,
+              runs: list[Run]) -> None:
+        cur = self.cursor
+        new = [r for r in runs if r.runid > before]
+        if new:
+            cur.last_runid = new[-1].runid
         open_runs = []
         per_job: dict[int, list[Run]] = {}
-        for run in sorted([*again, *seen], key=lambda r: r.runid):
+        for run in runs:
             if not run.finished:
                 open_runs.append(run.runid)
                 continue
             self.out.snapshot.finished.append((run, by_id.get(run.jobid)))
             per_job.setdefault(run.jobid, []).append(run)
-        cur.open_runs = sorted(set(open_runs))[-5000:]
+        newest = cur.last_runid or 0
+        # Unfinished runs fall out of sight as insight_unfinished's look-back would drop them.
+        cur.open_runs = [r for r in sorted(set(open_runs))
+                         if r > newest - rules.USUAL_LOOKBACK][-5000:]
         if first_pass:
             # A job failing since before the watch's look-back is failing now, as the TUI and
             # the doctor say: its episode opens, counted from its last run alone.
@@ -197,23 +237,26 @@ class Observer:
             # A run started: the job is no longer missing its times.
             self._cleared("missed", str(jobid), f"run {runs[-1].runid} started", now)
 
-    async def _stuck(self, now: datetime, facts: ServerFacts, by_id: dict[int, Job]) -> None:
+    def _stuck(self, now: datetime, by_id: dict[int, Job], st: watch_reads.Steady) -> None:
         """Runs going far past their job's usual (stuck), and runs nobody will finish
         (orphaned), by the house's one rule (tui/rules.py)."""
         self.out.checked += [(self.profile, "stuck"), (self.profile, "orphaned")]
-        usual = rules.usuals_from_rows(await reads.recent_finished(
-            self.db, rules.USUAL_LOOKBACK, rules.USUAL_PER_JOB))
         snap = self.out.snapshot
-        rows = await reads.unfinished(self.db)
+        still = set(self.cursor.open_runs)
+        rows: list[dict[str, Any]] = [
+            {"runid": r.runid, "jobid": r.jobid, "status": r.status, "start_time": r.start_time,
+             "orphaned": r.orphaned} for r in st.runs if not r.finished and r.runid in still]
+        usual = self.memory.usuals({row["jobid"] for row in rows})
         for row in rows:
             job = by_id.get(row["jobid"])
             if job is None:
                 continue
-            # pid_alive is null where other backends cannot be seen: unknown, not gone.
-            orphaned = rules.is_orphaned(row["status"], row["job_pid"], row["pid_alive"],
-                                         bool(row["before_server_start"]))
+            # Judged as it was read (tui/db/client.runs_of): None where other backends
+            # cannot be seen, unknown, not gone.
+            orphaned = row["orphaned"]
             if orphaned:
                 snap.orphaned[job.jobid] = snap.orphaned.get(job.jobid, 0) + 1
+                self._orphaned.add(row["runid"])
                 self._seen("orphaned", str(job.jobid),
                            f"run {row['runid']} is {row['status']} but its backend is gone: "
                            "nobody will finish it (cronjobs-tui doctor: runs.orphaned has the fix)",
@@ -231,7 +274,8 @@ class Observer:
                        f"run {row['runid']} has been {row['status']} for {going:.0f} s; "
                        f"{usual_text}", row["start_time"], 0, job)
 
-    async def _missed(self, facts: ServerFacts, jobs: list[Job], first_pass: bool) -> None:
+    async def _missed(self, facts: ServerFacts, m: watch_reads.Markers, jobs: list[Job],
+                      first_pass: bool) -> None:
         from tui.insight.gather import run_rows, zone_of
 
         cur, now = self.cursor, facts.now
@@ -243,24 +287,36 @@ class Observer:
         tz = zone_of(facts)  # DatabaseError when unreadable: this database is not watchable
         version = facts.pg_cron_grammar or "1.6"
         wanted = [(job, slots) for job in jobs if job.active
-                  if (slots := scheduled_times(job.schedule, since, until, tz, version))]
+                  if (slots := self.memory.slots(job, since, until, tz, version))]
         if not wanted:
             cur.judged_until = until.isoformat()
             return
-        sched = await reads.scheduler(self.db)
-        rows, stopped = await reads.runs_since(self.db, since)
-        runs = run_rows(rows)
-        ev = Evidence(now=now, launcher_start=sched.launcher_start,
-                      launcher_known=sched.launcher_known,
-                      postmaster_start=sched.postmaster_start, in_recovery=sched.in_recovery,
-                      max_running_jobs=sched.max_running_jobs, oldest_start=sched.oldest_start,
+        mem, stopped = self.memory, None
+        if mem.window is None:
+            rows, stopped = await reads.runs_since(self.db, since)
+            if stopped is None:
+                mem.keep_window(run_rows(rows))
+            runs = run_rows(rows)
+        else:
+            runs = sorted(mem.window.values(), key=lambda r: r.runid)
+        ev = Evidence(now=now, launcher_start=m.launcher_start,
+                      launcher_known=m.launcher_known,
+                      postmaster_start=m.postmaster_start, in_recovery=m.in_recovery,
+                      max_running_jobs=mem.max_running_jobs, oldest_start=m.oldest_start,
                       read_back_to=stopped, sees_all=facts.sees_all)
-        busy = {r.jobid for r in runs if not r.finished and r.start_time is not None}
+        by_job: dict[int, list[RunRow]] = {}
+        for r in runs:
+            by_job.setdefault(r.jobid, []).append(r)
+        # Only a run that will end holds a time back: an orphaned one would hold it for ever.
+        going = [r for r in runs if not r.finished and r.start_time is not None
+                 and r.runid not in self._orphaned]
+        busy = {r.jobid for r in going}
+        full = bool(ev.max_running_jobs) and len(going) >= (ev.max_running_jobs or 0)
         covered = (datetime.fromisoformat(cur.covered_until) if cur.covered_until else None)
         hold: datetime | None = None
         down: list[datetime] = []
         for job, slots in wanted:
-            mine = [r for r in runs if r.jobid == job.jobid]
+            mine = by_job.get(job.jobid, [])
             first_seen = datetime.fromisoformat(cur.jobs_seen[str(job.jobid)])
             times: list[Outcome] = []
             started = None
@@ -274,7 +330,7 @@ class Observer:
                 if not rules.is_missed(o.outcome, o.no_history) or (
                         not mine and o.scheduled < first_seen):
                     continue  # no run at all before this watch saw the job: unknown
-                if job.jobid in busy or _full(runs, ev):
+                if job.jobid in busy or full:
                     # It may be queued behind its own run or the limit: judge it later.
                     hold = o.scheduled if hold is None else min(hold, o.scheduled)
                     continue
@@ -297,10 +353,10 @@ class Observer:
         judged = until if hold is None else hold - timedelta(seconds=1)
         cur.judged_until = max(since, judged).isoformat()
 
-    async def _http(self, now: datetime, facts: ServerFacts, first_pass: bool) -> None:
+    def _http(self, now: datetime, facts: ServerFacts, first_pass: bool,
+              st: watch_reads.Steady) -> None:
         cur = self.cursor
-        after = cur.http_after if cur.http_after is not None else -1
-        rows = await reads.http_errors(self.db, after)
+        rows = st.http_errors
         if rows is None:
             return
         errors = []
@@ -320,13 +376,6 @@ class Observer:
             self._seen("http_error", "pg_net",
                        f"pg_net request {r['id']}: {what}: {clean(detail, 300)}",
                        errors[0]["created"] or now, len(errors), database=facts.database)
-        ok = await reads.http_ok_after(self.db, after)
+        ok = st.http_ok
         if ok is not None and (not errors or ok > errors[-1]["id"]):
             self._cleared("http_error", "pg_net", f"pg_net request {ok} answered", now)
-
-
-def _full(runs: Sequence[RunRow], ev: Evidence) -> bool:
-    if not ev.max_running_jobs:
-        return False
-    going = sum(1 for r in runs if not r.finished and r.start_time is not None)
-    return going >= ev.max_running_jobs

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,7 +25,8 @@ from tui import log
 from tui.db import Database
 from tui.insight.deliver import Receiver, deliver
 from tui.insight.episodes import Book, Change, Seen
-from tui.insight.observe import Cursor, Observation, Observer, Snapshot
+from tui.insight.memory import Memory
+from tui.insight.observe import Cursor, Observation, Observer, Snapshot, clean
 
 #: Exit codes of `watch --once` (bits): something is wrong; something could not be delivered.
 EXIT_WRONG = 1
@@ -98,6 +100,9 @@ class Target:
     db: Database
     skip: int = 0  # passes left before trying again (backoff while unreachable)
     backoff: int = 0
+    #: What this database's passes read once and keep (tui/insight/memory.py).
+    memory: Memory = field(default_factory=Memory)
+    took_s: float | None = None  # its last pass's reads, in seconds (the bench shows them)
 
 
 @dataclass
@@ -209,18 +214,25 @@ class Watch:
         for ep in self.state.book.open.values():
             if ep.profile == t.profile and ep.jobid is not None:
                 open_jobids.setdefault(ep.kind, set()).add(ep.jobid)
-        observer = Observer(t.profile, t.db, cursor, self.opts.grace_s)
+        observer = Observer(t.profile, t.db, cursor, self.opts.grace_s, t.memory)
+        started = time.perf_counter()
         try:
             return t, await asyncio.wait_for(observer.observe(open_jobids),
                                              self.opts.read_timeout_s)
         except (TimeoutError, asyncio.TimeoutError):
-            # Its connection is mid-query: dropped, so the next pass starts clean.
-            await t.db.close()
-            late = Observation()
-            late.checked.append((t.profile, "unreachable"))
-            late.seen.append(_unreachable(
-                t.profile, f"no answer within {self.opts.read_timeout_s:g} s"))
-            return t, late
+            why = f"no answer within {self.opts.read_timeout_s:g} s"
+        except Exception as exc:  # noqa: BLE001  # one database's surprise stops no other's pass
+            log.swallowed(f"watching {t.profile}", exc)
+            why = f"{type(exc).__name__}: {clean(str(exc))}"
+        finally:
+            t.took_s = time.perf_counter() - started
+        # Its connection may be mid-query: dropped, so the next pass starts clean.
+        await t.db.close()
+        t.memory.forget()
+        late = Observation()
+        late.checked.append((t.profile, "unreachable"))
+        late.seen.append(_unreachable(t.profile, why))
+        return t, late
 
     def _backoff(self, t: Target, snap: Snapshot) -> None:
         if snap.up:
