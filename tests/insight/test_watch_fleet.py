@@ -31,21 +31,27 @@ def config(tmp_path: Path, live: str, dead: str, n: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize("n", [2, 20])
-async def test_one_dead_database_delays_nobody(fresh_cluster: Cluster, tmp_path: Path,
-                                               n: int) -> None:
-    c = fresh_cluster
+def a_fleet_with_a_dead_one(c: Cluster, tmp_path: Path,
+                            n: int) -> tuple[Silent, list[str], list[Target]]:
+    """`n` profiles, one of them a server that never answers (given ten minutes to connect,
+    it hangs for the whole test), the others one live cluster with a failing job."""
     c.sql("select cron.unschedule(jobid) from cron.job")
     jobid = c.value("select cron.schedule('ledger-close', '0 3 1 1 *', 'SELECT 1')")
     now = c.value("select now()")
     with c.connect() as conn:
         insert_run(conn, jobid, now - timedelta(minutes=1), now, "failed", "ERROR:  boom")
     silent = Silent()
-    # The dead one is given ten minutes to connect: it hangs for the whole test.
     dead = f"host=127.0.0.1 port={silent.port} dbname=postgres"
     settings, names = fleet_settings(str(config(tmp_path, c.conninfo, dead, n)), [])
     targets = [Target(name, Database(replace(options_for(settings, name)[0],
                                              connect_timeout_s=600))) for name in names]
+    return silent, names, targets
+
+
+@pytest.mark.parametrize("n", [2, 20])
+async def test_one_dead_database_delays_nobody(fresh_cluster: Cluster, tmp_path: Path,
+                                               n: int) -> None:
+    silent, names, targets = a_fleet_with_a_dead_one(fresh_cluster, tmp_path, n)
     out = io.StringIO()
     watch = Watch(targets, State(), [], Options(read_timeout_s=600), out=out,
                   err=io.StringIO())
@@ -75,17 +81,7 @@ async def test_a_database_past_its_read_timeout_is_unreachable_for_the_pass(
     """Each profile has its own deadline: the pass ends with the live ones' episodes and the
     silent one unreachable ("no answer within 2 s"), and the next pass leaves it be (backoff)
     while the live ones are read again."""
-    c = fresh_cluster
-    c.sql("select cron.unschedule(jobid) from cron.job")
-    jobid = c.value("select cron.schedule('ledger-close', '0 3 1 1 *', 'SELECT 1')")
-    now = c.value("select now()")
-    with c.connect() as conn:
-        insert_run(conn, jobid, now - timedelta(minutes=1), now, "failed", "ERROR:  boom")
-    silent = Silent()
-    dead = f"host=127.0.0.1 port={silent.port} dbname=postgres"
-    settings, names = fleet_settings(str(config(tmp_path, c.conninfo, dead, 3)), [])
-    targets = [Target(name, Database(replace(options_for(settings, name)[0],
-                                             connect_timeout_s=600))) for name in names]
+    silent, names, targets = a_fleet_with_a_dead_one(fresh_cluster, tmp_path, 3)
     watch = Watch(targets, State(), [], Options(read_timeout_s=2), out=io.StringIO(),
                   err=io.StringIO())
     try:
@@ -94,6 +90,9 @@ async def test_a_database_past_its_read_timeout_is_unreachable_for_the_pass(
             ("db00", "failing"), ("db01", "failing"), ("db02", "unreachable")]
         down = next(ch for ch in first.changes if ch.episode.profile == "db02")
         assert "no answer within 2 s" in down.message
+        c = fresh_cluster
+        (jobid,) = [j for (j,) in c.sql("select jobid from cron.job")]
+        now = c.value("select now()")
         with c.connect() as conn:
             insert_run(conn, jobid, now, now, "succeeded", "SELECT 1")
         second = await asyncio.wait_for(watch.run_pass(), 120)
