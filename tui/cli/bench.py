@@ -1,5 +1,6 @@
-"""`cronjobs-tui bench`: the scale benchmark (benchmarks/scale.py) in a throwaway cluster, or
-`--mask` for the cost of masking secrets alone (benchmarks/mask.py); from a checkout only."""
+"""`cronjobs-tui bench`: the scale benchmark (benchmarks/scale.py) in a throwaway cluster,
+`--latency` for what the operator waits for through a 30 ms round trip (benchmarks/latency.py),
+or `--mask` for the cost of masking secrets alone (benchmarks/mask.py); from a checkout only."""
 
 from __future__ import annotations
 
@@ -20,15 +21,18 @@ def register(sub: Any, conn: argparse.ArgumentParser) -> None:
                            help="measure server time per refresh and the app at scale, in a "
                                 "throwaway cluster")
     bench.add_argument("--jobs", type=types.whole(1, MAX_JOBS), default=None,
-                       help=f"jobs, 1-{MAX_JOBS} (default 10000)")
+                       help=f"jobs, 1-{MAX_JOBS} (default 10000; --latency: 1000)")
     bench.add_argument("--runs", type=_sizes, default=None, metavar="H,H,...",
                        help="history sizes, each 1-100000000 (default "
-                            "100000,1000000,10000000)")
+                            "100000,1000000,10000000; --latency: 100000, the largest given)")
     bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     bench.add_argument("--idle", type=types.seconds(0, 3600, above=True), default=60.0,
                        help="seconds of idle measured (a whole minute: cron jobs start on it)")
     bench.add_argument("--stream", type=types.whole(1, 100_000_000), default=1_000_000,
                        help="new runs streamed for the memory figure")
+    bench.add_argument("--latency", action="store_true",
+                       help="the app and the headless subcommands, direct and through a proxy "
+                            "adding a 30 ms round trip: times, exchanges, round trips waited")
     bench.add_argument("--mask", action="store_true",
                        help="only the cost of masking secrets, on ordinary and hostile "
                             "commands up to 1 MB, against the old implementation")
@@ -65,6 +69,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from benchmarks import mask as bench_mask
 
         return bench_mask.main(args)
+    if args.latency:
+        return _latency(args, log)
     from benchmarks.scale import report, run
 
     if args.quick:
@@ -77,5 +83,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     stages, app, _ = run(jobs, sizes, quick=args.quick, idle_s=idle_s, stream_runs=stream,
                          log=log)
     print(report(jobs, stages, app))
+    print(f"(bench took {time.perf_counter() - t0:.0f} s)")
+    return OK
+
+
+def _latency(args: argparse.Namespace, log: Any) -> int:
+    from benchmarks.latency import report, run
+
+    if args.quick:
+        jobs, runs = args.jobs or 100, max(args.runs or [5000])
+    else:
+        jobs, runs = args.jobs or 1000, max(args.runs or [100_000])
+    t0 = time.perf_counter()
+    print(report(run(jobs, runs, quick=args.quick, log=log)))
     print(f"(bench took {time.perf_counter() - t0:.0f} s)")
     return OK
