@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import pq
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
 
 from tui import log
-from tui.db.connect import ConnectOptions, open_connection, transaction
+from tui.db.connect import ConnectOptions, open_connection, read_in_one_trip, transaction
 from tui.db.queries import query
 from tui.db.release import from_extversion, probe_release
 from tui.models import Job, PgCronRelease, Run, ServerFacts
@@ -161,12 +160,17 @@ class Database:
     async def fetch(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run the named .sql query, in a transaction of its own with our limits, and return
         its rows as dicts."""
-        async def work(conn: psycopg.AsyncConnection) -> list[dict[str, Any]]:
-            # Pipelined: BEGIN, the limits and the query go in one round trip.
-            async with conn.pipeline(), transaction(conn, self.opts):
-                async with conn.cursor(row_factory=dict_row) as cur:
-                    await cur.execute(query(name), params or {})
-                    return await cur.fetchall()
+        (rows,) = await self.fetch_many([(name, params)])
+        return rows
+
+    async def fetch_many(self, reads: Sequence[tuple[str, Mapping[str, Any] | None]],
+                         ) -> list[list[dict[str, Any]]]:
+        """The named .sql queries' rows, each a list of dicts, read together: one
+        transaction, one round trip (tui/db/connect.py's read_in_one_trip)."""
+        statements = [(query(name), params or {}) for name, params in reads]
+
+        async def work(conn: psycopg.AsyncConnection) -> list[list[dict[str, Any]]]:
+            return await read_in_one_trip(conn, self.opts, statements)
 
         return await self._on_connection(work)
 
