@@ -1,8 +1,9 @@
 """Which pg_cron release a server runs, as closely as its behaviour tells.
 
 `pg_extension.extversion` names the SQL version only: '1.6' for every 1.6.x (and '1.5' for
-1.6.0). What differs between releases is probed instead, once per connection, each probe in a
-savepoint that is always rolled back:
+1.6.0). What differs between releases is probed instead, once per connection, each probe
+rolled back (a PL/pgSQL block, release_probe_all.sql, asks them all in one round trip; where
+it cannot run, each is asked in a savepoint):
 
 * `5 seconds` accepted: 1.5 or newer;
 * `0 0 $ * *` accepted: 1.6 or newer;
@@ -23,7 +24,7 @@ import re
 import psycopg
 
 from tui.cron import parse_version
-from tui.db.connect import ConnectOptions, transaction
+from tui.db.connect import ConnectOptions, read_in_one_trip, transaction
 from tui.db.queries import query
 from tui.models import PgCronRelease
 
@@ -80,22 +81,67 @@ def from_extversion(extversion: str) -> PgCronRelease:
     return PgCronRelease(line=line, label=line, version=line, probed=False)
 
 
-async def probe_release(conn: psycopg.AsyncConnection, opts: ConnectOptions,
-                        extversion: str) -> PgCronRelease:
-    """The release as closely as the probes tell, in one transaction that is rolled back.
-    In a read-only session too: pg_cron parses a schedule before it writes, and the server
-    refuses the write."""
+#: release_probe_all.sql's SQLSTATE for "no error": raised by us to roll a block back.
+NO_ERROR = "CJ000"
+PROBES = ("5 seconds", "0 0 $ * *", "*/60 * * * *")  # in release_probe_all.sql's order
+
+
+def _accepted(answer: str) -> bool:
+    """One of release_probe_all.sql's answers, read as _Prober.accepts reads an error."""
+    via, state, missing_job = answer.split(":")
+    if state == INVALID_SCHEDULE:
+        return False
+    if state == READ_ONLY or (via == "alter" and state == NO_SUCH_JOB and missing_job == "true"):
+        return True
+    if via == "schedule" and state == NO_ERROR:
+        return True
+    raise _Inconclusive
+
+
+async def probe_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
+                             ) -> tuple[list[bool], tuple[str | None, bool]] | None:
+    """The answers to PROBES and the settings, in one round trip (one PL/pgSQL block asks
+    them all); None when the block could not run (no PL/pgSQL, say): ask step by step."""
+    try:
+        _, (row,), (settings,) = await read_in_one_trip(conn, opts, [
+            (query("release_probe_all"), {}), (query("release_probe_answers"), {}),
+            (query("release_probe_settings"), {})])
+    except psycopg.Error:
+        if conn.broken:
+            raise
+        return None
+    answers = (row["answers"] or "").split(";")
+    if len(answers) != len(PROBES):
+        return None
+    return ([_accepted(a) for a in answers],
+            (settings["match_dom_and_dow"], settings["readable"]))
+
+
+async def probe_step_by_step(conn: psycopg.AsyncConnection, opts: ConnectOptions,
+                              ) -> tuple[list[bool], tuple[str | None, bool]]:
+    """PROBES asked one at a time, each in a savepoint, in a transaction rolled back."""
     async with transaction(conn, opts, force_rollback=True):
         prober = _Prober(conn, opts)
-        try:
-            seconds = await prober.accepts("5 seconds")
-            dollar = await prober.accepts("0 0 $ * *")
-            big_step = await prober.accepts("*/60 * * * *")
-        except _Inconclusive:
-            return from_extversion(extversion)
+        accepted = [await prober.accepts(schedule) for schedule in PROBES]
         async with conn.cursor() as cur:
             await cur.execute(query("release_probe_settings"))
             match_setting, readable = await cur.fetchone() or (None, False)
+    return accepted, (match_setting, readable)
+
+
+async def probe_release(conn: psycopg.AsyncConnection, opts: ConnectOptions,
+                        extversion: str) -> PgCronRelease:
+    """The release as closely as the probes tell, nothing written. In a read-only session
+    too: pg_cron parses a schedule before it writes, and the server refuses the write. One
+    round trip where PL/pgSQL is there (a bastion host 30 ms away waits 30 ms, not 20 round
+    trips), else step by step."""
+    try:
+        probed = await probe_in_one_trip(conn, opts)
+        if probed is None:
+            probed = await probe_step_by_step(conn, opts)
+    except _Inconclusive:
+        return from_extversion(extversion)
+    (seconds, dollar, big_step), (match_setting, readable) = probed
     if not dollar:
         line = "1.5" if seconds else "1.4"
         # No probe tells releases of 1.4 or 1.5 apart: name them as extversion does ('1.4-1').
