@@ -12,6 +12,7 @@ subcommand and the app's own loop can all go through it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -82,6 +83,13 @@ class Proxy:
             self._loop.run_forever()
         finally:
             server.close()
+            # Connections still open end here, not when the loop is collected (a pipe's
+            # cleanup would then run on a closed loop).
+            tasks = asyncio.all_tasks(self._loop)
+            for task in tasks:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            self._loop.close()
 
     # -- one client connection ----------------------------------------------------------------
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -93,9 +101,10 @@ class Proxy:
         with self._lock:
             self.counts.connections += 1
         last = ["down"]  # who spoke last on this connection
-        await asyncio.gather(self._pipe(reader, up_writer, "up", last),
-                             self._pipe(up_reader, writer, "down", last),
-                             return_exceptions=True)
+        with contextlib.suppress(asyncio.CancelledError):  # the proxy is closing
+            await asyncio.gather(self._pipe(reader, up_writer, "up", last),
+                                 self._pipe(up_reader, writer, "down", last),
+                                 return_exceptions=True)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     direction: str, last: list[str]) -> None:
