@@ -151,3 +151,27 @@ def test_run_costs_a_few_exchanges(proxy: Proxy, cluster: Cluster,
                          [jobid]) == 1
     assert counts.connections == 2
     assert counts.round_trips <= 2 * base + 7 + RUN_OWN, counts
+
+
+def test_reads_together_answer_alone_when_one_is_refused(cluster: Cluster) -> None:
+    """Batched reads keep what each read alone did: a refused one (no USAGE on schema cron)
+    is its refusal, the others still answer."""
+    from tui.db import DatabaseError
+    from tui.db.insight import jobs_read, read_together
+
+    role = f"round_trips_{uuid.uuid4().hex[:8]}"
+    cluster.sql(f'create role "{role}" login')
+    try:
+        async def read() -> list[object]:
+            db = Database(ConnectOptions(dbname=cluster.sandbox.conninfo(user=role)))
+            try:
+                return list(await read_together(db, [("action_session_user", None),
+                                                     jobs_read(indexed=False)]))
+            finally:
+                await db.close()
+
+        who, jobs = asyncio.run(read())
+    finally:
+        cluster.sql(f'drop role "{role}"')
+    assert who == [{"session_user": role}]
+    assert isinstance(jobs, DatabaseError) and jobs.sqlstate == "42501", jobs
