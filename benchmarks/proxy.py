@@ -81,10 +81,8 @@ class Proxy:
         self._ready.set()
         try:
             self._loop.run_forever()
-        finally:
+        finally:  # every connection cut, each copy ended, before the loop closes
             server.close()
-            # Connections still open end here, not when the loop is collected (a pipe's
-            # cleanup would then run on a closed loop).
             tasks = asyncio.all_tasks(self._loop)
             for task in tasks:
                 task.cancel()
@@ -101,10 +99,9 @@ class Proxy:
         with self._lock:
             self.counts.connections += 1
         last = ["down"]  # who spoke last on this connection
-        with contextlib.suppress(asyncio.CancelledError):  # the proxy is closing
-            await asyncio.gather(self._pipe(reader, up_writer, "up", last),
-                                 self._pipe(up_reader, writer, "down", last),
-                                 return_exceptions=True)
+        await asyncio.gather(self._pipe(reader, up_writer, "up", last),
+                             self._pipe(up_reader, writer, "down", last),
+                             return_exceptions=True)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     direction: str, last: list[str]) -> None:
@@ -136,4 +133,5 @@ class Proxy:
                 queue.put_nowait((time.monotonic() + self.delay_s, data))
         finally:
             queue.put_nowait((0.0, b""))
-            await sender
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await sender

@@ -280,14 +280,19 @@ class Pooler:
 
     def show_all(self, setting: str, user: str = "postgres",
                  password: str | None = None) -> set[str]:
-        """The setting on every server connection of the pool: `pool_size` clients at once,
+        """The setting on every server connection of the pool."""
+        return self.on_each(f"current_setting('{setting}')", user, password)
+
+    def on_each(self, expression: str, user: str = "postgres",
+                password: str | None = None) -> set[str]:
+        """`expression` on every server connection of the pool: `pool_size` clients at once,
         each inside a transaction, so each holds a different server connection."""
         conns = [psycopg.connect(self.conninfo(user, password), prepare_threshold=None)
                  for _ in range(self.pool_size)]
         try:
             seen, pids = set(), set()
             for conn in conns:  # not autocommit: each keeps its server connection until rollback
-                row = conn.execute(f"select current_setting('{setting}'), "
+                row = conn.execute(f"select ({expression})::text, "
                                    "pg_backend_pid()").fetchone()
                 seen.add(str(row[0]))  # type: ignore[index]
                 pids.add(row[1])  # type: ignore[index]

@@ -125,29 +125,3 @@ def test_overflowing_steps_as_each_release_takes_them(expr: str, on_1_6_4: bool,
     assert crashes_1_6_0_to_1_6_4(expr) is (not on_1_6_4)
     if crashes_1_6_0_to_1_6_4(expr):
         assert "crashes pg_cron 1.6.0-1.6.4" in (check(expr, "1.6.4").hint or "")
-
-
-@pytest.mark.parametrize("read_only", [False, True])
-@pytest.mark.parametrize("who", ["superuser", "plain role"])
-def test_release_probe_in_one_trip_answers_as_step_by_step(
-        cluster: Cluster, plain_role: str, who: str, read_only: bool) -> None:
-    """The one-round-trip probe (a PL/pgSQL block) and the savepoint-by-savepoint one it
-    falls back to (where PL/pgSQL cannot run) read every schedule alike, and write nothing."""
-    from tui.db.connect import open_connection
-    from tui.db.release import probe_in_one_trip, probe_step_by_step
-
-    cluster.sql(f'grant usage on schema cron to "{plain_role}"')
-    dsn = cluster.conninfo if who == "superuser" else cluster.sandbox.conninfo(user=plain_role)
-    opts = ConnectOptions(dbname=dsn, read_only=read_only)
-
-    async def both() -> tuple[object, object]:
-        conn = await open_connection(opts)
-        try:
-            return await probe_in_one_trip(conn, opts), await probe_step_by_step(conn, opts)
-        finally:
-            await conn.close()
-
-    before = cluster.sql(JOBS)
-    one_trip, step_by_step = asyncio.run(both())
-    assert one_trip is not None and one_trip == step_by_step
-    assert cluster.sql(JOBS) == before

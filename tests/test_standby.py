@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.conftest import Cluster, Standby
 from tui.config import Settings
 from tui.db import ConnectOptions, Database
-from tui.db.liveness import judge_jobs
 from tui.doctor import OK, PROBLEM, UNKNOWN, run_checks
 from tui.ui.app import CronJobsApp
 from tui.ui.screens.operator import MUTATING
@@ -80,7 +79,6 @@ async def test_orphaned_is_unknown_on_a_standby(standby: Standby, cluster: Clust
             try:
                 findings = {f.check: f for f in await run_checks(db)}
                 job = next(j for j in await db.jobs(indexed=False) if j.jobid == jobid)
-                (job,) = await judge_jobs(db, [job])
             finally:
                 await db.close()
             said[name] = (findings["runs.orphaned"], job.last_orphaned)

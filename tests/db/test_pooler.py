@@ -41,6 +41,8 @@ def assert_pool_clean(pooler: Pooler, user: str = "postgres",
     assert pooler.show_all("default_transaction_read_only", user, password) == {"off"}
     assert pooler.show_all("transaction_read_only", user, password) == {"off"}
     assert pooler.show_all("role", user, password) == {"none"}
+    # No named statement of ours left for the pool's next client (tui/db/connect.is_direct).
+    assert pooler.on_each("select count(*) from pg_prepared_statements", user, password) == {"0"}
 
 
 def test_the_pool_really_passes_settings_on(pooler: Pooler) -> None:

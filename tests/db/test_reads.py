@@ -252,3 +252,25 @@ async def test_closed_in_a_call_the_next_connection_works(cluster: Cluster) -> N
         await conn.close()
     await asyncio.wait({reading})
     assert reading.cancelled()
+
+
+async def test_the_jobs_follow_a_purge_at_the_next_read(cluster: Cluster) -> None:
+    """A purge deletes a job's last run: the next steady read says so (the statistics' count
+    of deleted runs moved), not a full read's worth of refreshes later."""
+    from tui.db.stream import JobsTracker
+
+    jobid = cluster.value("select cron.schedule('purge-follow', '0 0 31 2 *', 'select 1')")
+    first, last = add_runs(cluster, jobid, ["succeeded", "failed"])
+    db = db_for(cluster)
+    try:
+        tracker = JobsTracker(db)
+        (job,) = [j for j in await tracker.read(indexed=False) if j.jobid == jobid]
+        assert (job.last_runid, job.last_status) == (last, "failed")
+        with psycopg.connect(cluster.conninfo, autocommit=True) as other:
+            other.execute("delete from cron.job_run_details where runid = %s", [last])
+        # The deleting session's statistics reach the server as it ends (above).
+        (job,) = [j for j in await tracker.read(indexed=False) if j.jobid == jobid]
+        assert (job.last_runid, job.last_status) == (first, "succeeded")
+    finally:
+        await db.close()
+        cluster.sql("select cron.unschedule('purge-follow')")

@@ -96,7 +96,7 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
             reads.recent_read()]))
     finally:
         await db.close()
-    plan = build(reads.jobs_from(jobs), usuals_from_rows(recent), facts.now, args.hours, tz,
+    plan = build(reads.jobs_of(jobs), usuals_from_rows(recent), facts.now, args.hours, tz,
                  facts.pg_cron_grammar or "1.6", reads.scheduler_from(sched).max_running_jobs)
     if args.json:
         print_json(plan.as_dict())

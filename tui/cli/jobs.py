@@ -10,7 +10,6 @@ from tui.cli.options import options_from, pg_cron_facts
 from tui.cli.output import OK, print_json, print_table
 from tui.db import Database, DatabaseError
 from tui.db import insight as reads
-from tui.db.liveness import judge_jobs
 from tui.export import job_records
 from tui.format import not_in_lookback
 from tui.text import one_line
@@ -31,7 +30,7 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
         # The jobs and their usual durations in one round trip.
         jobs_rows, recent = await reads.read_together(db, [
             reads.jobs_read(facts.has_run_index), reads.recent_read()])
-        jobs = await judge_jobs(db, reads.jobs_from(reads.rows_of(jobs_rows)))
+        jobs = reads.jobs_of(reads.rows_of(jobs_rows))  # an unfinished last run judged
         # Refused: the stuck floor applies, as for a job with no earlier run.
         usuals = {} if isinstance(recent, DatabaseError) else rules.usuals_from_rows(recent)
     finally:

@@ -68,7 +68,7 @@ async def cmd_runs(args: argparse.Namespace) -> int:
             runs_rows, jobs_rows = map(reads.rows_of, await reads.read_together(db, [
                 reads.runs_recent_read(limit=args.limit, status=args.status),
                 reads.jobs_read(False)]))
-            runs, jobs = reads.runs_from(runs_rows), reads.jobs_from(jobs_rows)
+            runs, jobs = reads.runs_of(runs_rows), reads.jobs_of(jobs_rows)
         else:
             runs = await db.runs_recent(limit=args.limit, status=args.status)
         outcomes = None

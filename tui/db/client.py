@@ -12,13 +12,19 @@ import psycopg
 from psycopg import pq
 from psycopg.pq import TransactionStatus
 
-from tui import log
-from tui.db.connect import ConnectOptions, open_connection, read_in_one_trip, transaction
+from tui import log, rules
+from tui.db.connect import ConnectOptions, is_direct, open_connection, read_in_one_trip, transaction
 from tui.db.queries import query
 from tui.db.release import from_extversion, probe_release
 from tui.models import Job, PgCronRelease, Run, ServerFacts
 
 T = TypeVar("T")
+
+#: psycopg's prepare_threshold on a direct connection: never on its own, always on request.
+PREPARE_ONLY_WHEN_ASKED = 2**31
+
+#: A named .sql query and its parameters, for fetch_many.
+Read = tuple[str, Mapping[str, Any] | None]
 
 #: How long a cancelled call may take to bring its session back to idle before it is closed.
 CANCEL_TIMEOUT_S = 5.0
@@ -101,6 +107,9 @@ class Database:
         self._release: tuple[psycopg.AsyncConnection, PgCronRelease] | None = None
         self._failed: DatabaseError | None = None  # open()'s, for the next query to report
         self._call: asyncio.Future[Any] | None = None  # the call on the session, if one is
+        self.sessions = 0  # connections opened so far: what was read of the last may be stale
+        self.writes = 0  # write transactions begun (tui/db/writes.py): the jobs may differ
+        self._direct: psycopg.AsyncConnection | None = None  # proven free of a pooler
 
     @property
     def deadline_s(self) -> float:
@@ -127,6 +136,7 @@ class Database:
             if self._ever_connected:
                 log.reconnect(describe_target(self.opts), "connected again after a loss")
             self._ever_connected = True
+            self.sessions += 1
         return self._conn
 
     async def open(self) -> None:
@@ -157,20 +167,24 @@ class Database:
         async with self._lock:
             await self.close()
 
-    async def fetch(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    async def fetch(self, name: str, params: Mapping[str, Any] | None = None,
+                    ) -> list[dict[str, Any]]:
         """Run the named .sql query, in a transaction of its own with our limits, and return
         its rows as dicts."""
         (rows,) = await self.fetch_many([(name, params)])
         return rows
 
-    async def fetch_many(self, reads: Sequence[tuple[str, Mapping[str, Any] | None]],
+    async def fetch_many(self, reads: Sequence[Read], *, prepare: bool = False,
                          ) -> list[list[dict[str, Any]]]:
         """The named .sql queries' rows, each a list of dicts, read together: one
-        transaction, one round trip (tui/db/connect.py's read_in_one_trip)."""
+        transaction, one round trip (tui/db/connect.py's read_in_one_trip). `prepare`: the
+        same reads again and again (the steady refresh), planned once per session where the
+        connection allows it (nothing between us and the server: connect.is_direct)."""
         statements = [(query(name), params or {}) for name, params in reads]
 
         async def work(conn: psycopg.AsyncConnection) -> list[list[dict[str, Any]]]:
-            return await read_in_one_trip(conn, self.opts, statements)
+            return await read_in_one_trip(conn, self.opts, statements,
+                                          prepare=prepare and conn is self._direct)
 
         return await self._on_connection(work)
 
@@ -262,7 +276,17 @@ class Database:
     # -- reads --------------------------------------------------------------
     async def facts(self) -> ServerFacts:
         (row,) = await self.fetch("facts")
-        info = self._conn.info if self._conn is not None else None
+        return await self.facts_of(row)
+
+    async def facts_of(self, row: dict[str, Any]) -> ServerFacts:
+        """ServerFacts from facts.sql's row, with what only this session knows."""
+        conn, client_port = self._conn, row.pop("client_port", None)
+        if conn is not None and is_direct(conn, client_port):
+            # Only what is asked with prepare=True: generic plans are poor for the
+            # "param is null or ..." filters of the other reads.
+            conn.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+            self._direct = conn
+        info = conn.info if conn is not None else None
         release = await self._probe_release(row["pg_cron_version"])
         # The address the operator connected to (a pooler's, say), as libpq reports it.
         return ServerFacts(**row, pg_cron_release=release,
@@ -289,28 +313,49 @@ class Database:
         return self._release[1]
 
     async def jobs(self, *, indexed: bool) -> list[Job]:
-        if indexed:
-            rows = await self.fetch("jobs_indexed")
-        else:
-            rows = await self.fetch("jobs_lookback", {"lookback": LOOKBACK_RUNS})
-        return [Job(**row) for row in rows]
+        (rows,) = await self.fetch_many([jobs_read(indexed)])
+        return jobs_of(rows)
 
     async def runs_recent(self, *, limit: int = 100, before: int | None = None,
                           jobid: int | None = None, status: str | None = None) -> list[Run]:
-        rows = await self.fetch("runs_recent", {"limit": limit, "before": before,
-                                                "jobid": jobid, "status": status})
-        return [Run(**row) for row in rows]
+        return runs_of(await self.fetch("runs_recent", {
+            "limit": limit, "before": before, "jobid": jobid, "status": status}))
 
     async def runs_after(self, after: int, *, limit: int = 1000, jobid: int | None = None,
                          status: str | None = None) -> list[Run]:
-        rows = await self.fetch("runs_after", {"after": after, "limit": limit,
-                                               "jobid": jobid, "status": status})
-        return [Run(**row) for row in rows]
+        return runs_of(await self.fetch("runs_after", {
+            "after": after, "limit": limit, "jobid": jobid, "status": status}))
 
     async def runs_by_ids(self, ids: Sequence[int]) -> list[Run]:
         if not ids:
             return []
-        return [Run(**row) for row in await self.fetch("runs_by_ids", {"ids": list(ids)})]
+        return runs_of(await self.fetch("runs_by_ids", {"ids": list(ids)}))
+
+
+def jobs_read(indexed: bool) -> Read:
+    """Every job with its latest run: by the (jobid, runid) index, or the bounded look-back."""
+    return ("jobs_indexed", None) if indexed else ("jobs_lookback", {"lookback": LOOKBACK_RUNS})
+
+
+def _judged(row: dict[str, Any], status: str, verdict: str) -> dict[str, Any]:
+    """`row` read with the facts tui/rules.py judges a run by (job_pid, pid_alive,
+    before_server_start: taken out), and `verdict` set: orphaned or not when its `status`
+    is unfinished, else None. No second query for it."""
+    pid, alive, before = row.pop("job_pid"), row.pop("pid_alive"), \
+        row.pop("before_server_start")
+    row[verdict] = (rules.is_orphaned(row[status], pid, alive, before)
+                    if row[status] in rules.UNFINISHED else None)
+    return row
+
+
+def runs_of(rows: list[dict[str, Any]]) -> list[Run]:
+    """Runs as runs_*.sql read them, each unfinished one judged."""
+    return [Run(**_judged(row, "status", "orphaned")) for row in rows]
+
+
+def jobs_of(rows: list[dict[str, Any]]) -> list[Job]:
+    """Jobs as jobs_read()'s queries read them, an unfinished last run judged."""
+    return [Job(**_judged(row, "last_status", "last_orphaned")) for row in rows]
 
 
 def require_pg_cron(facts: ServerFacts) -> None:

@@ -13,6 +13,8 @@ trip: `read_in_one_trip()`). Startup options
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -84,6 +86,24 @@ async def open_connection(opts: ConnectOptions, **override: str) -> psycopg.Asyn
     )
 
 
+def is_direct(conn: psycopg.AsyncConnection, server_client_port: int | None) -> bool:
+    """Whether nothing stands between this connection and its server backend: the port the
+    server sees us connect from (inet_client_port()) is this socket's own. Then a named
+    prepared statement stays with this session. Behind a pooler the server sees the
+    pooler's port, and a statement prepared in one transaction would be left on a server
+    connection the pool hands to another client (PgBouncer before 1.21 in transaction mode
+    does not know of it): never there. A Unix socket, NAT or a tunnel cannot be told apart
+    from a pooler, and keep the plain path too."""
+    if server_client_port is None or conn.pgconn.socket < 0:
+        return False
+    try:
+        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+            local = sock.getsockname()
+    except OSError:
+        return False
+    return isinstance(local, tuple) and local[1] == server_client_port
+
+
 #: `timeout_ms` default of `transaction()`: the options' statement timeout.
 FROM_OPTIONS = -1
 
@@ -99,22 +119,25 @@ def limits(opts: ConnectOptions, timeout_ms: int | None = FROM_OPTIONS,
 
 
 async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
-                           statements: Sequence[tuple[sql.SQL, Mapping[str, Any]]],
+                           statements: Sequence[tuple[sql.SQL, Mapping[str, Any]]], *,
+                           rollback: bool = False, prepare: bool = False,
                            ) -> list[list[dict[str, Any]]]:
     """Each statement's rows, read in one transaction with our limits and ONE round trip:
-    BEGIN, the limits, the statements and COMMIT go out together in psycopg's pipeline, which
-    syncs once as it ends (a bastion host 30 ms from its database waits 30 ms, not 150). On a
-    failure the pipeline skipped the rest, COMMIT too: rolled back, a second trip then only."""
+    BEGIN, the limits, the statements and COMMIT (or ROLLBACK) go out together in psycopg's
+    pipeline, which syncs once as it ends (a bastion host 30 ms from its database waits 30 ms,
+    not 150). On a failure the pipeline skipped the rest, COMMIT too: rolled back, a second
+    trip then only. `prepare`: as named prepared statements, planned once per session (only
+    on a connection `is_direct()`: see there)."""
     cursors = []
     try:
         async with conn.pipeline():
             await conn.execute(query("tx_begin"))
-            await conn.execute(query("session_limits"), limits(opts))
+            await conn.execute(query("session_limits"), limits(opts), prepare=prepare)
             for statement, params in statements:
                 cursor = conn.cursor(row_factory=dict_row)
-                await cursor.execute(statement, params)
+                await cursor.execute(statement, params, prepare=prepare)
                 cursors.append(cursor)
-            await conn.execute(query("tx_commit"))
+            await conn.execute(query("tx_rollback" if rollback else "tx_commit"))
     except Exception:
         if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
             await conn.rollback()

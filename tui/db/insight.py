@@ -7,17 +7,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tui import rules
-from tui.db.client import LOOKBACK_RUNS, Database, DatabaseError
-from tui.models import Job, Run
+from tui.db.client import Database, DatabaseError, Read, jobs_of, jobs_read, runs_of
 from tui.rules import Usual
 
-__all__ = ["Read", "Usual", "http_errors", "jobs_from", "jobs_read", "max_runid",
-           "read_together", "recent_finished", "recent_read", "rows_of", "runs_from",
+__all__ = ["Read", "Usual", "http_errors", "jobs_of", "jobs_read", "max_runid",
+           "read_together", "recent_finished", "recent_read", "rows_of", "runs_of",
            "runs_page_read", "runs_recent_read", "runs_since", "scheduler", "scheduler_from",
            "scheduler_read", "unfinished", "usual_durations"]
 
-#: A named .sql query and its parameters: one of the reads Database.fetch_many batches.
-Read = tuple[str, dict[str, Any] | None]
 
 #: Runs are read back in pages of this many runids...
 PAGE = 5_000
@@ -67,19 +64,6 @@ def rows_of(result: list[dict[str, Any]] | DatabaseError) -> list[dict[str, Any]
     if isinstance(result, DatabaseError):
         raise result
     return result
-
-
-def jobs_read(indexed: bool) -> Read:
-    """Database.jobs's read, to batch: `jobs_from` makes the jobs of its rows."""
-    return ("jobs_indexed", None) if indexed else ("jobs_lookback", {"lookback": LOOKBACK_RUNS})
-
-
-def jobs_from(rows: list[dict[str, Any]]) -> list[Job]:
-    return [Job(**row) for row in rows]
-
-
-def runs_from(rows: list[dict[str, Any]]) -> list[Run]:
-    return [Run(**row) for row in rows]
 
 
 def runs_recent_read(*, limit: int, jobid: int | None = None, status: str | None = None,

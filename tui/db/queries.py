@@ -7,7 +7,8 @@ it, so a role under row-level security does not walk the whole index for max(run
 facts tui/rules.py judges orphaned runs by, over a run aliased `d` (`{run_pid_alive}`: a
 backend with its job_pid exists, null when not applicable or not visible, as on a standby whose
 backends are not the primary's; `{run_before_server_start}`: a 'connecting'/'sending' row
-older than the server's start). Fragments carry no `--` comment: they land mid-line.
+older than the server's start), and whether pg_cron's launcher runs (`{scheduler_alive}`).
+Fragments carry no `--` comment: they land mid-line.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from importlib import resources
 
 from psycopg import sql
 
-FRAGMENTS = ("newest_runid", "run_pid_alive", "run_before_server_start")
+FRAGMENTS = ("newest_runid", "run_pid_alive", "run_before_server_start", "scheduler_alive")
 
 
 def _text(name: str) -> str:

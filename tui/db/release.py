@@ -1,9 +1,8 @@
 """Which pg_cron release a server runs, as closely as its behaviour tells.
 
 `pg_extension.extversion` names the SQL version only: '1.6' for every 1.6.x (and '1.5' for
-1.6.0). What differs between releases is probed instead, once per connection, each probe
-rolled back (a PL/pgSQL block, release_probe_all.sql, asks them all in one round trip; where
-it cannot run, each is asked in a savepoint):
+1.6.0). What differs between releases is probed instead, once per connection, in one statement
+(release_probe.sql) of a transaction that is always rolled back:
 
 * `5 seconds` accepted: 1.5 or newer;
 * `0 0 $ * *` accepted: 1.6 or newer;
@@ -11,7 +10,7 @@ it cannot run, each is asked in a savepoint):
 * the setting `cron.match_dom_and_dow` exists: newer than 1.6.7 (master, commit 36f1b33).
 
 The probes write nothing: `cron.alter_job(-1, ...)` parses the schedule and then finds no job
--1; without EXECUTE on it, `cron.schedule` in a savepoint that is rolled back (which uses up a
+-1; without EXECUTE on it, `cron.schedule` in a block whose insert is undone (which uses up a
 job id). In a read-only session or on a standby the server refuses the write after the parse,
 which answers just the same. A probe the server cannot answer (no privilege at all) leaves the
 release at what extversion says, and says it was not probed.
@@ -24,13 +23,13 @@ import re
 import psycopg
 
 from tui.cron import parse_version
-from tui.db.connect import ConnectOptions, read_in_one_trip, transaction
+from tui.db.connect import ConnectOptions, read_in_one_trip
 from tui.db.queries import query
 from tui.models import PgCronRelease
 
 INVALID_SCHEDULE = "22023"  # invalid_parameter_value: "invalid schedule: ..."
 NO_SUCH_JOB = "XX000"  # alter_job's elog(ERROR, "Job %ld does not exist or you don't own it")
-INSUFFICIENT_PRIVILEGE = "42501"
+ACCEPTED = "00000"  # what release_probe.sql says when the call went through
 READ_ONLY = "25006"  # read_only_sql_transaction: a read-only session, or a standby
 
 
@@ -38,42 +37,16 @@ class _Inconclusive(Exception):
     """The server refused for another reason than the schedule: nothing was learned."""
 
 
-class _Prober:
-    """Asks pg_cron whether it accepts a schedule, each question in a savepoint rolled back."""
-
-    def __init__(self, conn: psycopg.AsyncConnection, opts: ConnectOptions) -> None:
-        self.conn = conn
-        self.opts = opts
-        self.via_alter = True  # until EXECUTE on cron.alter_job turns out to be missing
-
-    async def accepts(self, schedule: str) -> bool:
-        if self.via_alter:
-            try:
-                await self._ask("release_probe_alter", schedule)
-            except psycopg.Error as exc:
-                if exc.sqlstate == INVALID_SCHEDULE:
-                    return False
-                if exc.sqlstate == READ_ONLY or (exc.sqlstate == NO_SUCH_JOB
-                                                 and "does not exist" in str(exc)):
-                    return True  # parsed; then the update was refused or found no job -1
-                if exc.sqlstate != INSUFFICIENT_PRIVILEGE:
-                    raise _Inconclusive from exc
-            # No EXECUTE on alter_job, or no error at all: on a standby alter_job returns
-            # before parsing anything.
-            self.via_alter = False
-        try:
-            await self._ask("release_probe_schedule", schedule)
-        except psycopg.Error as exc:
-            if exc.sqlstate == INVALID_SCHEDULE:
-                return False
-            if exc.sqlstate == READ_ONLY:
-                return True  # cron.schedule parses before it inserts
-            raise _Inconclusive from exc
-        return True
-
-    async def _ask(self, name: str, schedule: str) -> None:
-        async with transaction(self.conn, self.opts, force_rollback=True):
-            await self.conn.execute(query(name), {"schedule": schedule})
+def _accepted(answer: dict[str, str]) -> bool:
+    """release_probe.sql's answer for one schedule: accepted or not."""
+    state = answer["state"]
+    if state == INVALID_SCHEDULE:
+        return False
+    if state in (ACCEPTED, READ_ONLY):
+        return True  # pg_cron parses a schedule before it writes, which the server refused
+    if answer["how"] == "alter" and state == NO_SUCH_JOB and "does not exist" in answer["message"]:
+        return True  # parsed; then found no job -1
+    raise _Inconclusive(answer["message"])
 
 
 def from_extversion(extversion: str) -> PgCronRelease:
@@ -81,67 +54,19 @@ def from_extversion(extversion: str) -> PgCronRelease:
     return PgCronRelease(line=line, label=line, version=line, probed=False)
 
 
-#: release_probe_all.sql's SQLSTATE for "no error": raised by us to roll a block back.
-NO_ERROR = "CJ000"
-PROBES = ("5 seconds", "0 0 $ * *", "*/60 * * * *")  # in release_probe_all.sql's order
-
-
-def _accepted(answer: str) -> bool:
-    """One of release_probe_all.sql's answers, read as _Prober.accepts reads an error."""
-    via, state, missing_job = answer.split(":")
-    if state == INVALID_SCHEDULE:
-        return False
-    if state == READ_ONLY or (via == "alter" and state == NO_SUCH_JOB and missing_job == "true"):
-        return True
-    if via == "schedule" and state == NO_ERROR:
-        return True
-    raise _Inconclusive
-
-
-async def probe_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
-                             ) -> tuple[list[bool], tuple[str | None, bool]] | None:
-    """The answers to PROBES and the settings, in one round trip (one PL/pgSQL block asks
-    them all); None when the block could not run (no PL/pgSQL, say): ask step by step."""
-    try:
-        _, (row,), (settings,) = await read_in_one_trip(conn, opts, [
-            (query("release_probe_all"), {}), (query("release_probe_answers"), {}),
-            (query("release_probe_settings"), {})])
-    except psycopg.Error:
-        if conn.broken:
-            raise
-        return None
-    answers = (row["answers"] or "").split(";")
-    if len(answers) != len(PROBES):
-        return None
-    return ([_accepted(a) for a in answers],
-            (settings["match_dom_and_dow"], settings["readable"]))
-
-
-async def probe_step_by_step(conn: psycopg.AsyncConnection, opts: ConnectOptions,
-                              ) -> tuple[list[bool], tuple[str | None, bool]]:
-    """PROBES asked one at a time, each in a savepoint, in a transaction rolled back."""
-    async with transaction(conn, opts, force_rollback=True):
-        prober = _Prober(conn, opts)
-        accepted = [await prober.accepts(schedule) for schedule in PROBES]
-        async with conn.cursor() as cur:
-            await cur.execute(query("release_probe_settings"))
-            match_setting, readable = await cur.fetchone() or (None, False)
-    return accepted, (match_setting, readable)
-
-
 async def probe_release(conn: psycopg.AsyncConnection, opts: ConnectOptions,
                         extversion: str) -> PgCronRelease:
-    """The release as closely as the probes tell, nothing written. In a read-only session
-    too: pg_cron parses a schedule before it writes, and the server refuses the write. One
-    round trip where PL/pgSQL is there (a bastion host 30 ms away waits 30 ms, not 20 round
-    trips), else step by step."""
+    """The release as closely as the probes tell, in one transaction that is rolled back and
+    one round trip. In a read-only session too: pg_cron parses a schedule before it writes,
+    and the server refuses the write."""
+    _, (row,) = await read_in_one_trip(conn, opts, [(query("release_probe"), {}),
+                                                     (query("release_probe_answers"), {})],
+                                       rollback=True)
     try:
-        probed = await probe_in_one_trip(conn, opts)
-        if probed is None:
-            probed = await probe_step_by_step(conn, opts)
-    except _Inconclusive:
+        seconds, dollar, big_step = (_accepted(a) for a in row["answers"] or [])
+    except (_Inconclusive, ValueError):
         return from_extversion(extversion)
-    (seconds, dollar, big_step), (match_setting, readable) = probed
+    match_setting, readable = row["match_dom_and_dow"], row["readable"]
     if not dollar:
         line = "1.5" if seconds else "1.4"
         # No probe tells releases of 1.4 or 1.5 apart: name them as extversion does ('1.4-1').

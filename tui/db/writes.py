@@ -75,7 +75,13 @@ def refuse_read_only_mode(db: Database) -> None:
 
 async def _begin_write(db: Database, conn: psycopg.AsyncConnection) -> None:
     """First statement inside every write transaction: refuse a read-only session ourselves
-    (pg_cron's unschedule deletes even in a READ ONLY transaction) and bound lock waits."""
+    (pg_cron's unschedule deletes even in a READ ONLY transaction) and bound lock waits. What
+    was read of the jobs may be stale from here (JobsTracker reads them in full next time)."""
+    await _may_write(db, conn)
+    db.writes += 1
+
+
+async def _may_write(db: Database, conn: psycopg.AsyncConnection) -> None:
     refuse_read_only_mode(db)
     # A lock held by another session (an open transaction, a stuck editor) is reported
     # as such, before the statement timeout would end the wait with a vaguer message.
@@ -111,7 +117,7 @@ async def check_writable(db: Database) -> None:
 
     async def work(conn: psycopg.AsyncConnection) -> None:
         async with conn.transaction(force_rollback=True):
-            await _begin_write(db, conn)
+            await _may_write(db, conn)
 
     await db.with_connection(work)
 

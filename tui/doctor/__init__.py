@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from tui.db import Database, DatabaseError
 from tui.db.actions import INSUFFICIENT_PRIVILEGE
+from tui.db.client import Read
 from tui.db.insight import jobs_read, recent_read
 from tui.doctor.base import (
     CHECKS,
@@ -118,7 +118,7 @@ async def _load_runs(db: Database, ctx: Context) -> None:
     if facts.has_run_index:
         per_job = max(limits.min_per_job,
                       min(limits.max_per_job, limits.run_budget // max(len(ctx.jobs), 1)))
-        runs_read: tuple[str, dict[str, Any]] = ("doctor_runs_indexed", {"per_job": per_job})
+        runs_read: Read = ("doctor_runs_indexed", {"per_job": per_job})
         ctx.runs_scope = f"the newest {per_job} runs of each job"
     else:
         runs_read = ("doctor_runs_lookback", {"lookback": limits.run_budget})
@@ -127,7 +127,7 @@ async def _load_runs(db: Database, ctx: Context) -> None:
     # tui/rules.py) in one round trip, with what later checks will read: without the index,
     # every job's last run in the look-back; with HTTP jobs, pg_net's ttl. Without the usual,
     # its floor applies, as for a job with no earlier run.
-    ahead: list[tuple[str, dict[str, Any] | None]] = []
+    ahead: list[Read] = []
     if not facts.has_run_index:
         ahead.append(jobs_read(indexed=False))
     if any(j["active"] and is_http_job(j.get("command")) for j in ctx.jobs):

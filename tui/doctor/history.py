@@ -9,7 +9,7 @@ from datetime import datetime
 from tui.cron import next_runs, parse
 from tui.db import Database
 from tui.db.fixes import create_run_index, purge_history
-from tui.db.insight import jobs_from, jobs_read
+from tui.db.insight import jobs_of, jobs_read
 from tui.doctor.base import (
     OK,
     UNKNOWN,
@@ -82,7 +82,7 @@ async def _last_runs(db: Database, ctx: Context) -> Finding:
     if rows is None:
         return Finding(name, UNKNOWN, "Could not look: "
                                       f"{why_not(error, facts) if error else 'no answer'}.")
-    unknown = [j for j in jobs_from(rows) if not j.last_run_known]
+    unknown = [j for j in jobs_of(rows) if not j.last_run_known]
     if not unknown:
         return Finding(name, OK, "Every job's last run is known: each has a run among the "
                                  "newest runs searched, or the search covered the whole "

@@ -21,6 +21,7 @@ from tui.config import Settings
 from tui.db import ConnectOptions, Database, DatabaseError, RunStream
 from tui.db import insight as reads
 from tui.db.client import require_pg_cron
+from tui.db.steady import KeptFacts
 from tui.db.stream import JobsTracker
 from tui.insight import lag, strips
 from tui.insight.strips import StripRun
@@ -84,6 +85,7 @@ class Source:
         self.db = Database(opts)
         self.stream = RunStream(self.db)
         self.jobs_tracker = JobsTracker(self.db)  # flat cost per refresh at any history size
+        self.kept = KeptFacts(self.db)  # read once, then only their markers (tui/db/steady.py)
         self.next_runs = NextRuns()
         self.failures = 0
         self.facts: ServerFacts | None = None
@@ -122,15 +124,10 @@ class Source:
         """Read the facts, the jobs and the stream's new runs; a failure makes a view that
         keeps the last facts and jobs, marked stale."""
         try:
-            facts = self.observe(await self.db.facts())
-            require_pg_cron(facts)
-            jobs = await self.jobs_tracker.read(indexed=facts.has_run_index)
-            if self.stream.last_runid is None:
-                runs = RunsChange(replace=await self.stream.start())
-            else:
-                new, updated = await self.stream.poll()
-                runs = RunsChange(new=new, changed=updated)
+            facts, jobs, runs = await self._read()
         except DatabaseError as exc:
+            if not exc.lost:  # pg_cron dropped, a grant revoked: the facts say so next time
+                self.kept.invalidate()
             self.failures += 1
             stale = None if self._read_at is None else time.monotonic() - self._read_at
             self.view = replace(self.view, state="reconnecting…" if exc.lost else "error",
@@ -151,6 +148,29 @@ class Source:
                          http_errors=self.view.http_errors, usual=self.usual,
                          strips=self._strips(jobs if changed is None else changed))
         return self.view
+
+    async def _read(self) -> tuple[ServerFacts, list[Job], RunsChange]:
+        """In steady state one round trip: the facts' markers, the jobs' changes, the run
+        stream's unfinished and new runs, read together. What is due in full (the facts, the
+        jobs, the stream's start) costs a round trip of its own."""
+        facts_reads = self.kept.steady_reads()
+        facts = self.kept.facts if facts_reads else await self.kept.take()
+        assert facts is not None
+        require_pg_cron(facts)
+        jobs_reads = self.jobs_tracker.steady_reads(indexed=facts.has_run_index)
+        stream = self.stream
+        runs_reads = stream.steady_reads() if stream.last_runid is not None else []
+        reads = [*facts_reads, *jobs_reads, *runs_reads]
+        answers = iter(await self.db.fetch_many(reads, prepare=True) if reads else [])
+        if facts_reads:
+            facts = await self.kept.take(next(answers))
+            require_pg_cron(facts)
+        jobs = await self.jobs_tracker.take(next(answers) if jobs_reads else None,
+                                            indexed=facts.has_run_index)
+        if runs_reads:
+            new, changed = await stream.take(next(answers), next(answers))
+            return self.observe(facts), jobs, RunsChange(new=new, changed=changed)
+        return self.observe(facts), jobs, RunsChange(replace=await stream.start())
 
     def restart_stream(self, jobid: int | None, status: str | None) -> RunStream:
         """The run stream again from its newest runs, for this job and status (None: all)."""

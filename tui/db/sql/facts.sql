@@ -1,4 +1,5 @@
--- Facts about the server that every screen needs; one round trip.
+-- Facts about the server that every screen needs. The TUI reads them at connect and keeps
+-- them; each refresh reads only facts_markers.sql (tui/db/steady.py).
 -- pg_settings hides superuser-only settings (cron.*) from roles that may not read them,
 -- so a missing row means "not allowed to know", never an error.
 select
@@ -11,15 +12,12 @@ select
     current_user as "current_user",
     coalesce(host(inet_server_addr()), 'local socket') as server_addr,
     inet_server_port() as server_port,
+    inet_client_port() as client_port,  -- ours as the server sees it (connect.is_direct)
     (select rolsuper from pg_roles where rolname = current_user) as is_superuser,
     (select rolsuper or rolbypassrls from pg_roles where rolname = current_user) as sees_all,
     -- Other roles' backends show a null backend_type unless we may read all stats:
     -- then "not seen" means "unknown", not "dead".
-    case
-        when exists (select 1 from pg_stat_activity where backend_type = 'pg_cron launcher')
-            then true
-        when pg_has_role(current_user, 'pg_read_all_stats', 'usage') then false
-    end as scheduler_alive,
+    {scheduler_alive} as scheduler_alive,
     (select setting from pg_settings where name = 'cron.database_name') as cron_database_name,
     (select setting from pg_settings where name = 'cron.timezone') as cron_timezone,
     exists (select 1 from pg_settings where name = 'cron.database_name') as can_read_settings,

@@ -1,17 +1,41 @@
--- A steady-state refresh of the jobs: flat however large the history grows. A fingerprint of
--- cron.job (rows, and the newest transaction that wrote one: any insert, update or delete
--- changes it), the newest run of each job among the runs newer than %(after)s (a range scan
--- of the primary key), and the runs we last saw unfinished (%(watch)s, primary key probes).
--- The caller keeps each job's latest run and only merges what is newer.
+-- A steady-state refresh of the jobs: flat however large the history grows. Markers of a change
+-- to cron.job (the statistics' count of its writes; now and then a fingerprint: rows, and the
+-- newest transaction that wrote one) and of a purge; the newest run of each job among the runs
+-- newer than %(after)s (a range scan of the primary key), and the runs we last saw unfinished
+-- (%(watch)s, primary key probes). The caller keeps each job's latest run and only merges what
+-- is newer; an unfinished one comes with what tui/rules.py judges it orphaned by.
+with written as (
+    -- What the statistics count of each table's writes: cron.job's inserts, updates and
+    -- deletes (a job added, edited or removed), and the runs' deletes (a purge: a job's last
+    -- run may be gone). Two catalog probes: cheap at every refresh, where the fingerprint
+    -- below reads every job. They reach the server as the writing session goes idle.
+    select
+        sum(pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_updated(c.oid)
+            + pg_stat_get_tuples_deleted(c.oid)) filter (where c.relname = 'job') as jobs,
+        sum(pg_stat_get_tuples_deleted(c.oid)) filter (where c.relname = 'job_run_details')
+            as runs_deleted
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = 'cron' and c.relname in ('job', 'job_run_details')
+)
 select
-    (select count(*)::text || ':' || coalesce(max(j.xmin::text::bigint), 0)::text
-     from cron.job j) as fingerprint,
+    w.jobs as jobs_written,
+    w.runs_deleted,
+    -- Asked for every few refreshes only: a standby's statistics count none of the primary's
+    -- writes, and another session's may reach the server a few seconds late.
+    case when %(fingerprint)s::bool then (
+        select count(*)::text || ':' || coalesce(max(j.xmin::text::bigint), 0)::text
+        from cron.job j) end as fingerprint,
     (select max(m.runid) from cron.job_run_details m) as newest,
-    r.jobid, r.runid, r.status, r.start_time, r.end_time, r.return_message
-from (select 1) as one
+    r.jobid, r.runid, r.status, r.start_time, r.end_time, r.return_message,
+    r.job_pid, r.pid_alive, r.before_server_start
+from written w
 left join lateral (
     select distinct on (d.jobid)
-        d.jobid, d.runid, d.status, d.start_time, d.end_time, d.return_message
+        d.jobid, d.runid, d.status, d.start_time, d.end_time, d.return_message,
+        d.job_pid,
+        {run_pid_alive} as pid_alive,
+        {run_before_server_start} as before_server_start
     from cron.job_run_details d
     where d.runid > %(after)s::bigint or d.runid = any(%(watch)s::bigint[])
     order by d.jobid, d.runid desc

@@ -8,12 +8,13 @@ with top as (
 ),
 recent as (
     select distinct on (w.jobid)
-        w.jobid, w.runid, w.status, w.start_time, w.end_time, w.return_message
+        w.jobid, w.runid, w.status, w.start_time, w.end_time, w.return_message, w.job_pid
     from (
         -- The limit changes no result (the range holds at most that many runids); it tells
         -- the planner how few rows come, which otherwise guesses a third of the table and
         -- compiles the query with JIT at every full read.
-        select d.jobid, d.runid, d.status, d.start_time, d.end_time, d.return_message
+        select d.jobid, d.runid, d.status, d.start_time, d.end_time, d.return_message,
+            d.job_pid
         from cron.job_run_details d
         where d.runid > (select runid from top) - %(lookback)s
         order by d.runid desc
@@ -39,8 +40,15 @@ select
     r.runid as last_runid, r.status as last_status, r.start_time as last_start,
     r.end_time as last_end, r.return_message as last_message,
     case when r.runid is null and not w.covered then %(lookback)s::bigint end
-        as last_run_lookback
+        as last_run_lookback,
+    d.job_pid, d.pid_alive, d.before_server_start  -- an unfinished one's liveness (rules.py)
 from cron.job j
 cross join whole w
 left join recent r on r.jobid = j.jobid
+left join lateral (  -- judged for the jobs' last runs only, not the whole look-back
+    select d.job_pid,
+        {run_pid_alive} as pid_alive,
+        {run_before_server_start} as before_server_start
+    from (select r.runid, r.status, r.start_time, r.job_pid) d
+) d on r.runid is not null
 order by j.jobid

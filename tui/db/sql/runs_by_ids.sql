@@ -2,6 +2,9 @@
 select
     d.runid, d.jobid, j.jobname, d.database, d.username, d.status, d.return_message,
     d.start_time, d.end_time,
+    d.job_pid,  -- and the two facts tui/rules.py judges an unfinished run orphaned by:
+    {run_pid_alive} as pid_alive,
+    {run_before_server_start} as before_server_start,
     j.jobid is not null as job_exists  -- runs outlive their job: pg_cron never purges them
 from cron.job_run_details d
 left join cron.job j on j.jobid = d.jobid

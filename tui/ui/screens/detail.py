@@ -19,7 +19,6 @@ from tui import rules
 from tui.cron import check, describe, next_runs, standard, zone_problem
 from tui.db import DatabaseError
 from tui.db.lastrun import BackSearch
-from tui.db.liveness import judge_runs
 from tui.http_jobs import is_http_job
 from tui.insight import strips
 from tui.insight.lag import is_manual
@@ -427,9 +426,8 @@ class JobDetailScreen(OperatorScreen):
     @work(exclusive=True, group="detail-stats", exit_on_error=False)
     async def load_stats(self) -> None:
         try:
+            # Its unfinished runs come judged orphaned or not, for the strip.
             runs = await self.operator.db.runs_recent(limit=RECENT, jobid=self.job.jobid)
-            # Its unfinished runs judged orphaned or not, for the strip (one query, if any).
-            runs = await judge_runs(self.operator.db, runs)
         except DatabaseError as exc:
             self.notify(f"statistics: {exc}", severity="error")
             return
