@@ -112,12 +112,11 @@ async def measure_app(dsn: str, *, jobs: int, idle_s: float, stream_runs: int,
     return figures
 
 
-async def _measure_running(app: Any, pilot: Any, figures: AppFigures, *, jobs: int,
-                           idle_s: float, stream_runs: int, dsn: str,
-                           log: Callable[[str], None]) -> None:
-    """Key presses, idle CPU and memory, on the app that drew its first screen."""
+async def measure_keys(app: Any, pilot: Any) -> dict[str, float]:
+    """Each key's time (ms) from its key event to the first drawing of the jobs table that
+    shows its effect: moves, sorts, the filter (local keys: no query answers them)."""
     table = app.main.jobs_table
-    await pilot.pause(1)
+    times: dict[str, float] = {}
     # Each drawing of the table, with what it showed: the answer to a key is the first
     # drawing after the key that shows its effect (a drawing may come before the polling
     # below notices the change, so the change is judged by what was drawn).
@@ -157,9 +156,18 @@ async def _measure_running(app: Any, pilot: Any, figures: AppFigures, *, jobs: i
         await until(lambda: answered() is not None)
         at = answered()
         assert at is not None
-        figures.keys[name] = (at - t0) * 1000
+        times[name] = (at - t0) * 1000
         await pilot.pause(0.5)
     del table.render_lines  # the class's own again
+    return times
+
+
+async def _measure_running(app: Any, pilot: Any, figures: AppFigures, *, jobs: int,
+                           idle_s: float, stream_runs: int, dsn: str,
+                           log: Callable[[str], None]) -> None:
+    """Key presses, idle CPU and memory, on the app that drew its first screen."""
+    await pilot.pause(1)
+    figures.keys = await measure_keys(app, pilot)
     log("  keys " + ", ".join(f"{k} {v:.0f} ms" for k, v in figures.keys.items()))
 
     await pilot.pause(3)  # let the refresh after the key presses settle

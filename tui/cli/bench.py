@@ -1,5 +1,6 @@
-"""`cronjobs-tui bench`: the scale benchmark (benchmarks/scale.py) in a throwaway cluster, or
-`--mask` for the cost of masking secrets alone (benchmarks/mask.py); from a checkout only."""
+"""`cronjobs-tui bench`: the scale benchmark (benchmarks/scale.py) in a throwaway cluster,
+`--latency` for what the operator waits for through a 30 ms round trip (benchmarks/latency.py),
+or `--mask` for the cost of masking secrets alone (benchmarks/mask.py); from a checkout only."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ def register(sub: Any, conn: argparse.ArgumentParser) -> None:
                            help="measure what the idle app costs the server (from "
                                 "pg_stat_statements) and the app at scale, in a throwaway cluster")
     bench.add_argument("--jobs", type=types.whole(1, MAX_JOBS), default=None,
-                       help=f"jobs, 1-{MAX_JOBS} (default 10000)")
+                       help=f"jobs, 1-{MAX_JOBS} (default 10000; --latency: 1000)")
     bench.add_argument("--runs", type=_sizes, default=None, metavar="H,H,...",
                        help="history sizes, each 1-100000000 (default "
-                            "100000,1000000,10000000)")
+                            "100000,1000000,10000000; --latency: 100000, the largest given)")
     bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     bench.add_argument("--idle", type=types.seconds(0, 3600, above=True), default=60.0,
                        help="seconds of idle measured: the server's idle window and the "
@@ -35,6 +36,9 @@ def register(sub: Any, conn: argparse.ArgumentParser) -> None:
                             "memory, connections; one profile slow), and a steady pass's "
                             "server time at --jobs jobs and the first --runs size (default "
                             "100000)")
+    bench.add_argument("--latency", action="store_true",
+                       help="the app and the headless subcommands, direct and through a proxy "
+                            "adding a 30 ms round trip: times, exchanges, round trips waited")
     bench.add_argument("--mask", action="store_true",
                        help="only the cost of masking secrets, on ordinary and hostile "
                             "commands up to 1 MB, against the old implementation")
@@ -73,6 +77,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return bench_mask.main(args)
     if args.fleet:
         return _fleet(args, log)
+    if args.latency:
+        return _latency(args, log)
     from benchmarks.scale import report, run
 
     if args.quick:
@@ -103,5 +109,18 @@ def _fleet(args: argparse.Namespace, log: Any) -> int:
         server = fleet.run_server(jobs=args.jobs or 10_000, runs=(args.runs or [100_000])[0],
                                   passes=fleet.PASSES, interval_s=10, log=log)
     print(fleet.report(near, far, slow, server))
+    print(f"(bench took {time.perf_counter() - t0:.0f} s)")
+    return OK
+
+
+def _latency(args: argparse.Namespace, log: Any) -> int:
+    from benchmarks.latency import report, run
+
+    if args.quick:
+        jobs, runs = args.jobs or 100, max(args.runs or [5000])
+    else:
+        jobs, runs = args.jobs or 1000, max(args.runs or [100_000])
+    t0 = time.perf_counter()
+    print(report(run(jobs, runs, quick=args.quick, log=log)))
     print(f"(bench took {time.perf_counter() - t0:.0f} s)")
     return OK

@@ -85,18 +85,19 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
     from tui.insight.gather import zone_of
     from tui.insight.timeline import build, render
     from tui.insight.timeline_chart import chart, text
+    from tui.rules import usuals_from_rows
 
     db = Database(options_from(args))
     try:
         facts = await pg_cron_facts(db)
         tz = zone_of(facts)
-        jobs = await db.jobs(indexed=facts.has_run_index)
-        sched = await reads.scheduler(db)
-        usual = await reads.usual_durations(db)
+        jobs, sched, recent = map(reads.rows_of, await reads.read_together(db, [
+            reads.jobs_read(facts.has_run_index), reads.scheduler_read(),
+            reads.recent_read()]))
     finally:
         await db.close()
-    plan = build(jobs, usual, facts.now, args.hours, tz, facts.pg_cron_grammar or "1.6",
-                 sched.max_running_jobs)
+    plan = build(reads.jobs_of(jobs), usuals_from_rows(recent), facts.now, args.hours, tz,
+                 facts.pg_cron_grammar or "1.6", reads.scheduler_from(sched).max_running_jobs)
     if args.json:
         print_json(plan.as_dict())
     else:

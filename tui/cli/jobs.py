@@ -9,7 +9,7 @@ from tui import rules
 from tui.cli.options import options_from, pg_cron_facts
 from tui.cli.output import OK, print_json, print_table
 from tui.db import Database, DatabaseError
-from tui.db.insight import usual_durations
+from tui.db import insight as reads
 from tui.export import job_records
 from tui.format import not_in_lookback
 from tui.text import one_line
@@ -27,13 +27,12 @@ async def cmd_jobs(args: argparse.Namespace) -> int:
     db = Database(options_from(args))
     try:
         facts = await pg_cron_facts(db)
-        jobs = await db.jobs(indexed=facts.has_run_index)
-        try:
-            usuals = await usual_durations(db)
-        except DatabaseError as exc:
-            if exc.lost:
-                raise
-            usuals = {}  # the stuck floor applies, as for a job with no earlier run
+        # The jobs and their usual durations in one round trip.
+        jobs_rows, recent = await reads.read_together(db, [
+            reads.jobs_read(facts.has_run_index), reads.recent_read()])
+        jobs = reads.jobs_of(reads.rows_of(jobs_rows))  # an unfinished last run judged
+        # Refused: the stuck floor applies, as for a job with no earlier run.
+        usuals = {} if isinstance(recent, DatabaseError) else rules.usuals_from_rows(recent)
     finally:
         await db.close()
     out = job_records(jobs, facts)

@@ -13,7 +13,7 @@ from tui.cli.output import OK, print_table
 from tui.cli.resolve import resolve_job
 from tui.db import Database
 from tui.export import run_records, write_runs
-from tui.models import ServerFacts
+from tui.models import Job, ServerFacts
 from tui.text import one_line
 
 RUN_FORMATS = ("table", "csv", "json")
@@ -52,21 +52,32 @@ def _status_cell(record: dict[str, Any]) -> str:
 
 
 async def cmd_runs(args: argparse.Namespace) -> int:
+    from tui.db import insight as reads
+
     db = Database(options_from(args))
+    fmt = "json" if args.json else (args.format or "table")
     try:
         facts = await pg_cron_facts(db)
-        jobid = None
+        # The jobs, read once: for JOB, pg_net's answers (json, table) and the lags (json).
+        jobs: list[Job] = []
         if args.job:
-            jobid = resolve_job(args.job, await db.jobs(indexed=False), facts).jobid
-        runs = await db.runs_recent(limit=args.limit, jobid=jobid, status=args.status)
-        fmt = "json" if args.json else (args.format or "table")
+            jobs = await db.jobs(indexed=False)
+            jobid = resolve_job(args.job, jobs, facts).jobid
+            runs = await db.runs_recent(limit=args.limit, jobid=jobid, status=args.status)
+        elif fmt in ("json", "table"):  # the runs and the jobs in one round trip
+            runs_rows, jobs_rows = map(reads.rows_of, await reads.read_together(db, [
+                reads.runs_recent_read(limit=args.limit, status=args.status),
+                reads.jobs_read(False)]))
+            runs, jobs = reads.runs_of(runs_rows), reads.jobs_of(jobs_rows)
+        else:
+            runs = await db.runs_recent(limit=args.limit, status=args.status)
         outcomes = None
         if fmt in ("json", "table"):
             from tui.http_jobs.outcome import http_outcomes
 
-            outcomes = await http_outcomes(db, runs, await db.jobs(indexed=False),
-                                           current_database=facts.database, now=facts.now)
-        lags = await _run_lags(db, facts, runs) if fmt == "json" else None
+            outcomes = await http_outcomes(db, runs, jobs, current_database=facts.database,
+                                           now=facts.now)
+        lags = _run_lags(facts, runs, jobs) if fmt == "json" else None
     finally:
         await db.close()
     out = run_records(runs, outcomes)
@@ -80,12 +91,12 @@ async def cmd_runs(args: argparse.Namespace) -> int:
     return OK
 
 
-async def _run_lags(db: Database, facts: ServerFacts, runs: Sequence[Any],
-                    ) -> dict[int, float | None]:
+def _run_lags(facts: ServerFacts, runs: Sequence[Any], jobs: Sequence[Job],
+              ) -> dict[int, float | None]:
     """Each run's start lag (tui/insight/lag), from its job's schedule in the scheduler's zone."""
     from tui.insight.lag import is_manual, lag_of
 
-    schedules = {j.jobid: j.schedule for j in await db.jobs(indexed=False)}
+    schedules = {j.jobid: j.schedule for j in jobs}
     version = facts.pg_cron_grammar or "1.6"
     return {r.runid: lag_of(schedules[r.jobid], r.start_time, facts.scheduler_timezone,
                             version)

@@ -7,11 +7,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tui import rules
-from tui.db.client import Database
+from tui.db.client import Database, DatabaseError, Read, jobs_of, jobs_read, runs_of
 from tui.rules import Usual
 
-__all__ = ["RecentRuns", "RunsSince", "Usual", "http_errors", "max_runid", "recent_finished",
-           "runs_since", "scheduler", "unfinished", "usual_durations"]
+__all__ = ["Read", "RecentRuns", "RunsSince", "Usual", "http_errors", "jobs_of", "jobs_read",
+           "max_runid", "read_together", "recent_finished", "recent_read", "rows_of", "runs_of",
+           "runs_page_read", "runs_recent_read", "runs_since", "scheduler", "scheduler_from",
+           "scheduler_read", "unfinished", "usual_durations"]
+
 
 #: Runs are read back in pages of this many runids...
 PAGE = 5_000
@@ -34,22 +37,76 @@ class SchedulerFacts:
     now: datetime
 
 
-async def scheduler(db: Database) -> SchedulerFacts:
-    (row,) = await db.fetch("insight_scheduler")
+async def read_together(db: Database, reads: list[Read]
+                        ) -> list[list[dict[str, Any]] | DatabaseError]:
+    """Independent reads in one round trip (Database.fetch_many). When the server refuses one
+    of them (a privilege this role lacks), each is asked alone, so the others still answer:
+    each result is its rows or the refusal, for the caller to handle as it handled that read
+    alone. A lost connection raises."""
+    try:
+        return list(await db.fetch_many(reads))
+    except DatabaseError as exc:
+        if exc.lost:
+            raise
+    out: list[list[dict[str, Any]] | DatabaseError] = []
+    for name, params in reads:
+        try:
+            out.append(await db.fetch(name, params))
+        except DatabaseError as exc:
+            if exc.lost:
+                raise
+            out.append(exc)
+    return out
+
+
+def rows_of(result: list[dict[str, Any]] | DatabaseError) -> list[dict[str, Any]]:
+    """A read_together result's rows; its refusal raised, as the read alone would have."""
+    if isinstance(result, DatabaseError):
+        raise result
+    return result
+
+
+def runs_recent_read(*, limit: int, jobid: int | None = None, status: str | None = None,
+                     ) -> Read:
+    """Database.runs_recent's read (the newest runs), to batch."""
+    return ("runs_recent", {"limit": limit, "before": None, "jobid": jobid, "status": status})
+
+
+def scheduler_read() -> Read:
+    return ("insight_scheduler", None)
+
+
+def scheduler_from(rows: list[dict[str, Any]]) -> SchedulerFacts:
+    (row,) = rows
     return SchedulerFacts(**row)
 
 
+async def scheduler(db: Database) -> SchedulerFacts:
+    return scheduler_from(await db.fetch(*scheduler_read()))
+
+
+def runs_page_read(before: int = 2**63 - 1, *, jobid: int | None = None,
+                   query: str = "insight_runs_page") -> Read:
+    """runs_since's page of runs older than runid `before` (the first: the newest)."""
+    return (query, {"before": before, "limit": PAGE, "jobid": jobid})
+
+
 async def runs_since(db: Database, since: datetime, *, jobid: int | None = None,
-                     max_runs: int = MAX_RUNS, query: str = "insight_runs_page"
+                     max_runs: int = MAX_RUNS, query: str = "insight_runs_page",
+                     first: list[dict[str, Any]] | None = None,
                      ) -> tuple[list[dict[str, Any]], datetime | None]:
     """Every run (all jobs: concurrency needs them) that started after `since`, newest pages
     first until a page starts before it; also where reading stopped short when the bound was
     hit (None: everything since `since` was read). `query`: the page's .sql (the accuracy
-    check's also says which runs were started by hand)."""
+    check's also says which runs were started by hand). `first`: the newest page, when it was
+    read already (runs_page_read, batched with other reads)."""
     rows: list[dict[str, Any]] = []
     before = 2**63 - 1
     while True:
-        page = await db.fetch(query, {"before": before, "limit": PAGE, "jobid": jobid})
+        if first is not None:
+            page, first = first, None
+        else:
+            page = await db.fetch(*runs_page_read(before, jobid=jobid, query=query))
         rows += page
         if len(page) < PAGE:
             return rows, None
@@ -105,7 +162,12 @@ async def usual_durations(db: Database) -> dict[int, Usual]:
 async def recent_finished(db: Database, lookback: int = DURATION_LOOKBACK,
                           per_job: int = rules.USUAL_PER_JOB) -> list[dict[str, Any]]:
     """Each job's newest finished runs (at most `per_job`) among the newest `lookback`."""
-    return await db.fetch("insight_recent_runs", {"lookback": lookback, "per_job": per_job})
+    return await db.fetch(*recent_read(lookback, per_job))
+
+
+def recent_read(lookback: int = DURATION_LOOKBACK, per_job: int = rules.USUAL_PER_JOB) -> Read:
+    """recent_finished's read, to batch; rules.usuals_from_rows makes the usuals of its rows."""
+    return ("insight_recent_runs", {"lookback": lookback, "per_job": per_job})
 
 
 async def unfinished(db: Database, lookback: int = DURATION_LOOKBACK) -> list[dict[str, Any]]:

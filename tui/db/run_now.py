@@ -21,11 +21,9 @@ from tui.db.run_plan import RunTarget
 from tui.db.writes import (
     INSUFFICIENT_PRIVILEGE,
     JobChanged,
-    check_writable,
-    fetch_rows,
-    get_job,
     refuse_read_only_mode,
     server_message,
+    writable_job,
 )
 from tui.models import Job
 
@@ -91,9 +89,11 @@ class TriggerRun:
         self._done.clear()
         try:
             try:
-                await check_writable(self.db)
-                await self._check_unchanged()
-                self.operator = await _login_user(self.db)
+                # Writable, the job unchanged and the login role: one round trip.
+                fresh, ((login,),) = await writable_job(self.db, self.job.jobid,
+                                                        ("action_session_user", None))
+                self._check_unchanged(fresh)
+                self.operator = str(login["session_user"])
                 await self._connect()
                 await self._record_start()
             except BaseException:
@@ -145,10 +145,9 @@ class TriggerRun:
                 await asyncio.wait_for(self._done.wait(), 1)
 
     # -- steps ---------------------------------------------------------------------
-    async def _check_unchanged(self) -> None:
+    def _check_unchanged(self, fresh: Job) -> None:
         """The job as it is now must be the one the operator confirmed: never run a command
         that changed in between."""
-        fresh = await get_job(self.db, self.job.jobid)
         differ = [(k, getattr(self.job, k), getattr(fresh, k))
                   for k in ("command", "database", "username")
                   if getattr(self.job, k) != getattr(fresh, k)]
@@ -216,12 +215,8 @@ class TriggerRun:
                   "username": self.role, "command": self.job.command,
                   "message": f"manual run by {self.operator} via {APPLICATION_NAME}"}
 
-        async def work(conn: psycopg.AsyncConnection) -> dict[str, Any]:
-            (row,) = await fetch_rows(conn, "action_run_start", params)
-            return row
-
         try:
-            row = await self.db.with_connection(work)
+            (row,) = await self.db.fetch("action_run_start", params)  # one round trip
         except DatabaseError as exc:
             # No INSERT grant, row-level security or no USAGE on runid_seq: run unrecorded.
             if exc.sqlstate != INSUFFICIENT_PRIVILEGE:
@@ -292,15 +287,12 @@ class TriggerRun:
             return
         params = {"runid": self.runid, "status": self.status, "message": self.message}
 
-        async def work(conn: psycopg.AsyncConnection) -> Any:
-            rows = await fetch_rows(conn, "action_run_end", params)
-            return rows[0]["end_time"] if rows else None
-
         # Twice: a lost session is reopened by the second call, and a row left 'running'
         # would stay so until pg_cron's next restart.
         for attempt in (1, 2):
             try:
-                self.end_time = await self.db.with_connection(work)
+                rows = await self.db.fetch("action_run_end", params)  # one round trip
+                self.end_time = rows[0]["end_time"] if rows else None
                 return
             except DatabaseError as exc:
                 if attempt == 2 or not exc.lost:
@@ -342,15 +334,6 @@ def _outcome(cur: psycopg.AsyncCursor[Any]) -> str:
     if cur.description is not None:
         return f"{cur.rowcount} {'row' if cur.rowcount == 1 else 'rows'}"
     return cur.statusmessage or ""
-
-
-async def _login_user(db: Database) -> str:
-    async def work(conn: psycopg.AsyncConnection) -> str:
-        cur = await conn.execute("select session_user")
-        row = await cur.fetchone()
-        return str(row[0]) if row else "unknown"
-
-    return await db.with_connection(work)
 
 
 async def _now(conn: psycopg.AsyncConnection) -> datetime | None:

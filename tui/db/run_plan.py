@@ -12,10 +12,9 @@ import psycopg
 from tui.db.client import Database, DatabaseError
 from tui.db.writes import (
     INSUFFICIENT_PRIVILEGE,
-    check_writable,
     fetch_rows,
-    fresh_job,
     refuse_read_only_mode,
+    writable_job,
 )
 from tui.models import Job
 
@@ -106,18 +105,11 @@ async def plan_run(db: Database, jobid: int) -> RunPlan:
     """Everything to ask before a manual run: the job as it is now, its runs in progress,
     and where pg_cron would run it. Raises DatabaseError, before anything runs, when this
     session may not write (the run is recorded) or when that place cannot be reached."""
-    refuse_read_only_mode(db)
-
-    async def work(conn: psycopg.AsyncConnection) -> tuple[Job, list[dict[str, Any]],
-                                                           dict[str, Any]]:
-        job = await fresh_job(conn, jobid)
-        runs = await fetch_rows(conn, "action_runs_in_progress",
-                           {"jobid": jobid, "lookback": IN_PROGRESS_LOOKBACK})
-        (where,) = await fetch_rows(conn, "action_run_target", {"jobid": jobid})
-        return job, runs, where
-
-    await check_writable(db)
-    job, runs, where = await db.with_connection(work)
+    # One round trip: a bastion host 30 ms away shows the dialog 30 ms after `t`, not 400.
+    job, (runs, (where,)) = await writable_job(
+        db, jobid,
+        ("action_runs_in_progress", {"jobid": jobid, "lookback": IN_PROGRESS_LOOKBACK}),
+        ("action_run_target", {"jobid": jobid}))
     return RunPlan(job, [RunInProgress(**r) for r in runs], _target(job, where))
 
 

@@ -85,10 +85,30 @@ async def _may_write(db: Database, conn: psycopg.AsyncConnection) -> None:
     refuse_read_only_mode(db)
     # A lock held by another session (an open transaction, a stuck editor) is reported
     # as such, before the statement timeout would end the wait with a vaguer message.
-    wait = max(db.opts.statement_timeout_ms * 3 // 5, 50)
-    (row,) = await fetch_rows(conn, "action_begin", {"lock_timeout": f"{wait}ms"})
+    (row,) = await fetch_rows(conn, "action_begin", {"lock_timeout": _lock_wait(db)})
     if row["read_only_reason"]:
         raise ReadOnly(row["read_only_reason"])
+
+
+def _lock_wait(db: Database) -> str:
+    return f"{max(db.opts.statement_timeout_ms * 3 // 5, 50)}ms"
+
+
+async def writable_job(db: Database, jobid: int,
+                       *more: tuple[str, dict[str, Any] | None],
+                       ) -> tuple[Job, list[list[dict[str, Any]]]]:
+    """check_writable and get_job in one round trip, with `more` named reads beside them (their
+    rows, in order): what a manual run checks before it asks or starts. ReadOnly first, then
+    the job gone, as asked one by one."""
+    refuse_read_only_mode(db)
+    begin, job, *rest = await db.fetch_many([
+        ("action_begin", {"lock_timeout": _lock_wait(db)}),
+        ("action_job", {"jobid": jobid, "lookback": LOOKBACK_RUNS}), *more])
+    if begin[0]["read_only_reason"]:
+        raise ReadOnly(begin[0]["read_only_reason"])
+    if not job:
+        raise _gone(jobid)
+    return Job(**job[0]), rest
 
 
 async def check_writable(db: Database) -> None:

@@ -18,7 +18,8 @@ from dataclasses import replace
 
 from tui.db import Database, DatabaseError
 from tui.db.actions import INSUFFICIENT_PRIVILEGE
-from tui.db.insight import usual_durations
+from tui.db.client import Read
+from tui.db.insight import jobs_read, recent_read
 from tui.doctor.base import (
     CHECKS,
     OK,
@@ -31,6 +32,7 @@ from tui.doctor.base import (
     Limits,
     Run,
     try_fetch,
+    try_fetch_many,
     why_not,
 )
 from tui.doctor.history import INDEX, PURGE, history_checks, pg_net_ttl_check
@@ -40,6 +42,8 @@ from tui.doctor.report import MARKERS, render, summary, worst_first
 from tui.doctor.runs import failing_check, orphaned_check, stuck_check
 from tui.doctor.schedule import accuracy_check, dialect_check
 from tui.doctor.server import pg_cron_checks, primary_check, scheduler_check
+from tui.http_jobs import is_http_job
+from tui.rules import usuals_from_rows
 
 __all__ = ["CHECKS", "INDEX", "MARKERS", "OK", "PROBLEM", "PURGE", "STATUSES", "UNKNOWN",
            "WARNING", "Finding", "Limits", "exit_code", "render", "run_checks", "summary",
@@ -60,7 +64,12 @@ async def run_checks(db: Database, limits: Limits | None = None) -> list[Finding
         return [Finding(c, UNKNOWN, f"This role may not look at pg_cron at all ({exc}).",
                         "as a superuser: grant usage on schema cron to ROLE;") for c in CHECKS]
     ctx = Context(facts=facts, limits=limits)
-    rows, error = await try_fetch(db, "doctor_server")
+    if facts.pg_cron_version is None:
+        rows, error = await try_fetch(db, "doctor_server")
+    else:  # the server, the jobs and the history's size in one round trip
+        (rows, error), jobs_answer, ctx.prefetched["doctor_history_size"] = \
+            await try_fetch_many(db, [("doctor_server", None), ("doctor_jobs", None),
+                                      ("doctor_history_size", None)])
     if rows:
         ctx.server = rows[0]
     else:
@@ -77,7 +86,7 @@ async def run_checks(db: Database, limits: Limits | None = None) -> list[Finding
         findings += [Finding(c, UNKNOWN, why) for c in CHECKS if c not in done]
         return findings
 
-    rows, error = await try_fetch(db, "doctor_jobs")
+    rows, error = jobs_answer
     if rows is not None:
         ctx.jobs = rows
         await _load_runs(db, ctx)
@@ -109,21 +118,26 @@ async def _load_runs(db: Database, ctx: Context) -> None:
     if facts.has_run_index:
         per_job = max(limits.min_per_job,
                       min(limits.max_per_job, limits.run_budget // max(len(ctx.jobs), 1)))
-        rows, error = await try_fetch(db, "doctor_runs_indexed", {"per_job": per_job})
+        runs_read: Read = ("doctor_runs_indexed", {"per_job": per_job})
         ctx.runs_scope = f"the newest {per_job} runs of each job"
     else:
-        rows, error = await try_fetch(db, "doctor_runs_lookback",
-                                      {"lookback": limits.run_budget})
+        runs_read = ("doctor_runs_lookback", {"lookback": limits.run_budget})
         ctx.runs_scope = f"the newest {limits.run_budget} runs"
+    # The runs and each job's usual (for "stuck": the same read and sample as every surface,
+    # tui/rules.py) in one round trip, with what later checks will read: without the index,
+    # every job's last run in the look-back; with HTTP jobs, pg_net's ttl. Without the usual,
+    # its floor applies, as for a job with no earlier run.
+    ahead: list[Read] = []
+    if not facts.has_run_index:
+        ahead.append(jobs_read(indexed=False))
+    if any(j["active"] and is_http_job(j.get("command")) for j in ctx.jobs):
+        ahead.append(("doctor_pg_net_ttl", None))
+    (rows, error), (recent, _), *answers = await try_fetch_many(
+        db, [runs_read, recent_read(), *ahead])
+    ctx.prefetched.update({name: answer for (name, _), answer in zip(ahead, answers)})
+    ctx.usual = usuals_from_rows(recent) if recent is not None else {}
     if rows is None:
         ctx.runs_error = why_not(error, facts) if error else "no answer"
         return
     for row in rows:
         ctx.runs.setdefault(row["jobid"], []).append(Run(**row))
-    # Each job's usual, for "stuck": the same read and sample as every surface (tui/rules.py).
-    try:
-        ctx.usual = await usual_durations(db)
-    except DatabaseError as exc:
-        if exc.lost:
-            raise
-        ctx.usual = {}  # the floor applies, as for a job with no earlier run

@@ -4,12 +4,14 @@ once for all checks (`Context`), and the small helpers that word findings alike.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from tui.db import Database, DatabaseError
 from tui.db.actions import INSUFFICIENT_PRIVILEGE
+from tui.db.client import Read
 from tui.masking import mask
 from tui.models import ServerFacts
 from tui.rules import UNFINISHED as UNFINISHED  # the one definition, for the checks
@@ -105,6 +107,17 @@ class Context:
     runs_error: str | None = None
     runs_scope: str = ""
     usual: dict[int, Usual] = field(default_factory=dict)  # tui/rules.py's, by jobid
+    # Answers read ahead, batched with others (try_fetch's pair), by query name: a check
+    # reads what is not here itself.
+    prefetched: dict[str, tuple[list[dict[str, Any]] | None, DatabaseError | None]] = field(
+        default_factory=dict)
+
+    async def fetch(self, db: Database, name: str, params: Mapping[str, Any] | None = None,
+                    ) -> tuple[list[dict[str, Any]] | None, DatabaseError | None]:
+        """try_fetch, unless the answer was read ahead."""
+        if name in self.prefetched:
+            return self.prefetched[name]
+        return await try_fetch(db, name, params)
 
 
 def quote(text: str) -> str:
@@ -141,7 +154,7 @@ def why_not(error: DatabaseError, facts: ServerFacts) -> str:
     return f"the query failed: {error}"
 
 
-async def try_fetch(db: Database, name: str, params: dict[str, Any] | None = None
+async def try_fetch(db: Database, name: str, params: Mapping[str, Any] | None = None
                     ) -> tuple[list[dict[str, Any]] | None, DatabaseError | None]:
     try:
         return await db.fetch(name, params), None
@@ -149,6 +162,15 @@ async def try_fetch(db: Database, name: str, params: dict[str, Any] | None = Non
         if exc.lost:
             raise
         return None, exc
+
+
+async def try_fetch_many(db: Database, reads: list[Read],
+                         ) -> list[tuple[list[dict[str, Any]] | None, DatabaseError | None]]:
+    """try_fetch of each read, all in one round trip (each alone when one is refused)."""
+    from tui.db.insight import read_together
+
+    return [(None, r) if isinstance(r, DatabaseError) else (r, None)
+            for r in await read_together(db, reads)]
 
 
 def scope_note(ctx: Context) -> str:

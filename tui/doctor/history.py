@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from tui.cron import next_runs, parse
-from tui.db import Database, DatabaseError
+from tui.db import Database
 from tui.db.fixes import create_run_index, purge_history
+from tui.db.insight import jobs_of, jobs_read
 from tui.doctor.base import (
     OK,
     UNKNOWN,
@@ -19,7 +20,6 @@ from tui.doctor.base import (
     job_label,
     quote,
     scope_note,
-    try_fetch,
     why_not,
 )
 from tui.format import not_in_lookback
@@ -33,7 +33,7 @@ INDEX = create_run_index()
 
 async def history_checks(db: Database, ctx: Context) -> list[Finding]:
     facts, limits = ctx.facts, ctx.limits
-    rows, error = await try_fetch(db, "doctor_history_size")
+    rows, error = await ctx.fetch(db, "doctor_history_size")
     rows_estimate: int | None = None
     if rows:
         rows_estimate = rows[0]["rows_estimate"]
@@ -78,13 +78,11 @@ async def _last_runs(db: Database, ctx: Context) -> Finding:
     name, facts = "history.last_runs", ctx.facts
     if facts.has_run_index:
         return Finding(name, OK, "The (jobid, runid) index finds every job's last run.")
-    try:
-        jobs = await db.jobs(indexed=False)
-    except DatabaseError as exc:
-        if exc.lost:
-            raise
-        return Finding(name, UNKNOWN, f"Could not look: {why_not(exc, facts)}.")
-    unknown = [j for j in jobs if not j.last_run_known]
+    rows, error = await ctx.fetch(db, *jobs_read(indexed=False))
+    if rows is None:
+        return Finding(name, UNKNOWN, "Could not look: "
+                                      f"{why_not(error, facts) if error else 'no answer'}.")
+    unknown = [j for j in jobs_of(rows) if not j.last_run_known]
     if not unknown:
         return Finding(name, OK, "Every job's last run is known: each has a run among the "
                                  "newest runs searched, or the search covered the whole "
@@ -129,7 +127,7 @@ async def pg_net_ttl_check(db: Database, ctx: Context) -> Finding:
         return Finding(name, UNKNOWN, f"Could not read cron.job: {ctx.jobs_error}.")
     if not http_jobs:
         return Finding(name, OK, f"No active job calls pg_net{scope_note(ctx)}.")
-    rows, error = await try_fetch(db, "doctor_pg_net_ttl")
+    rows, error = await ctx.fetch(db, "doctor_pg_net_ttl")
     if rows is None:
         return Finding(name, UNKNOWN, "Could not read pg_net.ttl: "
                                       f"{why_not(error, ctx.facts) if error else 'no answer'}.")

@@ -40,11 +40,15 @@ async def accuracy(db: Database, facts: ServerFacts, jobs: list[Job],
     pin); by default the server's. Raises DatabaseError when the zone or the history cannot
     be read."""
     tz = zone_of(facts)
-    sched = await reads.scheduler(db)
+    # The scheduler's facts and the newest page of runs in one round trip.
+    page = "accuracy_runs_page"
+    sched_rows, first = map(reads.rows_of, await reads.read_together(db, [
+        reads.scheduler_read(), reads.runs_page_read(query=page)]))
+    sched = reads.scheduler_from(sched_rows)
     now = now or sched.now
     start = since or now - timedelta(days=days)
-    rows, stopped = await reads.runs_since(db, start, max_runs=max_runs,
-                                           query="accuracy_runs_page")
+    rows, stopped = await reads.runs_since(db, start, max_runs=max_runs, query=page,
+                                           first=first)
     runs = run_rows(rows)
     manual = [r["runid"] for r in rows if r["manual"]]
     ev = Evidence(now=now, launcher_start=sched.launcher_start,

@@ -74,7 +74,10 @@ async def explain_job(db: Database, facts: ServerFacts, job: Job, since: datetim
     """`now`: the clock the caller shows (the app's, which snapshot tests pin); by default
     the server's."""
     tz = zone_of(facts)
-    sched = await reads.scheduler(db)
+    # The scheduler's facts and the newest page of runs in one round trip.
+    sched_rows, first = map(reads.rows_of, await reads.read_together(db, [
+        reads.scheduler_read(), reads.runs_page_read(jobid=job.jobid)]))
+    sched = reads.scheduler_from(sched_rows)
     now = now or sched.now
     start = since or now - timedelta(days=days)
     until = now - settle
@@ -88,7 +91,8 @@ async def explain_job(db: Database, facts: ServerFacts, job: Job, since: datetim
                 "reboot": "this job runs at server start only",
                 None: "the schedule is invalid for this pg_cron"}.get(
                     kind, "the schedule gives no time in this window")
-    rows, stopped = await reads.runs_since(db, start, jobid=job.jobid, max_runs=max_runs)
+    rows, stopped = await reads.runs_since(db, start, jobid=job.jobid, max_runs=max_runs,
+                                           first=first)
     runs = run_rows(rows)
     paused, created = pauses_from_audit(audit_entries or [], job.label, audit_server(facts))
     ev = Evidence(now=now, launcher_start=sched.launcher_start,
