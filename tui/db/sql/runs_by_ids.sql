@@ -1,15 +1,17 @@
 -- The current state of runs we saw unfinished (starting, connecting, sending, running).
 select
-    d.runid, d.jobid, j.jobname, d.database, d.username, d.status, d.return_message,
+    d.runid, d.jobid,
+    -- cron.job probed by its key per run returned, whatever a plan guesses of their number
+    -- (the steady refresh runs this prepared, with a generic plan: a join would be a hash
+    -- of every job at each refresh).
+    (select j.jobname from cron.job j where j.jobid = d.jobid) as jobname,
+    d.database, d.username, d.status, d.return_message,
     d.start_time, d.end_time,
     d.job_pid,  -- and the two facts tui/rules.py judges an unfinished run orphaned by:
     {run_pid_alive} as pid_alive,
     {run_before_server_start} as before_server_start,
-    j.jobid is not null as job_exists  -- runs outlive their job: pg_cron never purges them
+    -- Runs outlive their job: pg_cron never purges them.
+    coalesce((select true from cron.job j where j.jobid = d.jobid), false) as job_exists
 from cron.job_run_details d
--- A probe of cron.job's key per run read, whatever the plan guesses of their number (the
--- steady refresh runs this as a prepared statement with a generic plan).
-left join lateral (select jj.jobid, jj.jobname from cron.job jj where jj.jobid = d.jobid) j
-    on true
 where d.runid = any(%(ids)s::bigint[])
 order by d.runid
