@@ -23,6 +23,9 @@ T = TypeVar("T")
 #: psycopg's prepare_threshold on a direct connection: never on its own, always on request.
 PREPARE_ONLY_WHEN_ASKED = 2**31
 
+#: runs_after.sql's page: a constant there (a generic plan that keeps to the index).
+RUNS_AFTER_PAGE = 1000
+
 #: A named .sql query and its parameters, for fetch_many.
 Read = tuple[str, Mapping[str, Any] | None]
 
@@ -322,10 +325,11 @@ class Database:
         return runs_of(await self.fetch("runs_recent", {
             "limit": limit, "before": before, "jobid": jobid, "status": status}))
 
-    async def runs_after(self, after: int, *, limit: int = 1000, jobid: int | None = None,
+    async def runs_after(self, after: int, *, jobid: int | None = None,
                          status: str | None = None) -> list[Run]:
+        """The next RUNS_AFTER_PAGE runs after `after`, oldest first."""
         return runs_of(await self.fetch("runs_after", {
-            "after": after, "limit": limit, "jobid": jobid, "status": status}))
+            "after": after, "jobid": jobid, "status": status}))
 
     async def runs_by_ids(self, ids: Sequence[int]) -> list[Run]:
         if not ids:

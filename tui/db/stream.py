@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tui import rules
-from tui.db.client import Database, Read, jobs_of, jobs_read, runs_of
+from tui.db.client import RUNS_AFTER_PAGE, Database, Read, jobs_of, jobs_read, runs_of
 from tui.models import Job, Run
 
 
@@ -31,22 +31,22 @@ class RunStream:
         self.unfinished = {r.runid for r in runs if not r.finished}
         return runs
 
-    def steady_reads(self, limit: int = 1000) -> list[Read]:
+    def steady_reads(self) -> list[Read]:
         """What a poll reads (after start()), to go in one round trip with the refresh's other
         reads: the runs seen unfinished as they are now, and the runs newer than the last."""
         return [("runs_by_ids", {"ids": sorted(self.unfinished)}),
-                ("runs_after", {"after": self.last_runid or 0, "limit": limit,
-                                "jobid": self.jobid, "status": self.status})]
+                ("runs_after", {"after": self.last_runid or 0, "jobid": self.jobid,
+                                "status": self.status})]
 
-    async def poll(self, limit: int = 1000) -> tuple[list[Run], list[Run]]:
+    async def poll(self) -> tuple[list[Run], list[Run]]:
         """(new runs oldest first, runs that changed state); call start() first."""
         if self.last_runid is None:
             return await self.start(), []
-        changed, new = await self.db.fetch_many(self.steady_reads(limit))
-        return await self.take(changed, new, limit)
+        changed, new = await self.db.fetch_many(self.steady_reads())
+        return await self.take(changed, new)
 
     async def take(self, changed_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]],
-                   limit: int = 1000) -> tuple[list[Run], list[Run]]:
+                   ) -> tuple[list[Run], list[Run]]:
         """poll()'s answer from the rows of its steady_reads(). Each unfinished run comes judged
         orphaned or not (runs_of), re-read at every poll: its backend may be gone since."""
         changed, new = runs_of(changed_rows), runs_of(new_rows)
@@ -55,6 +55,7 @@ class RunStream:
                 self.unfinished.discard(run.runid)
         # Runs deleted meanwhile (a purge) will never report back: forget them.
         self.unfinished &= {r.runid for r in changed}
+        limit = RUNS_AFTER_PAGE
         if len(new) >= limit:
             # Far behind (a burst, or a long disconnect): nobody reads thousands of runs
             # scrolling past, and the table keeps only the newest few hundred. Jump to the

@@ -184,7 +184,7 @@ class Observer:
         pages = 1
         while st.more and pages < 20:
             newest = max(r.runid for r in st.runs)
-            more = await db.runs_after(newest, limit=watch_reads.RUNS_PAGE)
+            more = await db.runs_after(newest)
             st.runs += more
             st.more = len(more) >= watch_reads.RUNS_PAGE
             pages += 1

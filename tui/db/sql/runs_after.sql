@@ -17,4 +17,6 @@ where d.runid > %(after)s::bigint
   and (%(jobid)s::bigint is null or d.jobid = %(jobid)s::bigint)
   and (%(status)s::text is null or d.status = %(status)s::text)
 order by d.runid
-limit %(limit)s
+-- A constant (client.RUNS_AFTER_PAGE): with a bound parameter the generic plan of the steady
+-- refresh's prepared read guesses a tenth of the table and leaves the index (7 ms at 10M).
+limit 1000
