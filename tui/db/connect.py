@@ -109,14 +109,13 @@ FROM_OPTIONS = -1
 
 
 def limits(opts: ConnectOptions, timeout_ms: int | None = FROM_OPTIONS,
-           read_only: bool | None = None, generic: bool = False) -> dict[str, Any]:
+           read_only: bool | None = None) -> dict[str, Any]:
     """session_limits.sql's parameters: the statement timeout and read-only mode of `opts`,
-    unless given here (see `transaction()`); `generic`: prepared reads use generic plans."""
+    unless given here (see `transaction()`)."""
     if timeout_ms == FROM_OPTIONS:
         timeout_ms = opts.statement_timeout_ms
     return {"timeout": None if timeout_ms is None else str(max(int(timeout_ms), 0)),
-            "read_only": bool(opts.read_only if read_only is None else read_only),
-            "generic": generic}
+            "read_only": bool(opts.read_only if read_only is None else read_only)}
 
 
 async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
@@ -127,14 +126,14 @@ async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
     BEGIN, the limits, the statements and COMMIT (or ROLLBACK) go out together in psycopg's
     pipeline, which syncs once as it ends (a bastion host 30 ms from its database waits 30 ms,
     not 150). On a failure the pipeline skipped the rest, COMMIT too: rolled back, a second
-    trip then only. `prepare`: as named prepared statements, planned once per session (only
-    on a connection `is_direct()`: see there)."""
+    trip then only. `prepare`: as named prepared statements (only on a connection
+    `is_direct()`: see there); PostgreSQL keeps a statement's generic plan, planned once per
+    session, where it costs no more than planning it anew for its parameters."""
     cursors = []
     try:
         async with conn.pipeline():
             await conn.execute(query("tx_begin"))
-            await conn.execute(query("session_limits"), limits(opts, generic=prepare),
-                               prepare=prepare)
+            await conn.execute(query("session_limits"), limits(opts), prepare=prepare)
             for statement, params in statements:
                 cursor = conn.cursor(row_factory=dict_row)
                 await cursor.execute(statement, params, prepare=prepare)

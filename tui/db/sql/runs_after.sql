@@ -2,8 +2,7 @@
 select
     d.runid, d.jobid,
     -- cron.job probed by its key per run returned, whatever a plan guesses of their number
-    -- (the steady refresh runs this prepared, with a generic plan: a join would be a hash
-    -- of every job at each refresh).
+    -- (the steady refresh runs this prepared: a generic plan's join would hash every job).
     (select j.jobname from cron.job j where j.jobid = d.jobid) as jobname,
     d.database, d.username, d.status, d.return_message,
     d.start_time, d.end_time,
@@ -17,6 +16,6 @@ where d.runid > %(after)s::bigint
   and (%(jobid)s::bigint is null or d.jobid = %(jobid)s::bigint)
   and (%(status)s::text is null or d.status = %(status)s::text)
 order by d.runid
--- A constant (client.RUNS_AFTER_PAGE): with a bound parameter the generic plan of the steady
--- refresh's prepared read guesses a tenth of the table and leaves the index (7 ms at 10M).
+-- A constant (client.RUNS_AFTER_PAGE), so a generic plan of the steady refresh's prepared
+-- read knows how few rows it stops after.
 limit 1000

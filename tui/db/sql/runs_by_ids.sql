@@ -2,8 +2,7 @@
 select
     d.runid, d.jobid,
     -- cron.job probed by its key per run returned, whatever a plan guesses of their number
-    -- (the steady refresh runs this prepared, with a generic plan: a join would be a hash
-    -- of every job at each refresh).
+    -- (the steady refresh runs this prepared: a generic plan's join would hash every job).
     (select j.jobname from cron.job j where j.jobid = d.jobid) as jobname,
     d.database, d.username, d.status, d.return_message,
     d.start_time, d.end_time,

@@ -2,13 +2,8 @@
 -- transaction pooler (PgBouncer, Supavisor) a session setting would stay on the server
 -- connection and reach the pool's next client. A null timeout leaves the server's own;
 -- read-only is only ever turned on, never off (a role the DBA made read-only stays so).
--- Generic plans for the steady refresh's prepared reads (tui/db/connect.py): a custom plan is
--- planned again at each execution, which was most of their server time; their SQL is written
--- so that the generic plan is the index's whatever the parameters.
 select
     case when %(timeout)s::text is not null
         then set_config('statement_timeout', %(timeout)s::text, true) end as statement_timeout,
     case when %(read_only)s::bool
-        then set_config('transaction_read_only', 'on', true) end as read_only,
-    case when %(generic)s::bool
-        then set_config('plan_cache_mode', 'force_generic_plan', true) end as plan_cache_mode
+        then set_config('transaction_read_only', 'on', true) end as read_only
