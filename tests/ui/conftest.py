@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from tests.conftest import Cluster
 from tui.config import Settings
 from tui.db import ConnectOptions
 from tui.ui.app import CronJobsApp
+from tui.ui.screens.confirm import ConfirmScreen
 
 NEVER = "0 0 31 2 *"  # 31 February: valid for pg_cron, never fires, so tests stay still
 
@@ -44,6 +46,12 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], Any], timeout: flo
             return
         await pilot.pause(0.05)
     raise AssertionError(f"timed out waiting for {condition}")
+
+
+def dialog_ready(app: CronJobsApp, kind: type[Screen[Any]] = ConfirmScreen) -> bool:
+    """A dialog takes keys once it is in front and its mount has focused a button: between
+    the two, Enter would go nowhere."""
+    return isinstance(app.screen, kind) and app.focused is not None
 
 
 @asynccontextmanager

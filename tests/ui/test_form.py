@@ -13,10 +13,9 @@ from textual.widgets._footer import FooterKey
 
 from tests.conftest import Cluster
 from tests.corpus.secrets import SECRETS
-from tests.ui.conftest import NEVER, running_app, select_job, unique, wait_for
+from tests.ui.conftest import NEVER, dialog_ready, running_app, select_job, unique, wait_for
 from tui.masking import MASK
 from tui.ui.app import CronJobsApp
-from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.form import JobFormScreen
 
 BEARER = next(s for s in SECRETS if s.kind == "bearer-jwt")
@@ -200,13 +199,13 @@ async def test_escape_asks_before_discarding_changes(
         area.move_cursor(area.document.end)
         await pilot.press(*" + 1")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: dialog_ready(app))
         assert app.screen.focused.id == "cancel"
         await pilot.press("escape")  # the second Escape answers "keep editing"
         await wait_for(pilot, lambda: app.screen is form)
         assert area.text == "select 1 + 1"
         await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: dialog_ready(app))
         await pilot.press("tab", "enter")  # Discard
         await wait_for(pilot, lambda: not isinstance(app.screen, JobFormScreen))
     assert command_of(cluster, jobid) == "select 1"

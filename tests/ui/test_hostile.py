@@ -23,7 +23,7 @@ from textual.widgets import Button, DataTable, Input, OptionList
 
 from tests.conftest import Cluster
 from tests.corpus import hostile
-from tests.ui.conftest import wait_for
+from tests.ui.conftest import dialog_ready, wait_for
 from tui.config import Settings
 from tui.db import ConnectOptions
 from tui.masking import mask
@@ -225,7 +225,7 @@ async def test_every_screen_and_key_on_hostile_text(cluster: Cluster, corpus: ho
             steps.step(f"pause {one_line(name, 30)}")
             await select(name)
             await pilot.press("s")
-            await wait(lambda: isinstance(app.screen, ConfirmScreen))
+            await wait(lambda: dialog_ready(app))
             await pilot.press("tab", "enter")
             await wait(lambda n=name: cluster.value(
                 "select active from cron.job where jobid = %s", [corpus.jobs[n]]) is False)

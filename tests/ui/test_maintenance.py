@@ -7,9 +7,8 @@ import re
 from textual.widgets import Button, Input, Static
 
 from tests.conftest import Cluster
-from tests.ui.conftest import running_app, wait_for
+from tests.ui.conftest import dialog_ready, running_app, wait_for
 from tui.db import maintenance as maint
-from tui.ui.screens.confirm import ConfirmScreen
 
 
 async def test_schedule_daily_purge_makes_the_job_it_showed(cluster: Cluster) -> None:
@@ -20,7 +19,7 @@ async def test_schedule_daily_purge_makes_the_job_it_showed(cluster: Cluster) ->
             screen = app.screen
             screen.query_one("#days", Input).value = "45"
             screen.query_one("#schedule", Button).press()
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await wait_for(pilot, lambda: dialog_ready(app))
             # Cancel takes the focus as the dialog mounts (a moment later on a busy machine).
             await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "cancel")
             app.screen.query_one("#confirm", Button).press()

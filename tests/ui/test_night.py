@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import Cluster
-from tests.ui.conftest import running_app, select_job, wait_for
+from tests.ui.conftest import dialog_ready, running_app, select_job, wait_for
 
 
 def start_run(cluster: Cluster, jobid: int, status: str = "running") -> int:
@@ -344,7 +344,6 @@ async def test_audit_view_names_servers_and_shows_each_change(
     from textual.widgets import DataTable
 
     from tui.ui.screens.audit import AuditScreen
-    from tui.ui.screens.confirm import ConfirmScreen
 
     jobid, name = make_job("select public.rollup_daily_usage()")
     async with running_app(cluster) as (app, pilot):
@@ -354,7 +353,7 @@ async def test_audit_view_names_servers_and_shows_each_change(
                          detail="deleted from the standby's former primary " * 4)
         await select_job(app, pilot, name)
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: dialog_ready(app))
         await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: cluster.value(
             "select active from cron.job where jobid = %s", [jobid]) is False)

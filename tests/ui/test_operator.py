@@ -11,8 +11,8 @@ from rich.table import Table
 from textual.widgets import Button, DataTable, Input, Static, TextArea
 
 from tests.conftest import Cluster
-from tests.ui.conftest import NEVER, running_app, select_job, unique, wait_for
-from tui.ui.screens.confirm import ConfirmScreen, RunNowScreen, TypeNameScreen
+from tests.ui.conftest import NEVER, dialog_ready, running_app, select_job, unique, wait_for
+from tui.ui.screens.confirm import RunNowScreen, TypeNameScreen
 from tui.ui.screens.detail import JobDetailScreen
 from tui.ui.screens.form import JobFormScreen
 from tui.ui.screens.help import HelpScreen
@@ -67,7 +67,7 @@ async def test_the_3am_story(cluster: Cluster, make_job: Callable[..., tuple[int
         await wait_for(pilot, lambda: history.row_count == 2)
         # Pause it, after a confirmation.
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: dialog_ready(app))
         assert app.screen.focused.id == "cancel"
         await pilot.press("tab", "enter")  # to the Pause button
         await wait_for(pilot, lambda: job_row(cluster, jobid)[2] is False)
@@ -89,7 +89,7 @@ async def test_cancel_changes_nothing(cluster: Cluster,
     async with running_app(cluster) as (app, pilot):
         await select_job(app, pilot, name)
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: dialog_ready(app))
         await pilot.press("enter")  # Cancel has the focus
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, TypeNameScreen))
@@ -189,7 +189,7 @@ async def test_keys_can_be_remapped(cluster: Cluster,
         await pilot.pause(0.2)
         assert app.screen is app.main
         await pilot.press("P")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: dialog_ready(app))
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main)
         # The help names the key the config gave, not the built-in one.
@@ -275,7 +275,7 @@ async def test_command_palette_offers_the_screen_actions(
         await pilot.press(*"Pause")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: dialog_ready(app))
         await pilot.press("escape")
     async with running_app(cluster, read_only=True) as (app, pilot):
         provider = ActionCommands(app.main)

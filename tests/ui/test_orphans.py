@@ -18,12 +18,11 @@ from textual.widgets import Button, Static
 
 from tests.conftest import Cluster, _drop_role, _make_role, start_standby
 from tests.test_agreement import insert_run, launcher_stopped, wait_value
-from tests.ui.conftest import wait_for
+from tests.ui.conftest import dialog_ready, wait_for
 from tui.config import Settings
 from tui.db import ConnectOptions, DatabaseError
 from tui.db import maintenance as maint
 from tui.ui.app import CronJobsApp
-from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.maintenance import MaintenanceScreen
 
 #: What a role that may read pg_cron's tables but not write them is given.
@@ -122,7 +121,7 @@ async def test_orphaned_runs_marked_failed_after_a_confirmation(fresh_cluster: C
                 assert "2 orphaned runs" in said(screen) and offered(screen)
                 # Cancel (focused) changes nothing.
                 screen.query_one("#mark", Button).press()
-                await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+                await wait_for(pilot, lambda: dialog_ready(app))
                 question = str(app.screen.query_one(".question", Static).render())
                 for runid, pid, name in ((run_a, pid_a, "orphan-a"), (run_b, pid_b, "orphan-b")):
                     assert f"run {runid} {name} 'running', started " in question
@@ -134,7 +133,7 @@ async def test_orphaned_runs_marked_failed_after_a_confirmation(fresh_cluster: C
 
                 # Run b finishes while the confirmation is open: it is left alone.
                 screen.query_one("#mark", Button).press()
-                await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+                await wait_for(pilot, lambda: dialog_ready(app))
                 c.sql("update cron.job_run_details set status = 'succeeded', end_time = now(), "
                       "return_message = 'done meanwhile' where runid = %s", [run_b])
                 app.screen.query_one("#confirm", Button).press()

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.conftest import Cluster, Pooler, Role, Standby
-from tests.ui.conftest import NEVER, select_job, wait_for
+from tests.ui.conftest import NEVER, dialog_ready, select_job, wait_for
 from tui.config import Settings
 from tui.db import ConnectOptions
 from tui.ui.app import CronJobsApp
@@ -224,7 +224,7 @@ async def test_role_without_the_privilege(cluster: Cluster, job_of: Callable[...
         async with app_on(conninfo) as (app, pilot):
             await select_job(app, pilot, f"refusal-0-{role}")
             await pilot.press("s")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await wait_for(pilot, lambda: dialog_ready(app))
             await pilot.press("tab", "enter")
             message = await refused(pilot, app, "alter_job")
             assert "grant execute on function cron.alter_job" in message
@@ -244,13 +244,13 @@ async def test_a_lock_held_past_the_timeout(cluster: Cluster,
         with psycopg.connect(cluster.conninfo) as locker:
             locker.execute("select * from cron.job where jobid = %s for update", [jobid])
             await pilot.press("s")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await wait_for(pilot, lambda: dialog_ready(app))
             await pilot.press("tab", "enter")
             await refused(pilot, app, "lock timeout", "another session holds a lock")
             locker.rollback()
         # Then it works: nothing was left half-done.
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: dialog_ready(app))
         await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: state(cluster, jobid)[0][2] is False)
     assert state(cluster, jobid)[0][:2] == before[0][:2]
@@ -322,7 +322,7 @@ async def test_x_cancels_pg_cron_s_own_run(cluster: Cluster) -> None:
             runid = cluster.value("select max(runid) from cron.job_run_details "
                                   "where jobid = %s and status = 'running'", [jobid])
             await pilot.press("x")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await wait_for(pilot, lambda: dialog_ready(app))
             dialog = app.screen
             assert f"pg_cron's run #{runid} (running for" in str(dialog.question)
             assert dialog.focused is not None and dialog.focused.id == "cancel"

@@ -15,13 +15,13 @@ from textual.command import CommandPalette
 from textual.widgets import Button, Input
 
 from tests.conftest import Cluster
-from tests.ui.conftest import running_app, select_job, wait_for
+from tests.ui.conftest import dialog_ready, running_app, select_job, wait_for
 from tests.ui.screen_text import footer, screen, screen_lines
 from tui.config import Settings
 from tui.db import ConnectOptions
 from tui.ui.app import CronJobsApp
 from tui.ui.screens.audit import AuditScreen
-from tui.ui.screens.confirm import ConfirmScreen, RunNowScreen
+from tui.ui.screens.confirm import RunNowScreen
 from tui.ui.screens.detail import JobDetailScreen
 from tui.ui.screens.doctor import DoctorScreen
 from tui.ui.screens.form import JobFormScreen
@@ -233,7 +233,7 @@ async def test_the_footer_shows_the_keys_of_the_screen_in_front(
         for key in ("New", "Refresh", "Help", "Quit", "palette"):
             assert key in bottom, bottom
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: dialog_ready(app))
         await wait_for(pilot, lambda: "Cancel" in footer(app))  # drawn (a busy machine)
         bottom = footer(app)
         assert "Trigger" not in bottom and "Pause" not in bottom
@@ -323,13 +323,13 @@ async def test_maintenance_counts_what_a_purge_deletes_and_shows_the_sql_as_writ
             expected = cluster.value("select count(*) from cron.job_run_details "
                                      "where end_time < now() - interval '30 days'")
             app.screen.query_one("#purge", Button).press()
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await wait_for(pilot, lambda: dialog_ready(app))
             await pilot.pause(0.2)
             assert f"Delete {expected:,} run" in joined(app)
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, MaintenanceScreen))
             app.screen.query_one("#schedule", Button).press()
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await wait_for(pilot, lambda: dialog_ready(app))
             await pilot.pause(0.2)
             question = str(app.screen.query_one(".question").render())
             zone = app.facts.scheduler_timezone
