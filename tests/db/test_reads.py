@@ -282,3 +282,40 @@ async def test_the_jobs_follow_a_purge_at_the_next_read(cluster: Cluster) -> Non
     finally:
         await db.close()
         cluster.sql("select cron.unschedule('purge-follow')")
+
+
+async def test_a_gap_in_runids_is_no_flood_of_runs(cluster: Cluster) -> None:
+    """A sequence that skips numbers (setval after a restore) is not many new runs: the next
+    steady read is still one round trip. More new runs than a steady read takes are read in
+    full (two: the markers, then every job), and the job's last run is right either way."""
+    from benchmarks.proxy import Proxy
+    from tui.db.stream import MAX_NEW_RUNS, JobsTracker
+
+    jobid = cluster.value("select cron.schedule('runid-gap', '0 0 31 2 *', 'select 1')")
+    add_runs(cluster, jobid, ["succeeded"])
+    with Proxy("127.0.0.1", cluster.sandbox.port) as proxy:
+        db = Database(ConnectOptions(dbname=proxy.conninfo(cluster.conninfo)))
+        tracker = JobsTracker(db)
+
+        async def last_run() -> tuple[int | None, str | None, int]:
+            with proxy.measure() as counts:
+                (job,) = [j for j in await tracker.read(indexed=False) if j.jobid == jobid]
+            return job.last_runid, job.last_status, counts.round_trips
+
+        try:
+            await last_run()  # the first read is a full one
+            cluster.sql("select setval('cron.runid_seq', nextval('cron.runid_seq') + %s)",
+                        [MAX_NEW_RUNS * 5])
+            (after_gap,) = add_runs(cluster, jobid, ["failed"])
+            assert await last_run() == (after_gap, "failed", 1)
+            newest = cluster.value(
+                "with added as (insert into cron.job_run_details (jobid, runid, job_pid, "
+                "database, username, command, status, return_message, start_time, end_time) "
+                "select %s, nextval('cron.runid_seq'), 1, 'postgres', 'postgres', 'select 1', "
+                "'succeeded', '1 row', now(), now() from generate_series(1, %s) "
+                "returning runid) select max(runid) from added", [jobid, MAX_NEW_RUNS])
+            assert await last_run() == (newest, "succeeded", 2)
+        finally:
+            await db.close()
+            cluster.sql("delete from cron.job_run_details where jobid = %s", [jobid])
+            cluster.sql("select cron.unschedule(%s)", [jobid])

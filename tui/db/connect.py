@@ -109,13 +109,15 @@ FROM_OPTIONS = -1
 
 
 def limits(opts: ConnectOptions, timeout_ms: int | None = FROM_OPTIONS,
-           read_only: bool | None = None) -> dict[str, Any]:
+           read_only: bool | None = None, planned_once: bool = False) -> dict[str, Any]:
     """session_limits.sql's parameters: the statement timeout and read-only mode of `opts`,
-    unless given here (see `transaction()`)."""
+    unless given here (see `transaction()`); `planned_once`: the transaction's prepared
+    statements keep their generic plan."""
     if timeout_ms == FROM_OPTIONS:
         timeout_ms = opts.statement_timeout_ms
     return {"timeout": None if timeout_ms is None else str(max(int(timeout_ms), 0)),
-            "read_only": bool(opts.read_only if read_only is None else read_only)}
+            "read_only": bool(opts.read_only if read_only is None else read_only),
+            "planned_once": planned_once}
 
 
 async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
@@ -127,13 +129,13 @@ async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
     pipeline, which syncs once as it ends (a bastion host 30 ms from its database waits 30 ms,
     not 150). On a failure the pipeline skipped the rest, COMMIT too: rolled back, a second
     trip then only. `prepare`: as named prepared statements (only on a connection
-    `is_direct()`: see there); PostgreSQL keeps a statement's generic plan, planned once per
-    session, where it costs no more than planning it anew for its parameters."""
+    `is_direct()`: see there), each planned once per session (session_limits.sql says why)."""
     cursors = []
     try:
         async with conn.pipeline():
             await conn.execute(query("tx_begin"))
-            await conn.execute(query("session_limits"), limits(opts), prepare=prepare)
+            await conn.execute(query("session_limits"), limits(opts, planned_once=prepare),
+                               prepare=prepare)
             for statement, params in statements:
                 cursor = conn.cursor(row_factory=dict_row)
                 await cursor.execute(statement, params, prepare=prepare)

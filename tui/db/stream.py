@@ -132,8 +132,7 @@ class JobsTracker:
                    indexed: bool) -> list[Job]:
         """The jobs from the rows of steady_reads(): merged into what is known, or read in full
         (a second round trip) when none were asked for or cron.job changed."""
-        if not rows or self._moved(rows[0]) or \
-                (rows[0]["newest"] or 0) - self.newest + MARGIN_RUNIDS >= MAX_NEW_RUNS:
+        if not rows or self._moved(rows[0]) or rows[0]["new_runs"] >= MAX_NEW_RUNS:
             return await self._full(indexed)
         self.newest = max(self.newest, rows[0]["newest"] or 0)
         changed = False

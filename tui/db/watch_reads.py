@@ -14,12 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from tui import rules
-from tui.db.client import Database, jobs_of, jobs_read, require_pg_cron, runs_of
+from tui.db.client import RUNS_AFTER_PAGE, Database, jobs_of, jobs_read, require_pg_cron, runs_of
 from tui.db.insight import SchedulerFacts
 from tui.models import Job, Run, ServerFacts
 
-#: Runs read a pass, in pages of this many (the rest in the next page or the next pass).
-RUNS_PAGE = 1000
 #: pg_net answers read a pass.
 HTTP_LIMIT = 200
 
@@ -108,17 +106,19 @@ async def steady(db: Database, after: int, open_ids: Sequence[int],
     is not None) pg_net's answers after it: one round trip."""
     reads: list[tuple[str, Mapping[str, Any] | None]] = [
         ("watch_markers", None),
-        ("watch_runs", {"after": after, "ids": list(open_ids), "limit": RUNS_PAGE})]
+        # The TUI's steady reads of runs: the unfinished ones seen, then a page of new ones.
+        ("runs_by_ids", {"ids": [i for i in open_ids if i <= after]}),
+        ("runs_after", {"after": after, "jobid": None, "status": None})]
     if http_after is not None:
         reads += [("insight_http_errors", {"after": http_after, "limit": HTTP_LIMIT}),
                   ("insight_http_ok", {"after": http_after})]
     # Prepared where the connection allows it (not through a transaction pooler): the
     # planning is otherwise a good part of a steady pass's server time.
     got = await db.fetch_many(reads, prepare=True)
-    (marks,), rows = got[0], got[1]
-    out = Steady(Markers(**marks), runs_of(rows))
-    out.more = sum(1 for r in out.runs if r.runid > after) >= RUNS_PAGE
+    (marks,), seen, new = got[0], got[1], got[2]
+    out = Steady(Markers(**marks), runs_of(seen + new))
+    out.more = len(new) >= RUNS_AFTER_PAGE
     if http_after is not None:
-        out.http_errors = got[2]
-        out.http_ok = got[3][0]["id"]
+        out.http_errors = got[3]
+        out.http_ok = got[4][0]["id"]
     return out

@@ -15,6 +15,7 @@ from typing import Any
 from tui import rules
 from tui.db import Database, DatabaseError, watch_reads
 from tui.db import insight as reads
+from tui.db.client import RUNS_AFTER_PAGE
 from tui.insight.episodes import Cleared, Seen
 from tui.insight.explain import Evidence, Outcome, RunRow, explain
 from tui.insight.memory import Memory
@@ -186,7 +187,7 @@ class Observer:
             newest = max(r.runid for r in st.runs)
             more = await db.runs_after(newest)
             st.runs += more
-            st.more = len(more) >= watch_reads.RUNS_PAGE
+            st.more = len(more) >= RUNS_AFTER_PAGE
             pages += 1
         if st.more:
             mem.forget()  # runs skipped until the next pass: what was kept is read again
