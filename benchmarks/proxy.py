@@ -99,9 +99,12 @@ class Proxy:
         with self._lock:
             self.counts.connections += 1
         last = ["down"]  # who spoke last on this connection
-        await asyncio.gather(self._pipe(reader, up_writer, "up", last),
-                             self._pipe(up_reader, writer, "down", last),
-                             return_exceptions=True)
+        # Cancelled as the proxy closes: it ends quietly (asyncio's streams report a
+        # connection handler that ends cancelled as an error, with its traceback).
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(self._pipe(reader, up_writer, "up", last),
+                                 self._pipe(up_reader, writer, "down", last),
+                                 return_exceptions=True)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     direction: str, last: list[str]) -> None:

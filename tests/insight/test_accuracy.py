@@ -199,8 +199,15 @@ def test_every_fire_time_is_explained(windows: dict[str, Window], cluster: Clust
     assert tallies[STEPS[0]].fire_times >= 1 and tallies[LIST[0]].fire_times >= 1
     if "last-day" in w.jobs:
         assert tallies["last-day"].fire_times >= 3 and tallies["last-day"].missed == 0
-    if INTERVAL[0] in w.jobs:  # about one a 30 s: the first is not judged
-        assert tallies[INTERVAL[0]].fire_times >= 4 and tallies[INTERVAL[0]].missed == 0
+    if INTERVAL[0] in w.jobs:  # about one a 30 s: each run after the first is judged
+        # Counted, not assumed: on a busy machine the scheduler starts fewer in the window.
+        ran = int(w.cluster.value(
+            "select count(*) from cron.job_run_details d join cron.job j using (jobid) "
+            "where j.jobname = %s and d.start_time >= %s and d.start_time <= %s",
+            [INTERVAL[0], w.since, result.until]))
+        interval = tallies[INTERVAL[0]]
+        assert ran >= 3 and interval.fire_times >= ran - 1 and interval.missed == 0, (
+            ran, interval, w.since, result.until, _starts(w))
     # Paused a minute: at least that minute missed, for the audit log's reason; ran again.
     paused = tallies[PAUSED[0]]
     assert paused.missed >= 1 and paused.on_time + paused.late >= 2

@@ -12,6 +12,9 @@ from textual.widgets import Button, DataTable, Input, Static, TextArea
 
 from tests.conftest import Cluster
 from tests.ui.conftest import NEVER, dialog_ready, running_app, select_job, unique, wait_for
+from tui.config import Settings
+from tui.db import ConnectOptions
+from tui.ui.app import CronJobsApp
 from tui.ui.screens.confirm import RunNowScreen, TypeNameScreen
 from tui.ui.screens.detail import JobDetailScreen
 from tui.ui.screens.form import JobFormScreen
@@ -236,6 +239,28 @@ async def test_run_stream_holds_still_while_reading_back(
         await pilot.press("f")
         await wait_for(pilot, lambda: table.row_count == 1)
         assert "status: failed" in str(app.main.query_one("#runs-title").render())
+
+
+async def test_a_triggered_run_shows_while_it_runs(
+        cluster: Cluster, make_job: Callable[..., tuple[int, str]]) -> None:
+    """The run's row is on screen once it is recorded, while its command goes on: not at
+    the next refresh (two minutes away here), nor only once it has ended."""
+    jobid, name = make_job("select pg_sleep(3)")
+    app = CronJobsApp(ConnectOptions(dbname=cluster.conninfo), Settings(refresh_interval=120))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.facts is not None)
+        await select_job(app, pilot, name)
+        runs = app.main.runs_table.runs
+        await pilot.press("t")
+        await wait_for(pilot, lambda: dialog_ready(app, RunNowScreen))
+        await pilot.press("tab", "enter")
+
+        def shown(status: str) -> bool:
+            return any(r.jobid == jobid and r.status == status for r in runs.values())
+
+        await wait_for(pilot, lambda: shown("running"))
+        assert app.manual  # still going
+        await wait_for(pilot, lambda: shown("succeeded") and not app.manual)
 
 
 async def test_a_long_run_redraws_nothing_until_it_ends(

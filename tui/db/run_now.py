@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,9 @@ class TriggerRun:
     as_self: bool = False
     timeout_ms: int | None = None
     target: RunTarget = field(default_factory=RunTarget)
+    #: Called once the run is recorded and its command about to go: the run's row can be
+    #: shown now (the TUI refreshes), not only once the command has ended.
+    on_started: Callable[[], object] | None = None
 
     status: str = "pending"  # pending -> running -> succeeded | failed
     message: str | None = None
@@ -88,17 +92,26 @@ class TriggerRun:
         self.status = "starting"
         self._done.clear()
         try:
+            # The run's connection opens (a handshake of several round trips) while the
+            # session checks the job: both are waited for before anything runs.
+            connecting = asyncio.ensure_future(self._connect())
             try:
                 # Writable, the job unchanged and the login role: one round trip.
                 fresh, ((login,),) = await writable_job(self.db, self.job.jobid,
                                                         ("action_session_user", None))
                 self._check_unchanged(fresh)
                 self.operator = str(login["session_user"])
-                await self._connect()
+                await connecting
                 await self._record_start()
             except BaseException:
+                connecting.cancel()  # the check's refusal is the one told
+                await asyncio.wait([connecting])
+                if not connecting.cancelled():
+                    connecting.exception()  # retrieved, so asyncio does not report it
                 self.status = "pending"  # nothing ran; the caller may try again
                 raise
+            if self.on_started is not None:
+                self.on_started()
             await self._execute()
             await self._record_end()
         except asyncio.CancelledError:

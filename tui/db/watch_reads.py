@@ -104,21 +104,25 @@ async def steady(db: Database, after: int, open_ids: Sequence[int],
                  http_after: int | None) -> Steady:
     """The markers, the runs after `after` and those of `open_ids`, and (when `http_after`
     is not None) pg_net's answers after it: one round trip."""
+    # The TUI's steady reads of runs: the unfinished ones seen (when there are), then a page
+    # of new ones.
+    seen_ids = [i for i in open_ids if i <= after]
     reads: list[tuple[str, Mapping[str, Any] | None]] = [
         ("watch_markers", None),
-        # The TUI's steady reads of runs: the unfinished ones seen, then a page of new ones.
-        ("runs_by_ids", {"ids": [i for i in open_ids if i <= after]}),
+        *([("runs_by_ids", {"ids": seen_ids})] if seen_ids else []),
         ("runs_after", {"after": after, "jobid": None, "status": None})]
     if http_after is not None:
         reads += [("insight_http_errors", {"after": http_after, "limit": HTTP_LIMIT}),
                   ("insight_http_ok", {"after": http_after})]
     # Prepared where the connection allows it (not through a transaction pooler): the
     # planning is otherwise a good part of a steady pass's server time.
-    got = await db.fetch_many(reads, prepare=True)
-    (marks,), seen, new = got[0], got[1], got[2]
+    got = iter(await db.fetch_many(reads, prepare=True))
+    (marks,) = next(got)
+    seen = next(got) if seen_ids else []
+    new = next(got)
     out = Steady(Markers(**marks), runs_of(seen + new))
     out.more = len(new) >= RUNS_AFTER_PAGE
     if http_after is not None:
-        out.http_errors = got[3]
-        out.http_ok = got[4][0]["id"]
+        out.http_errors = next(got)
+        out.http_ok = next(got)[0]["id"]
     return out

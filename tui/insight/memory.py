@@ -53,6 +53,9 @@ class Memory:
     #: jobid: its newest finished runs (rows as insight_recent_runs gives), newest last.
     usual: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _usual_order: deque[tuple[int, int]] = field(default_factory=deque)  # (runid, jobid)
+    #: jobid: its Usual, worked out from `usual` when first asked after its sample changed
+    #: (a pass asks for the jobs with unfinished runs: the same few, pass after pass).
+    _usuals: dict[int, rules.Usual | None] = field(default_factory=dict)
     #: runid: the run, for missed times; None until read in full (runs_since).
     window: dict[int, RunRow] | None = None
     #: jobid: (schedule, zone, grammar), a time, and the first fire time after it (None:
@@ -84,7 +87,7 @@ class Memory:
             self.fingerprint = full.markers.jobs_fingerprint
             self.jobs = {j.jobid: j for j in full.jobs}
         if full.usual_rows is not None:
-            self.usual, self._usual_order = {}, deque()
+            self.usual, self._usual_order, self._usuals = {}, deque(), {}
             for row in sorted(full.usual_rows, key=lambda r: r["runid"]):
                 self._add_usual(row)
 
@@ -117,6 +120,7 @@ class Memory:
             runid, jobid = self._usual_order.popleft()
             rows = self.usual.get(jobid, [])
             self.usual[jobid] = [r for r in rows if r["runid"] != runid]
+            self._usuals.pop(jobid, None)
 
     def _add_usual(self, row: dict[str, Any]) -> None:
         rows = self.usual.setdefault(row["jobid"], [])
@@ -126,10 +130,13 @@ class Memory:
         rows.sort(key=lambda r: r["runid"])
         del rows[:-rules.USUAL_PER_JOB]
         self._usual_order.append((row["runid"], row["jobid"]))
+        self._usuals.pop(row["jobid"], None)
 
     def usuals(self, jobids: set[int]) -> dict[int, rules.Usual]:
         """The usual of these jobs (tui/rules.py's one sample)."""
-        return rules.usuals_from_rows(r for j in jobids for r in self.usual.get(j, []))
+        for j in jobids - self._usuals.keys():
+            self._usuals[j] = rules.usuals_from_rows(self.usual.get(j, [])).get(j)
+        return {j: u for j in jobids if (u := self._usuals[j]) is not None}
 
     def slots(self, job: Job, since: datetime, until: datetime, tz: str, version: str
               ) -> list[datetime]:

@@ -143,9 +143,9 @@ class Observer:
         jobs = sorted(mem.jobs.values(), key=lambda j: j.jobid)
         snap.facts, snap.jobs, snap.up = facts, jobs, True
         by_id = dict(mem.jobs)
-        for job in jobs:
-            cur.jobs_seen.setdefault(str(job.jobid), now.isoformat())
-        cur.jobs_seen = {k: v for k, v in cur.jobs_seen.items() if int(k) in by_id}
+        if len(cur.jobs_seen) != len(by_id) or any(str(j) not in cur.jobs_seen for j in by_id):
+            stamp = now.isoformat()
+            cur.jobs_seen = {str(j): cur.jobs_seen.get(str(j), stamp) for j in sorted(by_id)}
         for kind, ids in open_jobids.items():
             for jobid in ids - set(by_id):
                 self._cleared(kind, str(jobid), "the job no longer exists", now)

@@ -104,8 +104,9 @@ class JobActions:
                        as_self: bool = False) -> Outcome | None:
         app = self.app
         job = plan.job
+        # Its row shows as soon as it is recorded: a refresh then, and another as it ends.
         run = actions.TriggerRun(app.db, job, as_self=as_self, timeout_ms=timeout_ms,
-                                 target=plan.target)
+                                 target=plan.target, on_started=app.refresh_data)
         self._manual_ids += 1
         key = self._manual_ids
         app.manual[key] = run
