@@ -178,15 +178,16 @@ class Database:
         return rows
 
     async def fetch_many(self, reads: Sequence[Read], *, prepare: bool = False,
-                         ) -> list[list[dict[str, Any]]]:
+                         rollback: bool = False) -> list[list[dict[str, Any]]]:
         """The named .sql queries' rows, each a list of dicts, read together: one
         transaction, one round trip (tui/db/connect.py's read_in_one_trip). `prepare`: the
         same reads again and again (the steady refresh), planned once per session where the
-        connection allows it (nothing between us and the server: connect.is_direct)."""
+        connection allows it (nothing between us and the server: connect.is_direct).
+        `rollback`: the transaction is rolled back, whatever the statements did."""
         statements = [(query(name), params or {}) for name, params in reads]
 
         async def work(conn: psycopg.AsyncConnection) -> list[list[dict[str, Any]]]:
-            return await read_in_one_trip(conn, self.opts, statements,
+            return await read_in_one_trip(conn, self.opts, statements, rollback=rollback,
                                           prepare=prepare and conn is self._direct)
 
         return await self._on_connection(work)

@@ -197,16 +197,19 @@ async def check_schedule(db: Database, expr: str) -> str | None:
         await refuse_crashing_schedule(db, expr)  # pg_cron 1.6.0-1.6.4 would die of it
     except DatabaseError as exc:
         return str(exc)
-
-    async def work(conn: psycopg.AsyncConnection) -> str | None:
-        try:
-            return await judge_schedule(conn, expr)
-        except psycopg.errors.ReadOnlySqlTransaction:
+    name = f"{CHECK_PREFIX}{uuid.uuid4().hex}"  # never upserts over a real job
+    try:  # one round trip, rolled back
+        await db.fetch_many([("action_check_schedule", {"name": name, "schedule": expr})],
+                            rollback=True)
+    except DatabaseError as exc:
+        if exc.sqlstate == INVALID_PARAMETER and isinstance(exc.__cause__, psycopg.Error):
+            return server_message(exc.__cause__)
+        if exc.sqlstate == READ_ONLY_TRANSACTION:
             # pg_cron parses the schedule before it inserts: a read-only session (ours, or
             # a standby) gets this far only with a valid schedule.
             return None
-
-    return await db.with_connection(work)
+        raise
+    return None
 
 
 async def judge_schedule(conn: psycopg.AsyncConnection, expr: str) -> str | None:
