@@ -145,7 +145,10 @@ async def read_in_one_trip(conn: psycopg.AsyncConnection, opts: ConnectOptions,
         if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
             await conn.rollback()
         raise
-    return [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    # Rows where the statement gave columns (a DO block gives none); told by the result's
+    # field count, not `description`, which builds its columns anew at each call.
+    return [await cursor.fetchall() if cursor.pgresult and cursor.pgresult.nfields else []
+            for cursor in cursors]
 
 
 @asynccontextmanager

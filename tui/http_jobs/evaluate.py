@@ -176,7 +176,10 @@ async def pg_net_state(conn: psycopg.AsyncConnection, *, since: Any = None,
                        limit: int = 10) -> PgNetState:
     """Whether pg_net is there, and its recent answers. pg_cron records no request id, so
     they are matched to a job's runs by time only."""
-    found = await pg_net.pg_net_rows(conn, since=since, limit=limit)
+    return _state_of(await pg_net.pg_net_rows(conn, since=since, limit=limit))
+
+
+def _state_of(found: pg_net.PgNetRows) -> PgNetState:
     if not found.installed:
         return PgNetState(False, None, note=PG_NET_MISSING)
     if found.rows is None:
@@ -198,6 +201,9 @@ async def job_pg_net_state(db: Database, job: Job, *, current_database: str | No
                            since: Any = None, limit: int = 10) -> PgNetState:
     """pg_net_state in the job's database, on this login (static queries only): on the
     session itself when the job lives in its database, else on a connection of its own."""
+    if current_database == job.database:
+        return _state_of(await pg_net.session_pg_net_rows(db, since=since, limit=limit))
+
     async def work(conn: psycopg.AsyncConnection) -> PgNetState:
         return await pg_net_state(conn, since=since, limit=limit)
 
