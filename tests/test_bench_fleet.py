@@ -31,4 +31,6 @@ def test_bench_fleet_quick_prints_every_figure() -> None:
         assert label in out, f"{label!r} missing from:\n{out}"
     rows = re.findall(r"^\s+(\d+)\s+\d+ms\s+[\d.]+ms\s+[\d.]+ms\s+\d+\s+(\d+)$", out, re.M)
     assert sorted(rows) == sorted([("1", "1"), ("4", "4")] * 2), out
-    assert re.search(r"steady pass [\d.]+ ms \(5 statements\)", out), out
+    # BEGIN, the limits, the markers, the new runs, COMMIT; and the runs seen unfinished
+    # when some were (pg_cron runs the bench's jobs meanwhile): one round trip either way.
+    assert re.search(r"steady pass [\d.]+ ms \([56] statements\)", out), out
