@@ -36,6 +36,7 @@ from tui.db.writes import (
     refuse_crashing_schedule,
     refuse_read_only_mode,
     set_active,
+    writable_job,
 )
 
 __all__ = [
@@ -45,5 +46,5 @@ __all__ = [
     "RunInProgress", "RunPlan", "RunTarget", "TriggerRun", "age_text", "cancel_run",
     "check_schedule", "check_writable", "create_job", "delete_job", "edit_job", "get_job",
     "plan_run", "refusal", "refuse_crashing_schedule", "refuse_read_only_mode",
-    "runs_in_progress", "set_active", "trigger",
+    "runs_in_progress", "set_active", "trigger", "writable_job",
 ]

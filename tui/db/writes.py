@@ -85,9 +85,8 @@ async def _may_write(db: Database, conn: psycopg.AsyncConnection) -> None:
     refuse_read_only_mode(db)
     # A lock held by another session (an open transaction, a stuck editor) is reported
     # as such, before the statement timeout would end the wait with a vaguer message.
-    (row,) = await fetch_rows(conn, "action_begin", {"lock_timeout": _lock_wait(db)})
-    if row["read_only_reason"]:
-        raise ReadOnly(row["read_only_reason"])
+    _refuse_read_only_server(await fetch_rows(conn, "action_begin",
+                                              {"lock_timeout": _lock_wait(db)}))
 
 
 def _lock_wait(db: Database) -> str:
@@ -104,22 +103,23 @@ async def writable_job(db: Database, jobid: int,
     begin, job, *rest = await db.fetch_many([
         ("action_begin", {"lock_timeout": _lock_wait(db)}),
         ("action_job", {"jobid": jobid, "lookback": LOOKBACK_RUNS}), *more])
-    if begin[0]["read_only_reason"]:
-        raise ReadOnly(begin[0]["read_only_reason"])
+    _refuse_read_only_server(begin)
     if not job:
         raise _gone(jobid)
     return Job(**job[0]), rest
 
 
 async def check_writable(db: Database) -> None:
-    """ReadOnly unless this session may write (nothing is written to find out)."""
+    """ReadOnly unless this session may write (nothing is written to find out): one round
+    trip."""
     refuse_read_only_mode(db)
+    _refuse_read_only_server(await db.fetch("action_begin", {"lock_timeout": _lock_wait(db)}))
 
-    async def work(conn: psycopg.AsyncConnection) -> None:
-        async with conn.transaction(force_rollback=True):
-            await _may_write(db, conn)
 
-    await db.with_connection(work)
+def _refuse_read_only_server(begin: list[dict[str, Any]]) -> None:
+    """action_begin.sql's answer: ReadOnly when the server says this session may not write."""
+    if begin[0]["read_only_reason"]:
+        raise ReadOnly(begin[0]["read_only_reason"])
 
 
 
@@ -197,10 +197,8 @@ async def check_schedule(db: Database, expr: str) -> str | None:
         await refuse_crashing_schedule(db, expr)  # pg_cron 1.6.0-1.6.4 would die of it
     except DatabaseError as exc:
         return str(exc)
-    name = f"{CHECK_PREFIX}{uuid.uuid4().hex}"  # never upserts over a real job
     try:  # one round trip, rolled back
-        await db.fetch_many([("action_check_schedule", {"name": name, "schedule": expr})],
-                            rollback=True)
+        await db.fetch_many([("action_check_schedule", _throwaway_job(expr))], rollback=True)
     except DatabaseError as exc:
         if exc.sqlstate == INVALID_PARAMETER and isinstance(exc.__cause__, psycopg.Error):
             return server_message(exc.__cause__)
@@ -212,13 +210,17 @@ async def check_schedule(db: Database, expr: str) -> str | None:
     return None
 
 
+def _throwaway_job(expr: str) -> dict[str, str]:
+    """action_check_schedule.sql's parameters: a name that never upserts over a real job."""
+    return {"name": f"{CHECK_PREFIX}{uuid.uuid4().hex}", "schedule": expr}
+
+
 async def judge_schedule(conn: psycopg.AsyncConnection, expr: str) -> str | None:
     """The server's verdict on `expr` on this connection (inside a transaction: a savepoint):
     None, or its message with its HINT. Nothing is left behind."""
-    name = f"{CHECK_PREFIX}{uuid.uuid4().hex}"  # never upserts over a real job
     try:
         async with conn.transaction(force_rollback=True):
-            await fetch_rows(conn, "action_check_schedule", {"name": name, "schedule": expr})
+            await fetch_rows(conn, "action_check_schedule", _throwaway_job(expr))
     except psycopg.Error as exc:
         if exc.sqlstate == INVALID_PARAMETER:
             return server_message(exc)

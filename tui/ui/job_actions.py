@@ -178,8 +178,8 @@ class JobActions:
 
     async def _pause_or_resume(self, jobid: int) -> Outcome | None:
         app = self.app
-        await actions.check_writable(app.db)  # refused before asking, not after
-        job = await actions.get_job(app.db, jobid)  # fresh: never trust what a cell shows
+        # Refused before asking, not after; the job fresh: never trust what a cell shows.
+        job, _ = await actions.writable_job(app.db, jobid)
         verb = "Resume" if not job.active else "Pause"
         what = ("pg_cron will start it again on schedule." if not job.active else
                 "pg_cron will not start it until it is resumed; a run in progress is "
@@ -201,8 +201,7 @@ class JobActions:
         app = self.app
         if app.facts is None:
             return None
-        await actions.check_writable(app.db)  # refused before the form, not at Ctrl+S
-        job = await actions.get_job(app.db, jobid)
+        job, _ = await actions.writable_job(app.db, jobid)  # refused before the form
         return await app.push_screen_wait(JobFormScreen(app.facts, job)) or None
 
     async def _new(self) -> Outcome | None:
@@ -268,8 +267,7 @@ class JobActions:
 
     async def _delete(self, jobid: int) -> Outcome | None:
         app = self.app
-        await actions.check_writable(app.db)  # refused before the name is typed
-        job = await actions.get_job(app.db, jobid)
+        job, _ = await actions.writable_job(app.db, jobid)  # refused before the name is typed
         name = job.jobname or str(job.jobid)
         question = (f"Delete {job.label} ({job.schedule})? pg_cron forgets the job; its run "
                     f"history stays in cron.job_run_details.\nType {name} to confirm.")
